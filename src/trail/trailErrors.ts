@@ -1,0 +1,20 @@
+/** Why a trail operation failed, for callers that react differently (CLI exit codes, UI). */
+export type TrailErrorCode =
+  | "CORRUPT" // the file at the trail path is not a readable trail
+  | "NEWER_SCHEMA" // made by a newer version of Agent Audit Trail
+  | "ROLLED_BACK" // the files on disk lost events this store had acknowledged
+  | "INVALID_EVENT" // the caller passed an event that cannot be stored
+  | "CLOSED" // the store was closed
+  | "IO"; // the disk refused a write or fsync
+
+/** An error whose message says what happened to which file and what to do about it. */
+export class TrailError extends Error {
+  constructor(
+    readonly code: TrailErrorCode,
+    message: string,
+    readonly file?: string,
+  ) {
+    super(message);
+    this.name = "TrailError";
+  }
+}

@@ -1,0 +1,707 @@
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Database, SqlJsStatic, Statement } from "sql.js";
+import { canonicalJson } from "./canonicalJson";
+import { fileIdentity, removeStaleTempFiles, sameIdentity, writeFileAtomic } from "./durableFile";
+import type { FileIdentity } from "./durableFile";
+import type { BlobInput, EventInput, StoredEvent } from "./eventTypes";
+import { GENESIS_HASH, computeEventHash, sha256Hex } from "./hashChain";
+import { decodeHeader, encodeHeader, encodeRecord, parseRecords } from "./journalFile";
+import type { JournalHeader, JournalRecord } from "./journalFile";
+import { ProcessLock } from "./processLock";
+import { SCHEMA_SQL, SCHEMA_VERSION } from "./schema";
+import { loadSqlEngine } from "./sqlEngine";
+import { TrailError } from "./trailErrors";
+
+/** Rewrites an event's content and blobs before it is hashed (secret redaction). */
+export type Redactor = (input: EventInput) => EventInput;
+
+export interface TrailStoreOptions {
+  /** Open without taking the lock or repairing anything (auditors, `verify`). No appends. */
+  readOnly?: boolean;
+  /** Write the snapshot this long after the last append (default 1000 ms). */
+  idleSnapshotMs?: number;
+  /** Also write it while appends keep coming once the journal holds this many bytes and at
+   *  least half the snapshot's size, so each append's share of the rewrite stays constant. */
+  minJournalBytesForSnapshot?: number;
+  redact?: Redactor;
+  log?: (message: string) => void;
+  clock?: () => Date;
+}
+
+/** What opening found and repaired, for the caller to tell the user. */
+export interface OpenReport {
+  created: boolean;
+  /** Bytes of an unfinished write found at the end of the journal and not accepted. */
+  discardedBytes: number;
+  /** Where those bytes were kept for inspection (never silently dropped). */
+  discardedCopy?: string;
+  removedTempFiles: string[];
+}
+
+interface PreparedEvent {
+  input: EventInput;
+  content: string;
+  blobs: { hash: string; kind: BlobInput["kind"]; body: string }[];
+  resolve: (e: StoredEvent) => void;
+  reject: (err: unknown) => void;
+}
+
+const MAX_BATCH = 1000;
+/** Longest a process keeps the lock across back-to-back commits while nobody else waits. */
+const LEASE_MS = 50;
+/** How many microtask turns to wait for a caller's next append before letting the lock go. */
+const LEASE_MICROTASKS = 8;
+
+/**
+ * The audit trail of one workspace: an SQLite database (`trail.db`, held in memory by
+ * sql.js) made durable by an fsync'd journal (`trail.journal`).
+ *
+ * - `append()` resolves once the event is fsync'd in the journal; appends that arrive while
+ *   a commit is in flight share the next fsync (group commit). An append costs the same on a
+ *   trail of 100 events or 100,000: it never exports the database.
+ * - The database file is rewritten (atomically: temp, fsync, rename) about a second after
+ *   appends stop, on `flush()`/`close()`, and when the journal grows past half the
+ *   snapshot, which keeps the rewrite's cost per event constant.
+ * - Every commit and rewrite happens under a lock shared by all processes, after catching
+ *   up with what other processes wrote, so seq stays gapless and the chain intact.
+ */
+export class TrailStore {
+  readonly journalPath: string;
+  private db!: Database;
+  private insertEvent!: Statement;
+  private insertBlob!: Statement;
+  private hasBlob!: Statement;
+  private hashAt!: Statement;
+  private trailIdValue = "";
+  private headSeq = 0;
+  private headHash = GENESIS_HASH;
+  /** Highest seq this store acknowledged: if the disk ever holds less, it was rolled back. */
+  private ackedSeq = 0;
+  private snapshotId: FileIdentity | undefined;
+  private snapshotBytes = 0;
+  private journalFd: number | undefined;
+  private journalIno: bigint | undefined;
+  private journalHeaderLen = 0;
+  /** End of the journal bytes already applied to `db`. */
+  private journalEnd = 0;
+  private pending: PreparedEvent[] = [];
+  private loop: Promise<void> | undefined;
+  private snapshotWanted = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly lock: ProcessLock;
+  private readonly listeners = new Set<(events: StoredEvent[]) => void>();
+
+  private constructor(
+    readonly path: string,
+    private readonly sql: SqlJsStatic,
+    private readonly options: TrailStoreOptions,
+  ) {
+    this.journalPath = journalPathFor(path);
+    this.lock = new ProcessLock(path);
+  }
+
+  /** Opens (or creates) the trail at `trailPath`, recovering from any crash. */
+  static async open(trailPath: string, options: TrailStoreOptions = {}): Promise<{ store: TrailStore; report: OpenReport }> {
+    const sql = await loadSqlEngine();
+    const store = new TrailStore(path.resolve(trailPath), sql, options);
+    const report = options.readOnly ? store.openReadOnly() : await store.openReadWrite();
+    return { store, report };
+  }
+
+  get trailId(): string {
+    return this.trailIdValue;
+  }
+
+  get head(): { seq: number; hash: string } {
+    return { seq: this.headSeq, hash: this.headHash };
+  }
+
+  /** The in-memory database, for queries. Callers must not write to it. */
+  get database(): Database {
+    return this.db;
+  }
+
+  /** Called after events (from this or another process) were added to the in-memory copy. */
+  onDidAppend(listener: (events: StoredEvent[]) => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Appends one event; resolves with it as stored once it is fsync'd. */
+  append(input: EventInput): Promise<StoredEvent> {
+    if (this.closed) return Promise.reject(new TrailError("CLOSED", `Trail ${this.path} is closed`));
+    if (this.options.readOnly) return Promise.reject(new TrailError("INVALID_EVENT", `Trail ${this.path} was opened read-only`));
+    return new Promise<StoredEvent>((resolve, reject) => {
+      let prepared: PreparedEvent;
+      try {
+        prepared = this.prepare(input, resolve, reject);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      this.pending.push(prepared);
+      this.kick();
+    });
+  }
+
+  /** Waits for pending appends and writes the database file now. */
+  async flush(): Promise<void> {
+    if (this.options.readOnly || this.closed) return;
+    this.snapshotWanted = true;
+    this.kick();
+    while (this.loop) await this.loop;
+  }
+
+  /** Picks up what other processes appended since we last looked. Returns true if anything changed. */
+  async refresh(): Promise<boolean> {
+    const before = this.headSeq;
+    if (this.options.readOnly) {
+      this.catchUp(false);
+    } else {
+      await this.lock.acquire();
+      try {
+        this.catchUp(true);
+      } finally {
+        this.lock.release();
+      }
+    }
+    return this.headSeq !== before;
+  }
+
+  /** Flushes and releases everything. Appends after this are rejected. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    clearTimeout(this.idleTimer);
+    if (this.journalFd !== undefined) fs.closeSync(this.journalFd);
+    this.journalFd = undefined;
+    this.db.close();
+  }
+
+  // ---- opening ---------------------------------------------------------------------------
+
+  private async openReadWrite(): Promise<OpenReport> {
+    fs.mkdirSync(path.dirname(this.path), { recursive: true });
+    await this.lock.acquire();
+    try {
+      const removedTempFiles = [...removeStaleTempFiles(this.path), ...removeStaleTempFiles(this.journalPath)];
+      let created = false;
+      if (fs.existsSync(this.path)) {
+        this.loadSnapshot();
+      } else if (fs.existsSync(this.journalPath)) {
+        throw new TrailError(
+          "CORRUPT",
+          `${this.path} is missing but its journal ${this.journalPath} is there: the trail was partly deleted. ` +
+            `Nothing was changed; restore trail.db, or move both files aside to start a new trail.`,
+          this.path,
+        );
+      } else {
+        this.createNew();
+        created = true;
+      }
+      if (!fs.existsSync(this.journalPath)) this.startJournal();
+      const report: OpenReport = { created, discardedBytes: 0, removedTempFiles };
+      this.catchUp(true, report);
+      if (removedTempFiles.length) this.log(`removed leftovers of an interrupted write: ${removedTempFiles.join(", ")}`);
+      return report;
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  private openReadOnly(): OpenReport {
+    if (!fs.existsSync(this.path)) {
+      throw new TrailError("CORRUPT", `No trail at ${this.path}: run an agent first, or check the path`, this.path);
+    }
+    const report: OpenReport = { created: false, discardedBytes: 0, removedTempFiles: [] };
+    // A writer may swap snapshot and journal between our two reads; retry on a mismatch.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.loadSnapshot();
+        this.catchUp(false, report);
+        return report;
+      } catch (err) {
+        if (!(err instanceof TrailError) || err.code !== "ROLLED_BACK" || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  private createNew(): void {
+    this.db = new this.sql.Database();
+    this.db.exec(SCHEMA_SQL);
+    this.tuneInMemoryCopy();
+    this.trailIdValue = randomUUID();
+    const meta = this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)");
+    for (const [k, v] of [
+      ["schema_version", String(SCHEMA_VERSION)],
+      ["trail_id", this.trailIdValue],
+      ["created_at", this.now()],
+      ["hash_algorithm", "sha256(prev_hash || canonical_json(event)); see docs/trail-format.md"],
+    ]) {
+      meta.run([k, v]);
+    }
+    meta.free();
+    this.prepareStatements();
+    this.headSeq = 0;
+    this.headHash = GENESIS_HASH;
+    this.writeSnapshot(true);
+  }
+
+  private loadSnapshot(): void {
+    let bytes: Buffer;
+    let id: FileIdentity | undefined;
+    for (;;) {
+      id = fileIdentity(this.path);
+      bytes = fs.readFileSync(this.path);
+      if (sameIdentity(id, fileIdentity(this.path))) break; // not changed while we read it
+    }
+    const untouched = `It was left untouched; move it aside to start a new trail.`;
+    if (bytes.length < 100 || bytes.subarray(0, 16).toString("latin1") !== "SQLite format 3\0") {
+      throw new TrailError("CORRUPT", `${this.path} is not an SQLite database (${bytes.length} bytes). ${untouched}`, this.path);
+    }
+    const db = new this.sql.Database(bytes);
+    let version: number;
+    try {
+      const meta = Object.fromEntries(
+        (db.exec("SELECT key, value FROM meta")[0]?.values ?? []).map(([k, v]) => [String(k), String(v)]),
+      );
+      version = Number(meta.schema_version);
+      this.trailIdValue = meta.trail_id ?? "";
+      if (!this.trailIdValue || !Number.isInteger(version)) throw new Error("meta table lacks schema_version or trail_id");
+      const head = db.exec("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")[0]?.values[0];
+      this.headSeq = head ? Number(head[0]) : 0;
+      this.headHash = head ? String(head[1]) : GENESIS_HASH;
+    } catch (err) {
+      db.close();
+      throw new TrailError(
+        "CORRUPT",
+        `${this.path} is not a readable Agent Audit trail (${(err as Error).message}). ${untouched}`,
+        this.path,
+      );
+    }
+    if (version > SCHEMA_VERSION) {
+      db.close();
+      throw new TrailError(
+        "NEWER_SCHEMA",
+        `${this.path} was written by a newer Agent Audit Trail (schema ${version}, this one reads ${SCHEMA_VERSION}); update the extension`,
+        this.path,
+      );
+    }
+    this.db?.close();
+    this.db = db;
+    this.tuneInMemoryCopy();
+    this.prepareStatements();
+    this.snapshotId = id;
+    this.snapshotBytes = bytes.length;
+    this.journalIno = undefined; // re-read the journal against this snapshot
+  }
+
+  /**
+   * sql.js keeps the database in an in-memory file system, so SQLite's own journaling and
+   * locking protect nothing here (durability is the journal's job) and only cost time.
+   */
+  private tuneInMemoryCopy(): void {
+    this.db.exec("PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536");
+  }
+
+  private prepareStatements(): void {
+    this.insertEvent = this.db.prepare(
+      `INSERT INTO events (seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number,
+        parent_event_id, model_id, system_prompt_hash, agent_version, content, prev_hash, hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertBlob = this.db.prepare("INSERT OR IGNORE INTO blobs (hash, kind, body) VALUES (?, ?, ?)");
+    this.hasBlob = this.db.prepare("SELECT 1 FROM blobs WHERE hash = ?");
+    this.hashAt = this.db.prepare("SELECT hash FROM events WHERE seq = ?");
+  }
+
+  // ---- catching up with the files --------------------------------------------------------
+
+  /**
+   * Brings the in-memory database up to date with the files: reloads the snapshot if anyone
+   * replaced or changed it, then applies journal records we have not seen. With `repair`
+   * (only under the lock) an unfinished write at the journal's end is cut off, after keeping
+   * a copy of its bytes.
+   */
+  private catchUp(repair: boolean, report?: OpenReport): void {
+    if (!sameIdentity(fileIdentity(this.path), this.snapshotId)) {
+      if (!fs.existsSync(this.path)) {
+        throw new TrailError("ROLLED_BACK", `${this.path} was deleted while in use; nothing more will be written to it`, this.path);
+      }
+      this.log(`${path.basename(this.path)} changed on disk; reloading it`);
+      this.loadSnapshot();
+    }
+    const jid = fileIdentity(this.journalPath);
+    if (!jid) {
+      if (this.headSeq < this.ackedSeq) this.throwRolledBack();
+      if (repair) this.startJournal();
+      else return;
+    } else if (jid.ino !== this.journalIno) {
+      this.openJournal();
+    } else if (Number(jid.size) < this.journalEnd) {
+      // Shrunk in place: not something we do. Start over from the files to see what is left.
+      this.loadSnapshot();
+      this.openJournal();
+    }
+    const size = fs.fstatSync(this.journalFd!).size;
+    if (size > this.journalEnd) this.applyJournal(size, repair, report);
+    if (this.headSeq < this.ackedSeq) this.throwRolledBack();
+  }
+
+  private openJournal(): void {
+    if (this.journalFd !== undefined) fs.closeSync(this.journalFd);
+    this.journalFd = fs.openSync(this.journalPath, this.options.readOnly ? "r" : "r+");
+    this.journalIno = fs.fstatSync(this.journalFd, { bigint: true }).ino;
+    const first = Buffer.alloc(4096);
+    const n = fs.readSync(this.journalFd, first, 0, first.length, 0);
+    const decoded = decodeHeader(first.subarray(0, n));
+    if (!decoded || decoded.header.trail_id !== this.trailIdValue) {
+      throw new TrailError(
+        "CORRUPT",
+        `${this.journalPath} is not the journal of ${this.path} (bad header or another trail's id). ` +
+          `Nothing was changed; move the journal aside to open the trail without it.`,
+        this.journalPath,
+      );
+    }
+    const h = decoded.header;
+    if (h.base_seq > this.headSeq) {
+      throw new TrailError(
+        "ROLLED_BACK",
+        `${this.path} ends at seq ${this.headSeq} but its journal continues from seq ${h.base_seq}: ` +
+          `an older copy of trail.db seems to have been restored. Nothing was changed; run "agent-audit verify".`,
+        this.path,
+      );
+    }
+    this.journalHeaderLen = decoded.length;
+    this.journalEnd = decoded.length;
+  }
+
+  private applyJournal(size: number, repair: boolean, report?: OpenReport): void {
+    const buf = Buffer.alloc(size - this.journalEnd);
+    let got = 0;
+    while (got < buf.length) {
+      const n = fs.readSync(this.journalFd!, buf, got, buf.length - got, this.journalEnd + got);
+      if (n === 0) break;
+      got += n;
+    }
+    const { records } = parseRecords(buf.subarray(0, got));
+    const added: StoredEvent[] = [];
+    let goodEnd = 0;
+    this.db.exec("BEGIN");
+    try {
+      for (const { record, end } of records) {
+        if (!this.applyRecord(record, added)) break;
+        goodEnd = end;
+      }
+      this.db.exec("COMMIT");
+    } catch (err) {
+      this.db.exec("ROLLBACK");
+      throw err;
+    }
+    const tornAt = this.journalEnd + goodEnd;
+    this.journalEnd = tornAt;
+    if (goodEnd < got) this.handleTornTail(buf.subarray(goodEnd, got), tornAt, repair, report);
+    if (added.length) this.emit(added);
+  }
+
+  /** Applies one journal record; false when it is not a valid continuation (torn or garbled). */
+  private applyRecord(record: JournalRecord, added: StoredEvent[]): boolean {
+    if ("b" in record) {
+      const b = record.b;
+      if (typeof b.body !== "string" || sha256Hex(b.body) !== b.hash) return false;
+      this.insertBlob.run([b.hash, b.kind, b.body]);
+      return true;
+    }
+    const e = record.e;
+    if (e.seq <= this.headSeq) {
+      // Already in the snapshot (a crash between writing it and restarting the journal).
+      this.hashAt.bind([e.seq]);
+      const known = this.hashAt.step() ? String(this.hashAt.get()[0]) : undefined;
+      this.hashAt.reset();
+      if (known !== e.hash) {
+        throw new TrailError(
+          "CORRUPT",
+          `${this.journalPath} disagrees with ${this.path} at seq ${e.seq}. Nothing was changed; run "agent-audit verify".`,
+          this.journalPath,
+        );
+      }
+      return true;
+    }
+    if (e.seq !== this.headSeq + 1 || e.prev_hash !== this.headHash || computeEventHash(e.prev_hash, e) !== e.hash) {
+      return false;
+    }
+    this.runInsert(e);
+    added.push(e);
+    return true;
+  }
+
+  private handleTornTail(bytes: Buffer, offset: number, repair: boolean, report?: OpenReport): void {
+    if (report) report.discardedBytes += bytes.length;
+    if (!repair) {
+      this.log(`ignoring ${bytes.length} bytes of an unfinished write at the end of ${this.journalPath}`);
+      return;
+    }
+    const copy = `${this.journalPath}.discarded-${new Date().toISOString().replace(/[:.]/g, "-")}-${process.pid}`;
+    fs.writeFileSync(copy, bytes);
+    fs.ftruncateSync(this.journalFd!, offset);
+    fs.fsyncSync(this.journalFd!);
+    if (report) report.discardedCopy = copy;
+    this.log(
+      `discarded ${bytes.length} bytes of an unfinished write (never acknowledged) at the end of ` +
+        `${this.journalPath}; a copy is in ${copy}`,
+    );
+  }
+
+  private throwRolledBack(): never {
+    throw new TrailError(
+      "ROLLED_BACK",
+      `${this.path} no longer holds events up to seq ${this.ackedSeq} that were written to it ` +
+        `(it now ends at seq ${this.headSeq}): the file was replaced by an older copy or the journal was removed. ` +
+        `Nothing more will be written; run "agent-audit verify".`,
+      this.path,
+    );
+  }
+
+  // ---- appending -------------------------------------------------------------------------
+
+  private prepare(raw: EventInput, resolve: PreparedEvent["resolve"], reject: PreparedEvent["reject"]): PreparedEvent {
+    const input = this.options.redact ? this.options.redact(raw) : raw;
+    if (typeof input.session_id !== "string" || !input.session_id) throw invalid("session_id is required");
+    if (typeof input.event_type !== "string" || !input.event_type) throw invalid("event_type is required");
+    if (typeof input.content !== "object" || input.content === null || Array.isArray(input.content)) {
+      throw invalid("content must be an object");
+    }
+    let content: string;
+    try {
+      content = canonicalJson(input.content);
+    } catch (err) {
+      throw invalid((err as Error).message);
+    }
+    const blobs = (input.blobs ?? []).map((b) => ({ hash: sha256Hex(b.body), kind: b.kind, body: b.body }));
+    return { input, content, blobs, resolve, reject };
+  }
+
+  private kick(): void {
+    if (this.closed) {
+      for (const p of this.pending.splice(0)) p.reject(new TrailError("CLOSED", `Trail ${this.path} is closed`));
+      return;
+    }
+    this.loop ??= this.runLoop().finally(() => {
+      this.loop = undefined;
+      if (this.pending.length || this.snapshotWanted) this.kick();
+    });
+  }
+
+  private async runLoop(): Promise<void> {
+    let held = false;
+    let heldSince = 0;
+    const hasWork = () => (this.pending.length > 0 || this.snapshotWanted) && !this.closed;
+    try {
+      for (;;) {
+        if (!hasWork()) {
+          if (!held) break;
+          // Lease: a caller awaiting each append queues its next one a few microtasks after
+          // ours resolves. Keeping the lock for it saves a release, an acquire and a catch-up
+          // (nobody else can have written), unless another process is waiting.
+          for (let i = 0; i < LEASE_MICROTASKS && !hasWork(); i++) await Promise.resolve();
+          if (!hasWork() || this.lock.contended || Date.now() - heldSince > LEASE_MS) {
+            this.lock.release();
+            held = false;
+            continue;
+          }
+        }
+        const batch: PreparedEvent[] = [];
+        try {
+          if (!held) {
+            await this.lock.acquire();
+            held = true;
+            heldSince = Date.now();
+            this.catchUp(true);
+          }
+          // Taken after the lock: everything that arrived while we waited shares this commit.
+          batch.push(...this.pending.splice(0, MAX_BATCH));
+          if (batch.length) this.commit(batch);
+          const journalBytes = this.journalEnd - this.journalHeaderLen;
+          const big =
+            journalBytes >= (this.options.minJournalBytesForSnapshot ?? 8 * 1024 * 1024) &&
+            journalBytes >= this.snapshotBytes / 2;
+          if ((this.snapshotWanted && this.pending.length === 0) || big) {
+            this.snapshotWanted = false;
+            this.writeSnapshot();
+          }
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+          for (const p of this.pending.splice(0)) p.reject(err);
+          this.snapshotWanted = false;
+          this.log(`write failed: ${(err as Error).message}`);
+          if (held) this.lock.release();
+          held = false;
+        }
+      }
+    } finally {
+      if (held) this.lock.release();
+    }
+    this.scheduleIdleSnapshot();
+  }
+
+  private commit(batch: PreparedEvent[]): void {
+    const lines: string[] = [];
+    const done: { p: PreparedEvent; e: StoredEvent }[] = [];
+    const startSeq = this.headSeq;
+    const startHash = this.headHash;
+    this.db.exec("BEGIN");
+    try {
+      for (const p of batch) {
+        const e = this.buildEvent(p);
+        try {
+          for (const b of p.blobs) {
+            this.hasBlob.bind([b.hash]);
+            const exists = this.hasBlob.step();
+            this.hasBlob.reset();
+            if (exists) continue;
+            this.insertBlob.run([b.hash, b.kind, b.body]);
+            lines.push(encodeRecord({ b }));
+          }
+          this.runInsert(e);
+        } catch (err) {
+          // One bad event (say a duplicate event_id) must not sink the others in its batch.
+          p.reject(invalid((err as Error).message));
+          continue;
+        }
+        lines.push(encodeRecord({ e }));
+        done.push({ p, e });
+      }
+      const bytes = Buffer.from(lines.join(""), "utf8");
+      this.writeJournal(bytes);
+      this.db.exec("COMMIT");
+    } catch (err) {
+      this.db.exec("ROLLBACK");
+      this.headSeq = startSeq;
+      this.headHash = startHash;
+      throw err instanceof TrailError ? err : new TrailError("IO", `Could not write ${this.journalPath}: ${(err as Error).message}`, this.journalPath);
+    }
+    if (done.length) this.ackedSeq = this.headSeq;
+    for (const { p, e } of done) p.resolve(e);
+    if (done.length) this.emit(done.map((d) => d.e));
+  }
+
+  private buildEvent(p: PreparedEvent): StoredEvent {
+    const i = p.input;
+    const e: StoredEvent = {
+      seq: this.headSeq + 1,
+      event_id: i.event_id ?? randomUUID(),
+      session_id: i.session_id,
+      agent_id: i.agent_id ?? "",
+      user_id: i.user_id ?? "",
+      timestamp: i.timestamp ?? this.now(),
+      event_type: i.event_type,
+      step_number: i.step_number ?? 0,
+      parent_event_id: i.parent_event_id ?? null,
+      model_id: i.model_id ?? null,
+      system_prompt_hash: i.system_prompt_hash ?? null,
+      agent_version: i.agent_version ?? null,
+      content: p.content,
+      prev_hash: this.headHash,
+      hash: "",
+    };
+    e.hash = computeEventHash(e.prev_hash, e);
+    return e;
+  }
+
+  private runInsert(e: StoredEvent): void {
+    this.insertEvent.run([
+      e.seq, e.event_id, e.session_id, e.agent_id, e.user_id, e.timestamp, e.event_type, e.step_number,
+      e.parent_event_id, e.model_id, e.system_prompt_hash, e.agent_version, e.content, e.prev_hash, e.hash,
+    ]);
+    this.headSeq = e.seq;
+    this.headHash = e.hash;
+  }
+
+  /**
+   * Appends one group commit's records and fsyncs them. Synchronous on purpose: an fsync
+   * here takes ~0.15 ms, less than a hop through the thread pool costs, and appends that
+   * arrive meanwhile simply wait in `pending` for the next commit.
+   */
+  private writeJournal(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    const fd = this.journalFd!;
+    try {
+      let off = 0;
+      while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off, this.journalEnd + off);
+      fs.fdatasyncSync(fd);
+    } catch (err) {
+      // Leave no half-written batch behind for the next commit to append after.
+      try {
+        fs.ftruncateSync(fd, this.journalEnd);
+      } catch {
+        /* the next catch-up treats whatever is left as an unfinished write */
+      }
+      throw err;
+    }
+    this.journalEnd += bytes.length;
+  }
+
+  // ---- snapshots -------------------------------------------------------------------------
+
+  private scheduleIdleSnapshot(): void {
+    clearTimeout(this.idleTimer);
+    if (this.closed || this.journalEnd <= this.journalHeaderLen) return;
+    this.idleTimer = setTimeout(() => {
+      this.snapshotWanted = true;
+      this.kick();
+    }, this.options.idleSnapshotMs ?? 1000);
+    // A process may exit without waiting for this; the journal already holds every event,
+    // and the next open replays it.
+    this.idleTimer.unref();
+  }
+
+  /** Writes the whole database atomically and restarts the journal after it. Under the lock. */
+  private writeSnapshot(force = false): void {
+    const unchanged = this.journalEnd <= this.journalHeaderLen && sameIdentity(fileIdentity(this.path), this.snapshotId);
+    if (unchanged && !force) return;
+    const bytes = this.db.export();
+    this.snapshotId = writeFileAtomic(this.path, bytes);
+    this.snapshotBytes = bytes.length;
+    this.startJournal();
+  }
+
+  /** Replaces the journal with an empty one that continues from the current head. */
+  private startJournal(): void {
+    const header: JournalHeader = { trail_id: this.trailIdValue, base_seq: this.headSeq, base_hash: this.headHash };
+    writeFileAtomic(this.journalPath, encodeHeader(header));
+    this.openJournal();
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  private emit(events: StoredEvent[]): void {
+    for (const l of this.listeners) {
+      try {
+        l(events);
+      } catch (err) {
+        this.log(`listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private now(): string {
+    return (this.options.clock?.() ?? new Date()).toISOString();
+  }
+
+  private log(message: string): void {
+    this.options.log?.(`[trail] ${message}`);
+  }
+}
+
+/** The journal's path for a trail file: `trail.db` → `trail.journal`. */
+export function journalPathFor(trailPath: string): string {
+  return trailPath.replace(/(\.db)?$/, ".journal");
+}
+
+function invalid(message: string): TrailError {
+  return new TrailError("INVALID_EVENT", `Invalid trail event: ${message}`);
+}
