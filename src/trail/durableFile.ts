@@ -33,7 +33,7 @@ export const TEMP_MARKER = ".tmp-";
  * fsync the folder so the rename itself is durable.
  */
 export function writeFileAtomic(file: string, bytes: Uint8Array): FileIdentity {
-  const tmp = `${file}${TEMP_MARKER}${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const tmp = tempPathFor(file);
   const fd = fs.openSync(tmp, "wx", 0o644);
   try {
     let off = 0;
@@ -50,6 +50,22 @@ export function writeFileAtomic(file: string, bytes: Uint8Array): FileIdentity {
   return fileIdentity(file)!;
 }
 
+/** A unique temp file beside `file`, named with our pid so others can tell whether it is live. */
+export function tempPathFor(file: string): string {
+  return `${file}${TEMP_MARKER}${process.pid}-${Math.random().toString(36).slice(2)}`;
+}
+
+/** Writes and fsyncs a new file without blocking the event loop (for large snapshots). */
+export async function writeFileDurably(file: string, bytes: Uint8Array): Promise<void> {
+  const handle = await fs.promises.open(file, "wx", 0o644);
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 export function fsyncDir(dir: string): void {
   // Windows cannot open a folder for fsync; its renames are durable by other means.
   if (process.platform === "win32") return;
@@ -61,16 +77,31 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** Removes temp files left by a writer that crashed mid-write. Call only under the trail lock. */
+/**
+ * Removes temp files left by a writer that crashed mid-write: those whose pid is no longer
+ * running (a live process may be writing a snapshot in the background right now).
+ */
 export function removeStaleTempFiles(file: string): string[] {
   const dir = path.dirname(file);
   const prefix = path.basename(file) + TEMP_MARKER;
   const removed: string[] = [];
   for (const name of fs.readdirSync(dir)) {
-    if (name.startsWith(prefix)) {
+    const pid = Number(name.slice(prefix.length).split("-")[0]);
+    if (name.startsWith(prefix) && !isRunning(pid)) {
       fs.rmSync(path.join(dir, name), { force: true });
       removed.push(name);
     }
   }
   return removed;
+}
+
+/** Whether a process with this pid exists on this machine. */
+export function isRunning(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
+import { isRunning } from "./durableFile";
 
 /**
  * A mutex shared by every process on this machine that opens the same trail (two VS Code
@@ -95,7 +96,7 @@ export class ProcessLock {
       } catch {
         return false; // being created right now
       }
-      if (Number.isInteger(holder) && !isAlive(holder)) {
+      if (Number.isInteger(holder) && !isRunning(holder)) {
         // Rename first so that, usually, only one waiter takes over a dead holder's lock.
         const grave = `${this.lockDir}.stale-${process.pid}-${Date.now()}`;
         try {
@@ -110,14 +111,5 @@ export class ProcessLock {
     fs.writeFileSync(`${this.lockDir}/pid`, String(process.pid));
     this.holdingDir = true;
     return true;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }

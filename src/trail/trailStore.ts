@@ -3,7 +3,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Database, SqlJsStatic, Statement } from "sql.js";
 import { canonicalJson } from "./canonicalJson";
-import { fileIdentity, removeStaleTempFiles, sameIdentity, writeFileAtomic } from "./durableFile";
+import {
+  fileIdentity,
+  fsyncDir,
+  removeStaleTempFiles,
+  sameIdentity,
+  tempPathFor,
+  writeFileAtomic,
+  writeFileDurably,
+} from "./durableFile";
 import type { FileIdentity } from "./durableFile";
 import type { BlobInput, EventInput, StoredEvent } from "./eventTypes";
 import { GENESIS_HASH, computeEventHash, sha256Hex } from "./hashChain";
@@ -25,6 +33,8 @@ export interface TrailStoreOptions {
   /** Also write it while appends keep coming once the journal holds this many bytes and at
    *  least half the snapshot's size, so each append's share of the rewrite stays constant. */
   minJournalBytesForSnapshot?: number;
+  /** …and at least this fraction of the snapshot's size (default 0.5). */
+  snapshotJournalRatio?: number;
   redact?: Redactor;
   log?: (message: string) => void;
   clock?: () => Date;
@@ -40,6 +50,21 @@ export interface OpenReport {
   removedTempFiles: string[];
 }
 
+/** A snapshot being written in the background (see startSnapshot). */
+interface SnapshotWrite {
+  tmp: string;
+  bytes: number;
+  head: { seq: number; hash: string };
+  journalIno: bigint | undefined;
+  /** Journal offset the export corresponds to; records after it are carried over. */
+  journalCut: number;
+  /** The database file the export was based on; if it changed since, ours is stale. */
+  basedOn: FileIdentity | undefined;
+  done: boolean;
+  error?: Error;
+  written: Promise<void>;
+}
+
 interface PreparedEvent {
   input: EventInput;
   content: string;
@@ -53,6 +78,7 @@ const MAX_BATCH = 1000;
 const LEASE_MS = 50;
 /** How many microtask turns to wait for a caller's next append before letting the lock go. */
 const LEASE_MICROTASKS = 8;
+const COMMIT_EVERY_BYTES = 4 * 1024 * 1024;
 
 /**
  * The audit trail of one workspace: an SQLite database (`trail.db`, held in memory by
@@ -89,6 +115,9 @@ export class TrailStore {
   private pending: PreparedEvent[] = [];
   private loop: Promise<void> | undefined;
   private snapshotWanted = false;
+  private snapshotWrite: SnapshotWrite | undefined;
+  /** Journal bytes applied since the in-memory copy's long transaction was last committed. */
+  private uncommittedBytes = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly lock: ProcessLock;
@@ -150,9 +179,13 @@ export class TrailStore {
   /** Waits for pending appends and writes the database file now. */
   async flush(): Promise<void> {
     if (this.options.readOnly || this.closed) return;
-    this.snapshotWanted = true;
-    this.kick();
-    while (this.loop) await this.loop;
+    // Events appended while a snapshot was being written need one more round.
+    for (let round = 0; round < 3; round++) {
+      this.snapshotWanted = true;
+      this.kick();
+      while (this.loop) await this.loop;
+      if (this.journalEnd <= this.journalHeaderLen) return;
+    }
   }
 
   /** Picks up what other processes appended since we last looked. Returns true if anything changed. */
@@ -248,7 +281,7 @@ export class TrailStore {
     this.prepareStatements();
     this.headSeq = 0;
     this.headHash = GENESIS_HASH;
-    this.writeSnapshot(true);
+    this.writeSnapshotNow();
   }
 
   private loadSnapshot(): void {
@@ -306,6 +339,10 @@ export class TrailStore {
    */
   private tuneInMemoryCopy(): void {
     this.db.exec("PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536");
+    // One long transaction: each commit is a savepoint inside it, so SQLite keeps changed
+    // pages in its cache instead of copying them into sql.js's in-memory file every time.
+    // It is committed only to export a snapshot.
+    this.db.exec("BEGIN");
   }
 
   private prepareStatements(): void {
@@ -391,15 +428,15 @@ export class TrailStore {
     const { records } = parseRecords(buf.subarray(0, got));
     const added: StoredEvent[] = [];
     let goodEnd = 0;
-    this.db.exec("BEGIN");
+    this.db.exec("SAVEPOINT apply");
     try {
       for (const { record, end } of records) {
         if (!this.applyRecord(record, added)) break;
         goodEnd = end;
       }
-      this.db.exec("COMMIT");
+      this.db.exec("RELEASE apply");
     } catch (err) {
-      this.db.exec("ROLLBACK");
+      this.db.exec("ROLLBACK TO apply; RELEASE apply");
       throw err;
     }
     const tornAt = this.journalEnd + goodEnd;
@@ -499,20 +536,29 @@ export class TrailStore {
   private async runLoop(): Promise<void> {
     let held = false;
     let heldSince = 0;
-    const hasWork = () => (this.pending.length > 0 || this.snapshotWanted) && !this.closed;
+    // A wanted snapshot waits while another one is being written.
+    const hasWork = () =>
+      !this.closed &&
+      (this.pending.length > 0 || (this.snapshotWanted && !this.snapshotWrite) || this.snapshotWrite?.done === true);
     try {
       for (;;) {
         if (!hasWork()) {
-          if (!held) break;
-          // Lease: a caller awaiting each append queues its next one a few microtasks after
-          // ours resolves. Keeping the lock for it saves a release, an acquire and a catch-up
-          // (nobody else can have written), unless another process is waiting.
-          for (let i = 0; i < LEASE_MICROTASKS && !hasWork(); i++) await Promise.resolve();
-          if (!hasWork() || this.lock.contended || Date.now() - heldSince > LEASE_MS) {
-            this.lock.release();
-            held = false;
+          if (held) {
+            // Lease: a caller awaiting each append queues its next one a few microtasks
+            // after ours resolves. Keeping the lock for it saves a release, an acquire and
+            // a catch-up (nobody else can have written), unless another process waits.
+            for (let i = 0; i < LEASE_MICROTASKS && !hasWork(); i++) await Promise.resolve();
+            if (!hasWork() || this.lock.contended || Date.now() - heldSince > LEASE_MS) {
+              this.lock.release();
+              held = false;
+            }
             continue;
           }
+          if (this.snapshotWrite && !this.closed) {
+            await this.snapshotWrite.written;
+            continue;
+          }
+          break;
         }
         const batch: PreparedEvent[] = [];
         try {
@@ -525,13 +571,10 @@ export class TrailStore {
           // Taken after the lock: everything that arrived while we waited shares this commit.
           batch.push(...this.pending.splice(0, MAX_BATCH));
           if (batch.length) this.commit(batch);
-          const journalBytes = this.journalEnd - this.journalHeaderLen;
-          const big =
-            journalBytes >= (this.options.minJournalBytesForSnapshot ?? 8 * 1024 * 1024) &&
-            journalBytes >= this.snapshotBytes / 2;
-          if ((this.snapshotWanted && this.pending.length === 0) || big) {
+          if (this.snapshotWrite?.done) this.finishSnapshot();
+          else if (!this.snapshotWrite && ((this.snapshotWanted && this.pending.length === 0) || this.journalIsLarge())) {
             this.snapshotWanted = false;
-            this.writeSnapshot();
+            this.startSnapshot();
           }
         } catch (err) {
           for (const p of batch) p.reject(err);
@@ -553,7 +596,7 @@ export class TrailStore {
     const done: { p: PreparedEvent; e: StoredEvent }[] = [];
     const startSeq = this.headSeq;
     const startHash = this.headHash;
-    this.db.exec("BEGIN");
+    this.db.exec("SAVEPOINT batch");
     try {
       for (const p of batch) {
         const e = this.buildEvent(p);
@@ -577,9 +620,16 @@ export class TrailStore {
       }
       const bytes = Buffer.from(lines.join(""), "utf8");
       this.writeJournal(bytes);
-      this.db.exec("COMMIT");
+      this.db.exec("RELEASE batch");
+      this.uncommittedBytes += bytes.length;
+      if (this.uncommittedBytes > COMMIT_EVERY_BYTES) {
+        // Copying changed pages into sql.js's file costs time proportional to how many
+        // piled up; doing it every few MB keeps the export before a snapshot short.
+        this.db.exec("COMMIT; BEGIN");
+        this.uncommittedBytes = 0;
+      }
     } catch (err) {
-      this.db.exec("ROLLBACK");
+      this.db.exec("ROLLBACK TO batch; RELEASE batch");
       this.headSeq = startSeq;
       this.headHash = startHash;
       throw err instanceof TrailError ? err : new TrailError("IO", `Could not write ${this.journalPath}: ${(err as Error).message}`, this.journalPath);
@@ -659,21 +709,106 @@ export class TrailStore {
     this.idleTimer.unref();
   }
 
-  /** Writes the whole database atomically and restarts the journal after it. Under the lock. */
-  private writeSnapshot(force = false): void {
-    const unchanged = this.journalEnd <= this.journalHeaderLen && sameIdentity(fileIdentity(this.path), this.snapshotId);
-    if (unchanged && !force) return;
-    const bytes = this.db.export();
+  /** The journal has grown past half the snapshot: rewriting now keeps each event's share constant. */
+  private journalIsLarge(): boolean {
+    const bytes = this.journalEnd - this.journalHeaderLen;
+    return (
+      bytes >= (this.options.minJournalBytesForSnapshot ?? 8 * 1024 * 1024) &&
+      bytes >= this.snapshotBytes * (this.options.snapshotJournalRatio ?? 0.5)
+    );
+  }
+
+  /**
+   * Starts rewriting the database file. Under the lock, only the in-memory export happens;
+   * the temp file is written and fsync'd in the background while appends go on, and
+   * `finishSnapshot` swaps it in later.
+   */
+  private startSnapshot(): void {
+    if (this.journalEnd <= this.journalHeaderLen && sameIdentity(fileIdentity(this.path), this.snapshotId)) return;
+    const bytes = this.exportDatabase();
+    const tmp = tempPathFor(this.path);
+    const write: SnapshotWrite = {
+      tmp,
+      bytes: bytes.length,
+      head: { seq: this.headSeq, hash: this.headHash },
+      journalIno: this.journalIno,
+      journalCut: this.journalEnd,
+      basedOn: this.snapshotId,
+      done: false,
+      written: Promise.resolve(),
+    };
+    write.written = writeFileDurably(tmp, bytes).then(
+      () => {
+        write.done = true;
+      },
+      (err: Error) => {
+        write.done = true;
+        write.error = err;
+      },
+    );
+    this.snapshotWrite = write;
+  }
+
+  /**
+   * Swaps the written temp file in and restarts the journal from its head, carrying over
+   * the records appended meanwhile. Under the lock, after catching up. If someone else
+   * rewrote the trail in the meantime, ours is stale and is dropped.
+   */
+  private finishSnapshot(): void {
+    const w = this.snapshotWrite!;
+    this.snapshotWrite = undefined;
+    // A failed rewrite loses nothing (the journal holds every event); it is retried later.
+    if (w.error) {
+      fs.rmSync(w.tmp, { force: true });
+      this.log(`could not write ${this.path} (will retry; no event is lost): ${w.error.message}`);
+      return;
+    }
+    if (!sameIdentity(fileIdentity(this.path), w.basedOn) || this.journalIno !== w.journalIno) {
+      fs.rmSync(w.tmp, { force: true });
+      return;
+    }
+    try {
+      fs.renameSync(w.tmp, this.path);
+      fsyncDir(path.dirname(this.path));
+    } catch (err) {
+      fs.rmSync(w.tmp, { force: true });
+      this.log(`could not replace ${this.path} (will retry; no event is lost): ${(err as Error).message}`);
+      return;
+    }
+    this.snapshotId = fileIdentity(this.path);
+    this.snapshotBytes = w.bytes;
+    const tail = Buffer.alloc(this.journalEnd - w.journalCut);
+    if (tail.length) fs.readSync(this.journalFd!, tail, 0, tail.length, w.journalCut);
+    this.startJournal(w.head, tail);
+  }
+
+  /** Writes the whole database atomically now (a new trail). Under the lock. */
+  private writeSnapshotNow(): void {
+    const bytes = this.exportDatabase();
     this.snapshotId = writeFileAtomic(this.path, bytes);
     this.snapshotBytes = bytes.length;
     this.startJournal();
   }
 
-  /** Replaces the journal with an empty one that continues from the current head. */
-  private startJournal(): void {
-    const header: JournalHeader = { trail_id: this.trailIdValue, base_seq: this.headSeq, base_hash: this.headHash };
-    writeFileAtomic(this.journalPath, encodeHeader(header));
+  private exportDatabase(): Uint8Array {
+    this.db.exec("COMMIT");
+    try {
+      return this.db.export();
+    } finally {
+      this.db.exec("BEGIN");
+      this.uncommittedBytes = 0;
+    }
+  }
+
+  /**
+   * Replaces the journal with one that continues from `base` (default: the current head),
+   * holding `tail`: records after base that are already applied in memory.
+   */
+  private startJournal(base = { seq: this.headSeq, hash: this.headHash }, tail: Buffer = Buffer.alloc(0)): void {
+    const header: JournalHeader = { trail_id: this.trailIdValue, base_seq: base.seq, base_hash: base.hash };
+    writeFileAtomic(this.journalPath, Buffer.concat([encodeHeader(header), tail]));
     this.openJournal();
+    this.journalEnd += tail.length;
   }
 
   // ---- helpers ---------------------------------------------------------------------------

@@ -1,0 +1,19 @@
+// `npm run bench [-- --json]`: prints a table of figures; with --json, one JSON object on
+// the last line. Benchmarks print; they never assert (targets are in the issues and README).
+import { benchMachine, runTrailBench } from "./trailBench";
+
+async function main(): Promise<void> {
+  const json = process.argv.includes("--json");
+  const log = (s: string) => process.stderr.write(s + "\n");
+  log(`machine: ${benchMachine()}`);
+  const figures: Record<string, number> = { ...(await runTrailBench(log)) };
+  const width = Math.max(...Object.keys(figures).map((k) => k.length));
+  console.log("figure".padEnd(width) + "  value");
+  for (const [k, v] of Object.entries(figures)) console.log(k.padEnd(width) + "  " + v);
+  if (json) console.log(JSON.stringify(figures));
+}
+
+main().catch((err) => {
+  console.error(`bench failed: ${err?.stack ?? err}`);
+  process.exit(1);
+});

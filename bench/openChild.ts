@@ -1,0 +1,22 @@
+// Opens a trail in a fresh process (cold: engine load included) and reports time, memory
+// and the time to verify the whole chain. Used by bench.ts.
+import { TrailStore } from "../src/trail/trailStore";
+import { verifyChain } from "../src/trail/verifyChain";
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const { store } = await TrailStore.open(process.argv[2]);
+  const openMs = performance.now() - t0;
+  const rssMb = process.memoryUsage().rss / 1024 / 1024;
+  const t1 = performance.now();
+  const report = verifyChain(store.database);
+  const verifyMs = performance.now() - t1;
+  if (!report.ok) throw new Error(`chain invalid: ${JSON.stringify(report.problems[0])}`);
+  process.stdout.write(JSON.stringify({ openMs, rssMb, verifyMs, events: report.events }) + "\n");
+  await store.close();
+}
+
+main().catch((err) => {
+  process.stderr.write(String(err?.stack ?? err) + "\n");
+  process.exit(1);
+});

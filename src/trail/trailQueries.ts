@@ -1,0 +1,204 @@
+import type { Database, SqlValue } from "sql.js";
+import type { StoredEvent } from "./eventTypes";
+
+/** An event row as queries return it: the stored fields plus the derived filter columns. */
+export interface TrailEventRow extends StoredEvent {
+  tool_name: string | null;
+  outcome: string | null;
+  error_type: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  latency_ms: number | null;
+  execution_time_ms: number | null;
+  requires_approval: number | null;
+  approval_status: string | null;
+  approver_id: string | null;
+}
+
+export type SessionStatus = "running" | "completed" | "timeout" | "cancelled" | "error";
+
+export interface SessionSummary {
+  session_id: string;
+  first_seq: number;
+  last_seq: number;
+  started_at: string;
+  ended_at: string | null;
+  status: SessionStatus;
+  task: string | null;
+  agent_id: string;
+  model_id: string | null;
+  steps: number;
+  input_tokens: number;
+  output_tokens: number;
+  tool_calls: number;
+  failed_tool_calls: number;
+  events: number;
+}
+
+const EVENT_COLUMNS = `seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number,
+  parent_event_id, model_id, system_prompt_hash, agent_version, content, prev_hash, hash, tool_name, outcome,
+  error_type, input_tokens, output_tokens, latency_ms, execution_time_ms, requires_approval, approval_status, approver_id`;
+
+/** Runs a query and returns its rows as plain objects. */
+export function queryAll<T>(db: Database, sql: string, params: SqlValue[] = []): T[] {
+  const stmt = db.prepare(sql);
+  try {
+    stmt.bind(params);
+    const rows: T[] = [];
+    while (stmt.step()) rows.push(stmt.getAsObject() as T);
+    return rows;
+  } finally {
+    stmt.free();
+  }
+}
+
+/** Sessions, newest first, with their summary (status, steps, tokens, failures). */
+export function listSessions(db: Database, options: { limit?: number; offset?: number } = {}): SessionSummary[] {
+  return queryAll<SessionSummary>(db, `SELECT * FROM sessions ORDER BY first_seq DESC LIMIT ? OFFSET ?`, [
+    options.limit ?? -1,
+    options.offset ?? 0,
+  ]);
+}
+
+/** One session's summary, or undefined. */
+export function getSession(db: Database, sessionId: string): SessionSummary | undefined {
+  return queryAll<SessionSummary>(
+    db,
+    // Filtering the base table first keeps this an index lookup, not a scan of every session.
+    `SELECT * FROM sessions WHERE session_id = ?`,
+    [sessionId],
+  )[0];
+}
+
+/**
+ * Resolves what a user typed to a session id: `latest`, a full id, or a unique prefix of one.
+ * Returns undefined when nothing matches; throws when a prefix is ambiguous.
+ */
+export function resolveSessionId(db: Database, ref: string): string | undefined {
+  if (ref === "latest") {
+    return queryAll<{ session_id: string }>(db, `SELECT session_id FROM events ORDER BY seq DESC LIMIT 1`)[0]?.session_id;
+  }
+  const rows = queryAll<{ session_id: string }>(
+    db,
+    `SELECT DISTINCT session_id FROM events WHERE session_id >= ? AND session_id < ? LIMIT 2`,
+    [ref, ref + "\uffff"],
+  );
+  if (rows.length > 1 && !rows.some((r) => r.session_id === ref)) {
+    throw new Error(`"${ref}" matches more than one session; give more of the id`);
+  }
+  return rows.find((r) => r.session_id === ref)?.session_id ?? rows[0]?.session_id;
+}
+
+/** The events of one session in seq order, optionally a page of them. */
+export function sessionEvents(
+  db: Database,
+  sessionId: string,
+  options: { afterSeq?: number; limit?: number; eventTypes?: string[] } = {},
+): TrailEventRow[] {
+  const types = options.eventTypes ?? [];
+  const typeFilter = types.length ? `AND event_type IN (${types.map(() => "?").join(",")})` : "";
+  return queryAll<TrailEventRow>(
+    db,
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? AND seq > ? ${typeFilter} ORDER BY seq LIMIT ?`,
+    [sessionId, options.afterSeq ?? 0, ...types, options.limit ?? -1],
+  );
+}
+
+export function getEvent(db: Database, eventId: string): TrailEventRow | undefined {
+  return queryAll<TrailEventRow>(db, `SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ?`, [eventId])[0];
+}
+
+export function getEventBySeq(db: Database, seq: number): TrailEventRow | undefined {
+  return queryAll<TrailEventRow>(db, `SELECT ${EVENT_COLUMNS} FROM events WHERE seq = ?`, [seq])[0];
+}
+
+/** An event with what it links to: the event that triggered it and the events it triggered. */
+export function getEventWithLinks(
+  db: Database,
+  eventId: string,
+): { event: TrailEventRow; parent?: TrailEventRow; children: TrailEventRow[] } | undefined {
+  const event = getEvent(db, eventId);
+  if (!event) return undefined;
+  const parent = event.parent_event_id ? getEvent(db, event.parent_event_id) : undefined;
+  const children = queryAll<TrailEventRow>(
+    db,
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE parent_event_id = ? ORDER BY seq`,
+    [eventId],
+  );
+  return { event, parent, children };
+}
+
+export interface FailedToolCall {
+  /** The tool_result (or tool_retry) event that recorded the failure. */
+  result: TrailEventRow;
+  /** The tool_call it answers, with the input. */
+  call: TrailEventRow | undefined;
+}
+
+/** Failed tool calls across sessions, newest first. */
+export function failedToolCalls(
+  db: Database,
+  options: { limit?: number; toolName?: string; errorType?: string } = {},
+): FailedToolCall[] {
+  const where: string[] = ["r.outcome = 'error'", "r.event_type IN ('tool_result', 'tool_retry')"];
+  const params: SqlValue[] = [];
+  if (options.toolName) {
+    where.push("r.tool_name = ?");
+    params.push(options.toolName);
+  }
+  if (options.errorType) {
+    where.push("r.error_type = ?");
+    params.push(options.errorType);
+  }
+  const results = queryAll<TrailEventRow>(
+    db,
+    `SELECT ${EVENT_COLUMNS.replace(/(\w+)/g, "r.$1")} FROM events r WHERE ${where.join(" AND ")} ORDER BY r.seq DESC LIMIT ?`,
+    [...params, options.limit ?? -1],
+  );
+  return results.map((result) => ({
+    result,
+    call: result.parent_event_id ? getEvent(db, result.parent_event_id) : undefined,
+  }));
+}
+
+/** Counts of failed tool calls by tool and error type, most frequent first. */
+export function failureCounts(db: Database): { tool_name: string; error_type: string; count: number; last_seq: number }[] {
+  return queryAll(
+    db,
+    `SELECT tool_name, error_type, count(*) AS count, max(seq) AS last_seq FROM events
+     WHERE outcome = 'error' AND event_type IN ('tool_result', 'tool_retry')
+     GROUP BY tool_name, error_type ORDER BY count DESC, last_seq DESC`,
+  );
+}
+
+/**
+ * Full-text search over event content, newest first. The index is brought up to date
+ * first (it is filled lazily, see schema.ts); that touches only the in-memory copy.
+ */
+export function searchEvents(db: Database, text: string, options: { limit?: number } = {}): TrailEventRow[] {
+  const from = Number(db.exec("SELECT indexed_to FROM search_progress")[0]?.values[0]?.[0] ?? 0);
+  const head = Number(db.exec("SELECT coalesce(max(seq), 0) FROM events")[0]?.values[0]?.[0] ?? 0);
+  if (head > from) {
+    db.run("INSERT INTO events_fts(docid, content) SELECT seq, content FROM events WHERE seq > ?", [from]);
+    db.run("UPDATE search_progress SET indexed_to = ?", [head]);
+  }
+  // Quote each word so user input is never FTS query syntax.
+  const query = text
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((w) => `"${w.replace(/"/g, '""')}"`)
+    .join(" ");
+  if (!query) return [];
+  return queryAll<TrailEventRow>(
+    db,
+    `SELECT ${EVENT_COLUMNS.replace(/(\w+)/g, "e.$1")} FROM events_fts f JOIN events e ON e.seq = f.docid
+     WHERE events_fts MATCH ? ORDER BY e.seq DESC LIMIT ?`,
+    [query, options.limit ?? 100],
+  );
+}
+
+/** A blob's body by its hash (system prompt, message, tool list). */
+export function getBlob(db: Database, hash: string): string | undefined {
+  const v = db.exec("SELECT body FROM blobs WHERE hash = ?", [hash])[0]?.values[0]?.[0];
+  return v === undefined ? undefined : String(v);
+}

@@ -1,0 +1,41 @@
+// Child process for the crash and concurrency tests: appends N events to a trail and prints
+// "ack <seq> <hash> <event_id>" for each one as soon as append() resolves (i.e. it is durable).
+import { TrailStore } from "../../src/trail/trailStore";
+
+async function main(): Promise<void> {
+  const [trailPath, countArg, tag, mode] = process.argv.slice(2);
+  const count = Number(countArg);
+  // Frequent snapshots, so that kills also land while one is being written in the background.
+  const every = Number(process.env.AAT_SNAPSHOT_EVERY_BYTES ?? 0);
+  const { store } = await TrailStore.open(
+    trailPath,
+    every ? { minJournalBytesForSnapshot: every, snapshotJournalRatio: 0 } : {},
+  );
+  const payload = "p".repeat(400);
+  const one = async (i: number) => {
+    const e = await store.append({
+      session_id: `child-${tag}`,
+      event_type: "tool_result",
+      step_number: i,
+      content: { tool_name: "run_command", outcome: "success", index: i, tag, output: payload },
+    });
+    process.stdout.write(`ack ${e.seq} ${e.hash} ${e.event_id}\n`);
+  };
+  if (mode === "burst") {
+    // Waves of 100 appends in flight at once: group commit under load.
+    for (let i = 0; i < count; i += 100) {
+      const wave: Promise<void>[] = [];
+      for (let j = i; j < Math.min(count, i + 100); j++) wave.push(one(j));
+      await Promise.all(wave);
+    }
+  } else {
+    for (let i = 0; i < count; i++) await one(i);
+  }
+  await store.close();
+  process.stdout.write("done\n");
+}
+
+main().catch((err) => {
+  process.stderr.write(String(err?.stack ?? err) + "\n");
+  process.exit(3);
+});

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { test } from "node:test";
+import { TrailStore } from "../../src/trail/trailStore";
+import { verifyChain } from "../../src/trail/verifyChain";
+import type { Ack } from "../helpers/childAppender";
+import { startAppender } from "../helpers/childAppender";
+import { tempDir } from "../helpers/tempDir";
+
+async function assertHasEvery(trailPath: string, acks: Ack[]): Promise<number> {
+  const { store } = await TrailStore.open(trailPath);
+  try {
+    const report = verifyChain(store.database);
+    assert.equal(report.ok, true, JSON.stringify(report.problems));
+    const stmt = store.database.prepare("SELECT hash, event_id FROM events WHERE seq = ?");
+    for (const a of acks) {
+      stmt.bind([a.seq]);
+      assert.ok(stmt.step(), `acknowledged seq ${a.seq} is missing`);
+      const [hash, eventId] = stmt.get();
+      stmt.reset();
+      assert.equal(hash, a.hash, `seq ${a.seq} differs from what was acknowledged`);
+      assert.equal(eventId, a.eventId);
+    }
+    stmt.free();
+    return store.head.seq;
+  } finally {
+    await store.close();
+  }
+}
+
+test("kill -9 at random moments while appending loses no acknowledged event (40 rounds)", { timeout: 180_000 }, async (t) => {
+  const trailPath = path.join(tempDir(t), ".agent-audit", "trail.db");
+  const allAcks: Ack[] = [];
+  let killedMidway = 0;
+  for (let round = 0; round < 40; round++) {
+    const mode = round % 2 ? "burst" : "serial";
+    // Every other pair of rounds rewrites the snapshot every ~50 events, so kills also hit
+    // background snapshot writes and journal restarts.
+    const app = startAppender(trailPath, 1000, `r${round}`, mode, round % 4 >= 2 ? 50_000 : 0);
+    await app.firstAck;
+    // Anywhere from right after the first acknowledgement to about the end of the run.
+    await new Promise((r) => setTimeout(r, Math.random() * (mode === "serial" ? 300 : 60)));
+    app.child.kill("SIGKILL");
+    const { signal, code, stderr } = await app.exited;
+    assert.ok(signal === "SIGKILL" || code === 0, `child failed: ${stderr}`);
+    if (signal === "SIGKILL" && app.acks.length < 1000) killedMidway++;
+    allAcks.push(...app.acks);
+    const head = await assertHasEvery(trailPath, allAcks);
+    assert.ok(head >= allAcks.length);
+  }
+  assert.ok(killedMidway >= 25, `only ${killedMidway} rounds were killed mid-run`);
+});
+
+for (const [mode, snapshotEvery] of [["serial", 0], ["burst", 0], ["burst", 50_000]] as const) {
+  const label = `${mode}${snapshotEvery ? ", snapshots every ~50 events" : ""}`;
+  test(`two processes appending 1,000 events each at once (${label}) lose nothing`, { timeout: 120_000 }, async (t) => {
+    const trailPath = path.join(tempDir(t), "trail.db");
+    // Create the trail first so both children race on appends, not on creation.
+    (await TrailStore.open(trailPath)).store.close();
+    const a = startAppender(trailPath, 1000, "a", mode, snapshotEvery);
+    const b = startAppender(trailPath, 1000, "b", mode, snapshotEvery);
+    const [ra, rb] = await Promise.all([a.exited, b.exited]);
+    assert.equal(ra.code, 0, ra.stderr);
+    assert.equal(rb.code, 0, rb.stderr);
+    assert.equal(a.acks.length, 1000);
+    assert.equal(b.acks.length, 1000);
+    const seqs = new Set([...a.acks, ...b.acks].map((x) => x.seq));
+    assert.equal(seqs.size, 2000, "two events were acknowledged with the same seq");
+    const head = await assertHasEvery(trailPath, [...a.acks, ...b.acks]);
+    assert.equal(head, 2000);
+  });
+}
+
+test("two processes creating the same new trail at once agree on one trail", { timeout: 60_000 }, async (t) => {
+  const trailPath = path.join(tempDir(t), "new", "trail.db");
+  const a = startAppender(trailPath, 50, "a", "serial");
+  const b = startAppender(trailPath, 50, "b", "serial");
+  const [ra, rb] = await Promise.all([a.exited, b.exited]);
+  assert.equal(ra.code, 0, ra.stderr);
+  assert.equal(rb.code, 0, rb.stderr);
+  assert.equal(await assertHasEvery(trailPath, [...a.acks, ...b.acks]), 100);
+});
