@@ -13,7 +13,8 @@ let engine: Promise<SqlJsStatic> | undefined;
 export function sqlWasmPath(): string {
   const beside = path.join(__dirname, "sql-wasm.wasm");
   if (fs.existsSync(beside)) return beside;
-  return require.resolve("sql.js/dist/sql-wasm.wasm");
+  // Built at run time so the bundler leaves it alone (the bundle uses the copy beside it).
+  return require.resolve(["sql.js", "dist", "sql-wasm.wasm"].join("/"));
 }
 
 /** The sql.js engine, loaded once per process. */

@@ -1,0 +1,47 @@
+import * as os from "node:os";
+import { version } from "../../package.json";
+import type { AgentConfig } from "./agentRunner";
+import { DEFAULT_SYSTEM_PROMPT } from "./agentRunner";
+import type { ApprovalPolicy } from "./tools/toolSet";
+
+export const AGENT_ID = "agent-audit-trail";
+export const AGENT_VERSION = version;
+export const DEFAULT_MODEL = "claude-sonnet-5";
+export const DEFAULT_MAX_ITERATIONS = 10;
+export const DEFAULT_MAX_TOKENS = 8192;
+export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
+
+/** The OS user, the default `user_id` of events and approver of CLI approvals. */
+export function osUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER ?? process.env.USERNAME ?? "unknown";
+  }
+}
+
+/** A full agent configuration from the few things a user usually sets. */
+export function agentConfig(o: {
+  model?: string;
+  maxIterations?: number;
+  thinkingBudget?: number;
+  systemPrompt?: string;
+  policy?: Record<string, ApprovalPolicy>;
+  userId?: string;
+  maxOutputBytes?: number;
+}): AgentConfig {
+  const thinking = o.thinkingBudget && o.thinkingBudget > 0 ? o.thinkingBudget : undefined;
+  return {
+    model: o.model || DEFAULT_MODEL,
+    maxIterations: o.maxIterations ?? DEFAULT_MAX_ITERATIONS,
+    // With extended thinking, max_tokens must exceed the thinking budget.
+    maxTokens: thinking ? Math.max(DEFAULT_MAX_TOKENS, thinking + 4096) : DEFAULT_MAX_TOKENS,
+    thinkingBudget: thinking,
+    systemPrompt: o.systemPrompt?.trim() || DEFAULT_SYSTEM_PROMPT,
+    agentId: AGENT_ID,
+    agentVersion: AGENT_VERSION,
+    userId: o.userId || osUser(),
+    policy: o.policy ?? {},
+    maxOutputBytes: o.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+  };
+}

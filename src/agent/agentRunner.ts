@@ -1,0 +1,516 @@
+import { randomUUID } from "node:crypto";
+import { canonicalJson } from "../trail/canonicalJson";
+import type { BlobInput, EventInput, StoredEvent } from "../trail/eventTypes";
+import { sha256Hex } from "../trail/hashChain";
+import { validateInput } from "./inputSchema";
+import type { ChatMessage, ContentPart, ModelClient, ModelResponse, ResponseBlock, Usage } from "./modelClient";
+import { ModelCallError } from "./modelClient";
+import type { LimitedOutput } from "./outputLimit";
+import { limitOutput } from "./outputLimit";
+import type { SecretRedactor } from "./secretRedactor";
+import { ToolError } from "./toolError";
+import type { ToolContext, ToolDefinition } from "./tools/toolDefinition";
+import type { ApprovalPolicy } from "./tools/toolSet";
+import { defaultPolicy } from "./tools/toolSet";
+
+/** Where events go: a TrailStore, or anything with the same append. */
+export interface TrailWriter {
+  append(input: EventInput): Promise<StoredEvent>;
+}
+
+export interface ApprovalRequest {
+  tool_name: string;
+  input: Record<string, unknown>;
+  /** Readable account of what will happen (a diff for edit_file, the command line for run_command). */
+  summary: string;
+  step: number;
+  signal: AbortSignal;
+}
+
+export type ApprovalDecision =
+  | { decision: "approved"; approver_id: string }
+  | { decision: "rejected"; approver_id: string; reason?: string }
+  | { decision: "edited"; approver_id: string; input: Record<string, unknown> };
+
+/** Asks a human (or a rule standing in for one) whether a tool call may run. */
+export type ApprovalHandler = (request: ApprovalRequest) => Promise<ApprovalDecision>;
+
+export interface AgentConfig {
+  model: string;
+  maxIterations: number;
+  maxTokens: number;
+  /** Extended thinking budget (tokens); undefined/0 = off. */
+  thinkingBudget?: number;
+  systemPrompt: string;
+  agentId: string;
+  agentVersion: string;
+  userId: string;
+  /** Per-tool policy; tools not listed get the default for their kind. */
+  policy: Record<string, ApprovalPolicy>;
+  maxOutputBytes: number;
+}
+
+/** What happened, for a UI; the trail has the full record. */
+export type ProgressEvent =
+  | { kind: "event"; event: StoredEvent }
+  | { kind: "model_call"; step: number }
+  | { kind: "tool_start"; step: number; tool_name: string }
+  | { kind: "approval_wait"; step: number; tool_name: string };
+
+export interface RunRequest {
+  task: string;
+  workspaceRoot: string;
+  model: ModelClient;
+  tools: Map<string, ToolDefinition>;
+  approve: ApprovalHandler;
+  trail: TrailWriter;
+  signal: AbortSignal;
+  config: AgentConfig;
+  redactor?: SecretRedactor;
+  onProgress?: (p: ProgressEvent) => void;
+  /** Fixed only by tests and replays. */
+  sessionId?: string;
+  /** Extra fields for session_start (e.g. replay_of). */
+  startExtras?: Record<string, unknown>;
+}
+
+export type SessionStatus = "completed" | "timeout" | "cancelled" | "error";
+
+export interface SessionOutcome {
+  session_id: string;
+  status: SessionStatus;
+  final_text?: string;
+  error?: { type: string; message: string };
+  totals: Totals;
+}
+
+interface Totals {
+  steps: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation_input_tokens: number;
+  tool_calls: number;
+  failed_tool_calls: number;
+  duration_ms: number;
+}
+
+export const DEFAULT_SYSTEM_PROMPT =
+  "You are a careful software agent working in the user's workspace through the tools provided. " +
+  "Read before you change anything, make the smallest change that does the task, and check your work " +
+  "(for example by running the tests). Paths are relative to the workspace root. When you are done, " +
+  "answer with a short summary of what you did.";
+
+/** What was interrupted when a session is cancelled. */
+type Activity =
+  | { kind: "starting" }
+  | { kind: "model_call"; step: number }
+  | { kind: "approval"; step: number; tool_name: string; tool_call_event_id: string }
+  | { kind: "tool_call"; step: number; tool_name: string; tool_call_event_id: string }
+  | { kind: "between_steps"; step: number };
+
+/**
+ * Runs one agent session: the loop of model calls and tool calls, with every event in the
+ * trail before the next thing happens (a tool_call is recorded before its tool runs).
+ * Never throws for things that can go wrong in a session (API errors, cancellation,
+ * failing tools); those end the session with the matching event. It throws only when the
+ * trail itself cannot be written, since then nothing can be recorded.
+ */
+export async function runAgent(req: RunRequest): Promise<SessionOutcome> {
+  return new AgentSession(req).run();
+}
+
+class AgentSession {
+  private readonly sessionId: string;
+  private readonly started = performance.now();
+  private readonly totals: Totals = {
+    steps: 0, input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0,
+    tool_calls: 0, failed_tool_calls: 0, duration_ms: 0,
+  };
+  private readonly storedBlobs = new Set<string>();
+  private readonly messageHashes = new WeakMap<ChatMessage, string>();
+  private systemPromptHash = "";
+  private toolsHash = "";
+  private activity: Activity = { kind: "starting" };
+
+  constructor(private readonly req: RunRequest) {
+    this.sessionId = req.sessionId ?? randomUUID();
+  }
+
+  async run(): Promise<SessionOutcome> {
+    const { req } = this;
+    const { config } = req;
+    const toolList = [...req.tools.values()].map((t) => ({ name: t.name, description: t.description, input_schema: t.input_schema }));
+    const systemPrompt = await this.redact(config.systemPrompt);
+    this.systemPromptHash = sha256Hex(systemPrompt);
+    const toolsBody = canonicalJson(toolList);
+    this.toolsHash = sha256Hex(toolsBody);
+    const start = await this.record("session_start", 0, {
+      task: req.task,
+      workspace: req.workspaceRoot,
+      tools: toolList,
+      tools_hash: this.toolsHash,
+      model_id: config.model,
+      max_iterations: config.maxIterations,
+      max_tokens: config.maxTokens,
+      thinking_budget: config.thinkingBudget ?? null,
+      approval_policy: Object.fromEntries(toolList.map((t) => [t.name, this.policyFor(t.name)])),
+      max_output_bytes: config.maxOutputBytes,
+      ...req.startExtras,
+    }, {
+      blobs: [
+        { kind: "system_prompt", body: systemPrompt },
+        { kind: "tools", body: toolsBody },
+      ],
+    });
+    this.markStored(this.systemPromptHash, this.toolsHash);
+
+    const messages: ChatMessage[] = [{ role: "user", content: req.task }];
+    let lastEvent = start;
+    try {
+      for (let step = 1; step <= config.maxIterations; step++) {
+        this.throwIfCancelled();
+        this.totals.steps = step;
+        this.activity = { kind: "model_call", step };
+        req.onProgress?.({ kind: "model_call", step });
+        const sentHashes = await this.messageRefs(messages);
+        let response: ModelResponse;
+        try {
+          response = await req.model.createMessage(
+            {
+              model: config.model,
+              max_tokens: config.maxTokens,
+              system: config.systemPrompt,
+              messages,
+              tools: toolList,
+              thinking_budget: config.thinkingBudget || undefined,
+            },
+            req.signal,
+          );
+        } catch (err) {
+          if (err instanceof ModelCallError && err.kind === "cancelled") throw new Cancelled();
+          throw err;
+        }
+        this.addUsage(response.usage);
+        const llm = await this.recordLlmCall(step, sentHashes.hashes, sentHashes.blobs, response, lastEvent);
+        lastEvent = llm;
+        const assistant: ChatMessage = { role: "assistant", content: response.content.map(toRequestPart) };
+        messages.push(assistant);
+        const toolUses = response.content.filter((b): b is Extract<ResponseBlock, { type: "tool_use" }> => b.type === "tool_use");
+        if (toolUses.length === 0 || response.stop_reason !== "tool_use") {
+          const finalText = response.content.filter((b) => b.type === "text").map((b) => (b as { text: string }).text).join("\n");
+          const end = await this.finish("session_end", step, { final_text: finalText, stop_reason: response.stop_reason }, llm);
+          return { ...end, final_text: finalText };
+        }
+        const results: ContentPart[] = [];
+        for (const use of toolUses) {
+          results.push(await this.runTool(step, use, llm));
+        }
+        messages.push({ role: "user", content: results });
+        this.activity = { kind: "between_steps", step };
+      }
+      return await this.finish("session_timeout", config.maxIterations, {
+        reason: "max_iterations",
+        max_iterations: config.maxIterations,
+        message: `Stopped after ${config.maxIterations} model calls without a final answer (max iterations)`,
+      }, lastEvent);
+    } catch (err) {
+      if (err instanceof Cancelled || req.signal.aborted) {
+        return this.finish("session_cancelled", this.currentStep(), {
+          interrupted: this.activity,
+          message: `Cancelled by the user during ${describeActivity(this.activity)}`,
+        }, lastEvent);
+      }
+      if (err instanceof ModelCallError) {
+        return this.finish("session_error", this.currentStep(), {
+          error: { type: err.kind, message: err.message, status: err.status ?? null, request_id: err.request_id ?? null, retries: err.retries },
+        }, lastEvent);
+      }
+      if (err instanceof TrailWriteFailed) throw err.cause;
+      return this.finish("session_error", this.currentStep(), {
+        error: { type: "internal", message: `Internal error: ${(err as Error)?.message ?? String(err)}` },
+      }, lastEvent);
+    }
+  }
+
+  // ---- one tool call ---------------------------------------------------------------------
+
+  private async runTool(step: number, use: Extract<ResponseBlock, { type: "tool_use" }>, llm: StoredEvent): Promise<ContentPart> {
+    const { req } = this;
+    const tool = req.tools.get(use.name);
+    const policy = tool ? this.policyFor(use.name) : "auto";
+    const requiresApproval = !!tool && policy === "ask";
+    this.totals.tool_calls++;
+    const call = await this.record("tool_call", step, {
+      tool_name: use.name,
+      tool_use_id: use.id,
+      input: use.input_error ? null : use.input,
+      raw_input: use.input_error ? use.raw_input : undefined,
+      requires_approval: requiresApproval,
+      policy,
+    }, { parent: llm });
+    this.activity = { kind: "tool_call", step, tool_name: use.name, tool_call_event_id: call.event_id };
+    let input = (use.input ?? {}) as Record<string, unknown>;
+    let approvalStatus: string | undefined;
+    const started = performance.now();
+    const ctx: ToolContext = { root: req.workspaceRoot, signal: req.signal, maxOutputBytes: req.config.maxOutputBytes };
+    try {
+      if (use.input_error) throw new ToolError("invalid_input", use.input_error, { raw_input: use.raw_input });
+      if (!tool) {
+        throw new ToolError("unknown_tool", `There is no tool named ${use.name}; available: ${[...req.tools.keys()].join(", ")}`);
+      }
+      const problems = validateInput(tool.input_schema, input);
+      if (problems.length) throw new ToolError("invalid_input", `Invalid input for ${use.name}: ${problems.join("; ")}`, { problems });
+      if (policy === "deny") throw new ToolError("permission", `${use.name} is denied by the approval policy`, { policy });
+      if (policy === "ask") {
+        const decision = await this.askApproval(step, tool, input, ctx, call);
+        approvalStatus = decision.decision;
+        if (decision.decision === "rejected") {
+          throw new ToolError("approval_rejected", `The user rejected this ${use.name} call${decision.reason ? `: ${decision.reason}` : ""}`, {
+            approver_id: decision.approver_id,
+          });
+        }
+        if (decision.decision === "edited") input = decision.input;
+        this.activity = { kind: "tool_call", step, tool_name: use.name, tool_call_event_id: call.event_id };
+      }
+      req.onProgress?.({ kind: "tool_start", step, tool_name: use.name });
+      const raw = await tool.run(input, ctx);
+      const out: LimitedOutput = typeof raw === "string" ? limitOutput(raw, req.config.maxOutputBytes) : raw;
+      await this.record("tool_result", step, {
+        tool_name: use.name,
+        tool_use_id: use.id,
+        outcome: "success",
+        input: approvalStatus === "edited" ? input : undefined,
+        approval_status: approvalStatus,
+        output: out.text,
+        output_truncated: out.truncated,
+        output_bytes: out.original_bytes,
+        output_sha256: out.original_sha256,
+        execution_time_ms: Math.round(performance.now() - started),
+      }, { parent: call });
+      return { type: "tool_result", tool_use_id: use.id, content: out.text };
+    } catch (err) {
+      if (err instanceof Cancelled || err instanceof TrailWriteFailed) throw err;
+      const e =
+        err instanceof ToolError ? err
+        : new ToolError("internal", `${use.name} failed unexpectedly: ${(err as Error)?.message ?? String(err)}`);
+      this.totals.failed_tool_calls++;
+      await this.record("tool_result", step, {
+        tool_name: use.name,
+        tool_use_id: use.id,
+        outcome: "error",
+        input: approvalStatus === "edited" ? input : undefined,
+        approval_status: approvalStatus,
+        error: { type: e.type, message: e.message, detail: limitDetail(e.detail, req.config.maxOutputBytes) },
+        execution_time_ms: Math.round(performance.now() - started),
+      }, { parent: call });
+      if (e.type === "cancelled" || req.signal.aborted) throw new Cancelled();
+      return { type: "tool_result", tool_use_id: use.id, content: `Error (${e.type}): ${e.message}${errorDetailForModel(e)}`, is_error: true };
+    }
+  }
+
+  private async askApproval(step: number, tool: ToolDefinition, input: Record<string, unknown>, ctx: ToolContext, call: StoredEvent): Promise<ApprovalDecision> {
+    const { req } = this;
+    this.activity = { kind: "approval", step, tool_name: tool.name, tool_call_event_id: call.event_id };
+    req.onProgress?.({ kind: "approval_wait", step, tool_name: tool.name });
+    const askedAt = new Date().toISOString();
+    let decision: ApprovalDecision;
+    try {
+      decision = await req.approve({ tool_name: tool.name, input, summary: tool.summarize(input, ctx), step, signal: req.signal });
+    } catch (err) {
+      if (req.signal.aborted) throw new Cancelled();
+      throw err;
+    }
+    if (req.signal.aborted) throw new Cancelled();
+    if (decision.decision === "edited") {
+      const problems = validateInput(tool.input_schema, decision.input);
+      await this.recordApproval(step, tool.name, decision, askedAt, call);
+      if (problems.length) {
+        throw new ToolError("invalid_input", `The edited input for ${tool.name} is invalid: ${problems.join("; ")}`, { problems });
+      }
+      return decision;
+    }
+    await this.recordApproval(step, tool.name, decision, askedAt, call);
+    return decision;
+  }
+
+  private recordApproval(step: number, toolName: string, d: ApprovalDecision, askedAt: string, call: StoredEvent): Promise<StoredEvent> {
+    return this.record("approval", step, {
+      tool_name: toolName,
+      decision: d.decision,
+      approval_status: d.decision,
+      approver_id: d.approver_id,
+      asked_at: askedAt,
+      answered_at: new Date().toISOString(),
+      edited_input: d.decision === "edited" ? d.input : undefined,
+      reason: d.decision === "rejected" ? d.reason : undefined,
+    }, { parent: call });
+  }
+
+  // ---- recording -------------------------------------------------------------------------
+
+  private async recordLlmCall(step: number, messageHashes: string[], blobs: BlobInput[], r: ModelResponse, parent: StoredEvent): Promise<StoredEvent> {
+    const text = r.content.filter((b) => b.type === "text").map((b) => (b as { text: string }).text).join("\n");
+    return this.record("llm_call", step, {
+      request: {
+        model: this.req.config.model,
+        max_tokens: this.req.config.maxTokens,
+        thinking_budget: this.req.config.thinkingBudget || null,
+        system_prompt_hash: this.systemPromptHash,
+        tools_hash: this.toolsHash,
+        message_hashes: messageHashes,
+      },
+      response: {
+        model: r.model,
+        content: r.content.map((b) =>
+          b.type === "tool_use"
+            ? { type: "tool_use", id: b.id, name: b.name, input: b.input_error ? null : b.input, raw_input: b.input_error ? b.raw_input : undefined, input_error: b.input_error }
+            : b,
+        ),
+        stop_reason: r.stop_reason,
+      },
+      output_text: text,
+      tool_calls_requested: r.content.filter((b) => b.type === "tool_use").map((b) => ({ id: (b as { id: string }).id, name: (b as { name: string }).name })),
+      usage: r.usage,
+      latency_ms: r.latency_ms,
+      time_to_first_token_ms: r.time_to_first_token_ms,
+      request_id: r.request_id,
+      retries: r.retries,
+    }, { parent, blobs });
+  }
+
+  /** Hashes of the messages sent, and the blobs for those not stored yet (each stored once). */
+  private async messageRefs(messages: ChatMessage[]): Promise<{ hashes: string[]; blobs: BlobInput[] }> {
+    const hashes: string[] = [];
+    const blobs: BlobInput[] = [];
+    for (const m of messages) {
+      let hash = this.messageHashes.get(m);
+      if (!hash) {
+        const body = canonicalJson(await this.redact(m));
+        hash = sha256Hex(body);
+        this.messageHashes.set(m, hash);
+        if (!this.storedBlobs.has(hash)) blobs.push({ kind: "message", body });
+      }
+      hashes.push(hash);
+    }
+    return { hashes, blobs };
+  }
+
+  private markStored(...hashes: string[]): void {
+    for (const h of hashes) this.storedBlobs.add(h);
+  }
+
+  private async finish(type: string, step: number, content: Record<string, unknown>, parent: StoredEvent): Promise<SessionOutcome> {
+    this.totals.duration_ms = Math.round(performance.now() - this.started);
+    await this.record(type, step, { ...content, totals: this.totals }, { parent });
+    const status: SessionStatus =
+      type === "session_end" ? "completed" : type === "session_timeout" ? "timeout" : type === "session_cancelled" ? "cancelled" : "error";
+    const error = content.error as { type: string; message: string } | undefined;
+    return {
+      session_id: this.sessionId,
+      status,
+      totals: { ...this.totals },
+      error: error ?? (status === "completed" ? undefined : { type: status, message: String(content.message ?? status) }),
+    };
+  }
+
+  private async record(
+    type: string,
+    step: number,
+    content: Record<string, unknown>,
+    opts: { parent?: StoredEvent; blobs?: BlobInput[] } = {},
+  ): Promise<StoredEvent> {
+    const { config } = this.req;
+    let event: StoredEvent;
+    try {
+      const redacted = await this.redact(content);
+      event = await this.req.trail.append({
+        session_id: this.sessionId,
+        agent_id: config.agentId,
+        user_id: config.userId,
+        agent_version: config.agentVersion,
+        model_id: config.model,
+        system_prompt_hash: this.systemPromptHash || null,
+        event_type: type,
+        step_number: step,
+        parent_event_id: opts.parent?.event_id ?? null,
+        content: redacted,
+        blobs: opts.blobs,
+      });
+    } catch (err) {
+      throw new TrailWriteFailed(err);
+    }
+    for (const b of opts.blobs ?? []) this.storedBlobs.add(sha256Hex(b.body));
+    this.req.onProgress?.({ kind: "event", event });
+    return event;
+  }
+
+  private redact<T>(value: T): Promise<T> {
+    return this.req.redactor ? this.req.redactor.redact(value) : Promise.resolve(value);
+  }
+
+  private policyFor(name: string): ApprovalPolicy {
+    const tool = this.req.tools.get(name);
+    return this.req.config.policy[name] ?? (tool ? defaultPolicy(tool.kind) : "deny");
+  }
+
+  private addUsage(u: Usage): void {
+    this.totals.input_tokens += u.input_tokens;
+    this.totals.output_tokens += u.output_tokens;
+    this.totals.cache_read_input_tokens += u.cache_read_input_tokens;
+    this.totals.cache_creation_input_tokens += u.cache_creation_input_tokens;
+  }
+
+  private currentStep(): number {
+    return "step" in this.activity ? this.activity.step : 0;
+  }
+
+  private throwIfCancelled(): void {
+    if (this.req.signal.aborted) throw new Cancelled();
+  }
+}
+
+class Cancelled extends Error {}
+
+/** The trail refused a write: the session cannot go on without its record. */
+class TrailWriteFailed extends Error {
+  constructor(readonly cause: unknown) {
+    super(`The audit trail could not be written: ${(cause as Error)?.message ?? String(cause)}`);
+  }
+}
+
+function toRequestPart(b: ResponseBlock): ContentPart {
+  if (b.type === "tool_use") return { type: "tool_use", id: b.id, name: b.name, input: b.input ?? {} };
+  return b;
+}
+
+function describeActivity(a: Activity): string {
+  switch (a.kind) {
+    case "model_call":
+      return `the model call of step ${a.step}`;
+    case "tool_call":
+      return `${a.tool_name} in step ${a.step}`;
+    case "approval":
+      return `the approval of ${a.tool_name} in step ${a.step}`;
+    case "between_steps":
+      return `the pause after step ${a.step}`;
+    default:
+      return "start-up";
+  }
+}
+
+/** What the model is told beyond the message, e.g. a failed command's exit code and stderr. */
+function errorDetailForModel(e: ToolError): string {
+  if (e.type !== "command_failed" && e.type !== "timeout") return "";
+  const d = e.detail as { exit_code?: number; stdout?: string; stderr?: string };
+  return `\nexit code: ${d.exit_code ?? "none"}\n--- stdout ---\n${d.stdout ?? ""}\n--- stderr ---\n${d.stderr ?? ""}`;
+}
+
+/** Keeps the strings in an error's detail within the output limit. */
+function limitDetail(detail: Record<string, unknown>, max: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(detail)) {
+    out[k] = typeof v === "string" && Buffer.byteLength(v) > max ? limitOutput(v, max).text : v;
+  }
+  return out;
+}

@@ -1,0 +1,129 @@
+import * as fs from "node:fs";
+import { failedToolCalls, failureCounts, getSession, listSessions, resolveSessionId, sessionEvents } from "../trail/trailQueries";
+import type { TrailEventRow } from "../trail/trailQueries";
+import { verifyChain } from "../trail/verifyChain";
+import type { ParsedArgs } from "./cliArgs";
+import { UsageError, stringFlag } from "./cliArgs";
+import { renderSession } from "./sessionText";
+import { content, firstLine, formatTokens, inputSummary, table } from "./textFormat";
+import { openTrailForReading, workspaceFrom } from "./trailLocation";
+
+export const READ_FLAGS = { values: ["workspace", "format", "out"], booleans: ["json"] };
+
+/** An event as JSON: stored fields with content parsed, so it reads well and re-hashes exactly. */
+function eventJson(e: TrailEventRow): Record<string, unknown> {
+  return { ...e, content: JSON.parse(e.content) };
+}
+
+export async function sessionsCommand(args: ParsedArgs): Promise<number> {
+  const { store } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
+  const sessions = listSessions(store.database);
+  if (args.flags.has("json")) {
+    process.stdout.write(JSON.stringify(sessions, null, 2) + "\n");
+    return 0;
+  }
+  if (!sessions.length) {
+    process.stdout.write("No sessions yet.\n");
+    return 0;
+  }
+  const rows = [["SESSION", "STARTED", "STATUS", "STEPS", "TOKENS", "FAILED", "TASK"]];
+  for (const s of sessions) {
+    rows.push([s.session_id.slice(0, 8), s.started_at.replace("T", " ").slice(0, 19), s.status, String(s.steps),
+      formatTokens(s.input_tokens + s.output_tokens), String(s.failed_tool_calls), firstLine(s.task, 60)]);
+  }
+  process.stdout.write(table(rows) + "\n");
+  return 0;
+}
+
+function sessionFromArgs(args: ParsedArgs, db: Parameters<typeof resolveSessionId>[0], verb: string): string {
+  const ref = args.positionals[0];
+  if (!ref) throw new UsageError(`${verb} needs a session id (or "latest")`);
+  let id: string | undefined;
+  try {
+    id = resolveSessionId(db, ref);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (!id) throw new UsageError(`no session matches "${ref}"; list them with: agent-audit sessions`);
+  return id;
+}
+
+export async function showCommand(args: ParsedArgs): Promise<number> {
+  const { store } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
+  const id = sessionFromArgs(args, store.database, "show");
+  const events = sessionEvents(store.database, id);
+  if (args.flags.has("json")) {
+    process.stdout.write(JSON.stringify(events.map(eventJson), null, 2) + "\n");
+    return 0;
+  }
+  process.stdout.write(renderSession(getSession(store.database, id)!, events) + "\n");
+  return 0;
+}
+
+export async function failuresCommand(args: ParsedArgs): Promise<number> {
+  const { store } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
+  const failures = failedToolCalls(store.database);
+  if (args.flags.has("json")) {
+    const out = failures.map((f) => ({
+      session_id: f.result.session_id,
+      step_number: f.result.step_number,
+      event_id: f.result.event_id,
+      tool_call_event_id: f.call?.event_id ?? null,
+      timestamp: f.result.timestamp,
+      tool_name: f.result.tool_name,
+      error: content(f.result).error,
+      input: f.call ? content(f.call).input : null,
+    }));
+    process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+    return 0;
+  }
+  if (!failures.length) {
+    process.stdout.write("No failed tool calls.\n");
+    return 0;
+  }
+  const counts = failureCounts(store.database).map((c) => `${c.tool_name} ${c.error_type} ×${c.count}`);
+  process.stdout.write(`${failures.length} failed tool calls: ${counts.join(", ")}\n\n`);
+  const rows = [["WHEN", "SESSION", "STEP", "TOOL", "ERROR", "INPUT", "MESSAGE"]];
+  for (const f of failures) {
+    const c = content(f.result);
+    rows.push([f.result.timestamp.replace("T", " ").slice(0, 19), f.result.session_id.slice(0, 8), String(f.result.step_number),
+      f.result.tool_name ?? "?", c.error?.type ?? "?", firstLine(inputSummary(f.result.tool_name, f.call ? content(f.call).input : null), 40),
+      firstLine(c.error?.message, 70)]);
+  }
+  process.stdout.write(table(rows) + "\n");
+  return 0;
+}
+
+export async function exportCommand(args: ParsedArgs): Promise<number> {
+  const format = stringFlag(args, "format");
+  if (format !== "jsonl") throw new UsageError('export needs --format jsonl (the only format so far)');
+  const { store } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
+  const id = sessionFromArgs(args, store.database, "export");
+  const lines = sessionEvents(store.database, id).map((e) => JSON.stringify(eventJson(e))).join("\n") + "\n";
+  const out = stringFlag(args, "out");
+  if (out) {
+    fs.writeFileSync(out, lines);
+    process.stderr.write(`Wrote ${lines.split("\n").length - 1} events of session ${id} to ${out}\n`);
+  } else process.stdout.write(lines);
+  return 0;
+}
+
+export async function verifyCommand(args: ParsedArgs): Promise<number> {
+  const { store, report: open, file } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
+  const report = verifyChain(store.database);
+  const warnings = open.discardedBytes
+    ? [`${open.discardedBytes} bytes at the end of the journal are an unfinished write (never acknowledged); they are not part of the trail`]
+    : [];
+  if (args.flags.has("json")) {
+    process.stdout.write(JSON.stringify({ file, valid: report.ok, events: report.events, head: report.head, problems: report.problems, warnings }, null, 2) + "\n");
+  } else if (report.ok) {
+    process.stdout.write(`Trail valid: ${report.events} events, chain intact up to seq ${report.head.seq} (head ${report.head.hash.slice(0, 16)}…)\n${file}\n`);
+  } else {
+    const first = report.problems[0];
+    process.stdout.write(`Trail INVALID: ${first.kind} at seq ${first.seq}: ${first.message}\n`);
+    for (const p of report.problems.slice(1, 10)) process.stdout.write(`  also ${p.kind} at seq ${p.seq}: ${p.message}\n`);
+    process.stdout.write(`${file}\n`);
+  }
+  for (const w of warnings) if (!args.flags.has("json")) process.stderr.write(`warning: ${w}\n`);
+  return report.ok ? 0 : 1;
+}

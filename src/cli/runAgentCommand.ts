@@ -1,0 +1,110 @@
+import { agentConfig, osUser } from "../agent/agentDefaults";
+import type { ApprovalHandler, ProgressEvent } from "../agent/agentRunner";
+import { runAgent } from "../agent/agentRunner";
+import { AnthropicModelClient } from "../agent/anthropicModelClient";
+import { SecretRedactor } from "../agent/secretRedactor";
+import { workspaceTools } from "../agent/tools/toolSet";
+import { TrailError } from "../trail/trailErrors";
+import { TrailStore } from "../trail/trailStore";
+import type { ParsedArgs } from "./cliArgs";
+import { UsageError, intFlag, stringFlag } from "./cliArgs";
+import { terminalApproval } from "./terminalApproval";
+import { firstLine, formatMs, formatTokens, inputSummary } from "./textFormat";
+import { trailPathFor, workspaceFrom } from "./trailLocation";
+
+export const RUN_FLAGS = { values: ["workspace", "model", "max-iterations", "approve", "thinking-budget"], booleans: [] };
+
+/** `agent-audit run "<task>"`: exit 0 when the session ends normally, 1 otherwise. */
+export async function runAgentCommand(args: ParsedArgs): Promise<number> {
+  const task = args.positionals[0];
+  if (!task?.trim()) throw new UsageError('run needs a task: agent-audit run "<task>"');
+  if (args.positionals.length > 1) throw new UsageError(`unexpected argument "${args.positionals[1]}" (quote the task)`);
+  const workspace = workspaceFrom(stringFlag(args, "workspace"));
+  const approveMode = stringFlag(args, "approve") ?? (process.stdin.isTTY ? "ask" : "none");
+  if (!["ask", "all", "none"].includes(approveMode)) throw new UsageError(`--approve must be ask, all or none, not "${approveMode}"`);
+  const config = agentConfig({
+    model: stringFlag(args, "model"),
+    maxIterations: intFlag(args, "max-iterations", 1),
+    thinkingBudget: intFlag(args, "thinking-budget", 1024),
+  });
+  const apiKey = process.env.ANTHROPIC_API_KEY;
+  if (!apiKey) throw new UsageError("ANTHROPIC_API_KEY is not set: export your Anthropic API key first");
+
+  const trailPath = trailPathFor(workspace);
+  let store: TrailStore;
+  try {
+    ({ store } = await TrailStore.open(trailPath, { log: (m) => process.stderr.write(`${m}\n`) }));
+  } catch (err) {
+    if (err instanceof TrailError) throw new UsageError(err.message);
+    throw err;
+  }
+
+  const user = osUser();
+  const terminal = approveMode === "ask" ? terminalApproval(`cli:${user}`, process.stdin, process.stdout) : undefined;
+  const approve: ApprovalHandler =
+    terminal?.approve ??
+    (approveMode === "all"
+      ? async () => ({ decision: "approved", approver_id: "auto:--approve=all" })
+      : async () => ({ decision: "rejected", approver_id: "auto:--approve=none", reason: "approvals are off (--approve none)" }));
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1) process.exit(130); // a second Ctrl-C means "now"
+    process.stderr.write("\nCancelling… (Ctrl-C again to quit at once)\n");
+    controller.abort();
+  };
+  process.on("SIGINT", onSigint);
+
+  process.stdout.write(`Agent on ${workspace}\nTask: ${firstLine(task, 200)}\nModel: ${config.model}, at most ${config.maxIterations} steps, approvals: ${approveMode}\n`);
+  try {
+    const outcome = await runAgent({
+      task,
+      workspaceRoot: workspace,
+      model: new AnthropicModelClient({ apiKey }),
+      tools: workspaceTools(),
+      approve,
+      trail: store,
+      signal: controller.signal,
+      config,
+      redactor: new SecretRedactor(),
+      onProgress: printProgress,
+    });
+    process.stdout.write(`\nSession ${outcome.session_id}: ${outcome.status}`);
+    process.stdout.write(`  (${outcome.totals.steps} steps, ${formatTokens(outcome.totals.input_tokens)} in / ${formatTokens(outcome.totals.output_tokens)} out tokens, ${outcome.totals.failed_tool_calls} failed tool calls, ${formatMs(outcome.totals.duration_ms)})\n`);
+    if (outcome.status === "completed") process.stdout.write(`\n${outcome.final_text ?? ""}\n`);
+    else if (outcome.error) process.stdout.write(`${outcome.error.message}\n`);
+    process.stdout.write(`\nTrail: ${trailPath}\n`);
+    return outcome.status === "completed" ? 0 : 1;
+  } finally {
+    process.off("SIGINT", onSigint);
+    terminal?.close();
+    await store.close();
+  }
+}
+
+function printProgress(p: ProgressEvent): void {
+  if (p.kind !== "event") return;
+  const e = p.event;
+  const c = JSON.parse(e.content);
+  switch (e.event_type) {
+    case "llm_call": {
+      const calls = c.tool_calls_requested.length;
+      process.stdout.write(
+        `\nstep ${e.step_number}  model ${formatMs(c.latency_ms)}  ${formatTokens(c.usage.input_tokens)} in / ${formatTokens(c.usage.output_tokens)} out tokens` +
+          `${c.retries ? `  ${c.retries} retries` : ""}  ${calls ? `${calls} tool call${calls > 1 ? "s" : ""}` : "final answer"}\n`,
+      );
+      break;
+    }
+    case "tool_call":
+      process.stdout.write(`  → ${c.tool_name} ${inputSummary(c.tool_name, c.input ?? c.raw_input)}\n`);
+      break;
+    case "approval":
+      process.stdout.write(`    ${c.decision} by ${c.approver_id}\n`);
+      break;
+    case "tool_result":
+      if (c.outcome === "success") process.stdout.write(`    ✔ ok (${formatMs(c.execution_time_ms)})\n`);
+      else process.stdout.write(`    ✖ ${c.error.type}: ${firstLine(c.error.message, 120)} (${formatMs(c.execution_time_ms)})\n`);
+      break;
+  }
+}

@@ -1,0 +1,43 @@
+import type { TrailEventRow } from "../trail/trailQueries";
+
+/** First line of a text, cut to `max` characters. */
+export function firstLine(text: string | null | undefined, max = 60): string {
+  const line = (text ?? "").split("\n")[0];
+  return line.length > max ? line.slice(0, max - 1) + "…" : line;
+}
+
+export function formatTokens(n: number | null | undefined): string {
+  return (n ?? 0).toLocaleString("en-US");
+}
+
+export function formatMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return "–";
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Padding that ignores nothing fancy: our tables hold plain text. */
+export function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join("  ")).join("\n");
+}
+
+/** A short account of a tool input: the path, the command, the pattern. */
+export function inputSummary(toolName: string | null, input: unknown): string {
+  const i = (input ?? {}) as Record<string, unknown>;
+  switch (toolName) {
+    case "run_command":
+      return `$ ${firstLine(String(i.command ?? ""), 70)}`;
+    case "find_files":
+      return String(i.pattern ?? "");
+    case "search_text":
+      return `${JSON.stringify(i.query ?? "")}${i.glob ? ` in ${i.glob}` : ""}`;
+    case "read_file":
+      return `${i.path ?? ""}${i.start_line ? `:${i.start_line}-${i.end_line ?? ""}` : ""}`;
+    default:
+      return typeof i.path === "string" ? i.path : firstLine(JSON.stringify(input ?? null), 70);
+  }
+}
+
+export function content(e: TrailEventRow): Record<string, any> {
+  return JSON.parse(e.content);
+}

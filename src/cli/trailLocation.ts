@@ -1,0 +1,37 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { TrailError } from "../trail/trailErrors";
+import type { OpenReport } from "../trail/trailStore";
+import { TrailStore } from "../trail/trailStore";
+import { UsageError } from "./cliArgs";
+
+/** Where a workspace keeps its trail. */
+export function trailPathFor(workspace: string): string {
+  return path.join(workspace, ".agent-audit", "trail.db");
+}
+
+/** The workspace folder from --workspace (default: the current directory), which must exist. */
+export function workspaceFrom(flag: string | undefined): string {
+  const dir = path.resolve(flag ?? process.cwd());
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    throw new UsageError(`workspace ${dir} does not exist`);
+  }
+  if (!stat.isDirectory()) throw new UsageError(`workspace ${dir} is not a folder`);
+  return dir;
+}
+
+/** Opens a workspace's trail for reading only: nothing on disk is changed. */
+export async function openTrailForReading(workspace: string): Promise<{ store: TrailStore; report: OpenReport; file: string }> {
+  const file = trailPathFor(workspace);
+  if (!fs.existsSync(file)) throw new UsageError(`no trail in ${workspace} (expected ${file}); run an agent there first`);
+  try {
+    const { store, report } = await TrailStore.open(file, { readOnly: true });
+    return { store, report, file };
+  } catch (err) {
+    if (err instanceof TrailError) throw new UsageError(err.message);
+    throw err;
+  }
+}
