@@ -1,5 +1,6 @@
 // `npm run bench [-- --json]`: prints a table of figures; with --json, one JSON object on
 // the last line. Benchmarks print; they never assert (targets are in the issues and README).
+import { agentOverheadPerStep } from "./agentBench";
 import { benchMachine, runTrailBench } from "./trailBench";
 
 async function main(): Promise<void> {
@@ -7,6 +8,11 @@ async function main(): Promise<void> {
   const log = (s: string) => process.stderr.write(s + "\n");
   log(`machine: ${benchMachine()}`);
   const figures: Record<string, number> = { ...(await runTrailBench(log)) };
+  log("agent runner overhead per step…");
+  await agentOverheadPerStep(5); // warm up the SDK and the redaction rules
+  const agent = await agentOverheadPerStep(40);
+  figures.agent_overhead_ms_per_step = Math.round(agent.overheadMs * 100) / 100;
+  figures.agent_step_ms_instant_api = Math.round(agent.stepMs * 100) / 100;
   const width = Math.max(...Object.keys(figures).map((k) => k.length));
   console.log("figure".padEnd(width) + "  value");
   for (const [k, v] of Object.entries(figures)) console.log(k.padEnd(width) + "  " + v);

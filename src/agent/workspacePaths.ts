@@ -39,8 +39,18 @@ export function resolveInWorkspace(root: string, requested: string): { abs: stri
       resolved: real,
     });
   }
-  return { abs: real, rel: path.relative(realRoot, real) || "." };
+  const rel = path.relative(realRoot, real) || ".";
+  if (rel.split(path.sep)[0] === TRAIL_FOLDER) {
+    // The agent must not be able to read or rewrite its own audit trail through file tools.
+    throw new ToolError("permission", `${requested} is inside the audit trail folder (${TRAIL_FOLDER}/), which tools may not touch`, {
+      path: requested,
+    });
+  }
+  return { abs: real, rel };
 }
+
+/** The workspace folder that holds the trail; off-limits to tools. */
+export const TRAIL_FOLDER = ".agent-audit";
 
 function isInside(root: string, p: string): boolean {
   const rel = path.relative(root, p);

@@ -122,6 +122,7 @@ test("malformed tool JSON, an unknown tool and escaping paths fail with their er
           { type: "tool_use", name: "write_file", input: { path: "link-out/new.txt", content: "x" } },
           { type: "tool_use", name: "read_file", input: { path: "src/greet.js", start_line: "one" } },
           { type: "tool_use", name: "read_file", input: { path: "nope.txt" } },
+          { type: "tool_use", name: "write_file", input: { path: ".agent-audit/trail.db", content: "gone" } },
         ],
         chunk_size: 4,
       },
@@ -131,8 +132,9 @@ test("malformed tool JSON, an unknown tool and escaping paths fail with their er
   assert.equal(r.outcome.status, "completed");
   const results = ofType(r.events, "tool_result");
   assert.deepEqual(results.map((e) => e.error_type), [
-    "invalid_input", "unknown_tool", "permission", "permission", "permission", "permission", "invalid_input", "not_found",
+    "invalid_input", "unknown_tool", "permission", "permission", "permission", "permission", "invalid_input", "not_found", "permission",
   ]);
+  assert.match(c(results[8]).error.message, /audit trail folder/);
   assert.match(c(results[0]).error.message, /malformed JSON/);
   assert.equal(c(ofType(r.events, "tool_call")[0]).raw_input, '{"path": "src/greet.js", ');
   assert.match(c(results[4]).error.message, /symbolic link/);
@@ -140,9 +142,9 @@ test("malformed tool JSON, an unknown tool and escaping paths fail with their er
   // The model was told about every failure as an is_error tool result.
   const sent = r.server.received[1].body as { messages: { role: string; content: { is_error?: boolean }[] }[] };
   const toolResults = sent.messages[2].content;
-  assert.equal(toolResults.length, 8);
+  assert.equal(toolResults.length, 9);
   assert.ok(toolResults.every((x) => x.is_error === true));
-  assert.equal(r.outcome.totals.failed_tool_calls, 8);
+  assert.equal(r.outcome.totals.failed_tool_calls, 9);
 });
 
 test("a failing command keeps exit code, stdout and stderr; a slow one times out; large output is truncated with size and hash", async (t) => {

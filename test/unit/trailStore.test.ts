@@ -277,3 +277,20 @@ test("a read-only open repairs nothing and cannot append", async (t) => {
   await ro.store.close();
   await store.close().catch(() => undefined);
 });
+
+test("the sqlite3 CLI and sha256 alone recompute every hash (the recipe in docs/trail-format.md)", async (t) => {
+  const file = path.join(tempDir(t), "trail.db");
+  const { store } = await TrailStore.open(file);
+  await store.append({ ...toolResult(1), content: { text: 'quote " backslash \\ tab \t newline \n é 日本 😀 \u2028', n: 1.5, z: [null, false] } });
+  await store.append({ ...toolResult(2), parent_event_id: null, model_id: "m", agent_version: "1.0.0" });
+  await store.close();
+  const sql = `SELECT prev_hash || json_object('agent_id',agent_id,'agent_version',agent_version,'content',json(content),
+    'event_id',event_id,'event_type',event_type,'model_id',model_id,'parent_event_id',parent_event_id,'seq',seq,
+    'session_id',session_id,'step_number',step_number,'system_prompt_hash',system_prompt_hash,'timestamp',timestamp,
+    'user_id',user_id) FROM events WHERE seq = `;
+  for (const seq of [1, 2]) {
+    const text = sqlite3(file, `${sql}${seq};`).stdout.replace(/\n$/, "");
+    const stored = sqlite3(file, `SELECT hash FROM events WHERE seq = ${seq};`).stdout.trim();
+    assert.equal(sha256Hex(text), stored, `seq ${seq}`);
+  }
+});

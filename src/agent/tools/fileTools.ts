@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { toolErrorFromFs, ToolError } from "../toolError";
-import { resolveInWorkspace } from "../workspacePaths";
+import { resolveInWorkspace, TRAIL_FOLDER } from "../workspacePaths";
 import { globToRegExp } from "./glob";
 import type { ToolDefinition } from "./toolDefinition";
 import { HARD_OUTPUT_CEILING } from "./toolDefinition";
@@ -76,7 +76,10 @@ export const listDirectoryTool: ToolDefinition<{ path: string }> = {
     } catch (err) {
       throw toolErrorFromFs(err, rel);
     }
-    const names = entries.map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).sort();
+    const names = entries
+      .filter((e) => !(rel === "." && e.name === TRAIL_FOLDER))
+      .map((e) => (e.isDirectory() ? `${e.name}/` : e.name))
+      .sort();
     return names.length ? names.join("\n") : `(${rel} is empty)`;
   },
   summarize: (input) => `list ${input.path}`,
