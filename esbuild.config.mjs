@@ -1,5 +1,5 @@
-// Builds what ships: the CLI (dist/cli.js) and, once it exists, the extension host bundle
-// (dist/extension.js, CommonJS, `vscode` external), plus the sql.js WASM file next to them
+// Builds what ships: the CLI (dist/cli.js), the extension host bundle (dist/extension.js,
+// CommonJS, `vscode` external), the webview bundle (dist/webview/), and the sql.js WASM file
 // (loaded from disk by src/trail/sqlEngine.ts, never fetched). `--watch` rebuilds on change.
 import * as esbuild from "esbuild";
 import * as fs from "node:fs";
@@ -19,12 +19,18 @@ const common = {
 const builds = [
   { ...common, entryPoints: ["src/cli/cli.ts"], outfile: "dist/cli.js", banner: { js: "#!/usr/bin/env node" } },
 ];
-if (fs.existsSync("src/extension/extension.ts")) {
-  builds.push({ ...common, entryPoints: ["src/extension/extension.ts"], outfile: "dist/extension.js", external: ["vscode"] });
-}
+builds.push(
+  { ...common, entryPoints: ["src/extension/extension.ts"], outfile: "dist/extension.js", external: ["vscode"] },
+  // The webview runs in a browser sandbox: its own bundle, no Node.
+  { entryPoints: ["src/webview/stepDetails.ts"], outfile: "dist/webview/stepDetails.js", bundle: true, platform: "browser", format: "iife", target: "es2022", sourcemap: true, logLevel: "warning" },
+);
 
-fs.mkdirSync("dist", { recursive: true });
+fs.mkdirSync("dist/webview", { recursive: true });
 fs.copyFileSync("node_modules/sql.js/dist/sql-wasm.wasm", "dist/sql-wasm.wasm");
+// Everything the webview may load lives in dist/webview (its only local resource root).
+fs.copyFileSync("media/stepDetails.css", "dist/webview/stepDetails.css");
+fs.copyFileSync("node_modules/@vscode/codicons/dist/codicon.css", "dist/webview/codicon.css");
+fs.copyFileSync("node_modules/@vscode/codicons/dist/codicon.ttf", "dist/webview/codicon.ttf");
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

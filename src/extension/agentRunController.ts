@@ -1,0 +1,244 @@
+import * as vscode from "vscode";
+import { agentConfig, osUser } from "../agent/agentDefaults";
+import type { ProgressEvent, SessionOutcome } from "../agent/agentRunner";
+import { runAgent } from "../agent/agentRunner";
+import { AnthropicModelClient } from "../agent/anthropicModelClient";
+import { SecretRedactor } from "../agent/secretRedactor";
+import { workspaceTools } from "../agent/tools/toolSet";
+import { getApiKey, offerToSetApiKey } from "./apiKey";
+import { editorApprovalHandler } from "./approvalFlow";
+import type { ApprovalUi } from "./approvalFlow";
+import type { Logger } from "./logger";
+import { readSettings, SETTINGS } from "./settings";
+import type { TrailService } from "./trailService";
+
+interface RunningSession {
+  sessionId?: string;
+  folder: string;
+  controller: AbortController;
+  step: number;
+  maxSteps: number;
+  tokens: number;
+  activity: string;
+}
+
+/**
+ * "Run Agent…": asks for the task, runs the agent with progress (cancellable), a status bar
+ * item, editor approvals, and a clear message at the end. One session at a time per window.
+ */
+export class AgentRunController implements vscode.Disposable {
+  private running: RunningSession | undefined;
+  private readonly statusItem = vscode.window.createStatusBarItem("agentAudit.status", vscode.StatusBarAlignment.Left, 50);
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly secrets: vscode.SecretStorage,
+    private readonly services: () => TrailService[],
+    private readonly log: Logger,
+    private readonly revealSession: (folder: string, sessionId: string) => void,
+    private readonly openDetails: (folder: string, sessionId: string, step: number) => void,
+  ) {
+    this.statusItem.name = "Agent Audit";
+    this.disposables.push(
+      this.statusItem,
+      vscode.commands.registerCommand("agentAudit.runAgent", () => this.run()),
+      vscode.commands.registerCommand("agentAudit.cancelSession", () => this.cancel()),
+      vscode.commands.registerCommand("agentAudit.focusRunningSession", () => {
+        if (this.running?.sessionId) this.revealSession(this.running.folder, this.running.sessionId);
+      }),
+    );
+  }
+
+  cancel(): void {
+    if (!this.running) {
+      void vscode.window.showInformationMessage("No agent session is running.");
+      return;
+    }
+    this.log.info(`cancel requested for ${this.running.sessionId ?? "a starting session"}`);
+    this.running.controller.abort();
+  }
+
+  async run(): Promise<void> {
+    if (this.running) {
+      const c = await vscode.window.showWarningMessage("An agent session is already running in this window.", "Cancel It");
+      if (c) this.cancel();
+      return;
+    }
+    if (!vscode.workspace.isTrusted) {
+      const c = await vscode.window.showErrorMessage(
+        "Agents cannot run in an untrusted workspace: they edit files and run commands. You can still view audit trails.",
+        "Manage Workspace Trust",
+      );
+      if (c) await vscode.commands.executeCommand("workbench.trust.manage");
+      return;
+    }
+    const service = await this.pickFolder();
+    if (!service) return;
+    const task = await vscode.window.showInputBox({
+      title: "Run Agent",
+      prompt: `What should the agent do in ${service.folder.name}? Everything it does is recorded in the audit trail.`,
+      placeHolder: "e.g. Fix the failing test in src/parser.test.ts",
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() ? undefined : "Describe the task"),
+    });
+    if (!task?.trim()) return;
+    const apiKey = await getApiKey(this.secrets);
+    if (!apiKey) {
+      this.log.warn("run refused: no API key");
+      await offerToSetApiKey('Anthropic API key is missing — run "Agent Audit: Set Anthropic API Key"');
+      return;
+    }
+    const settings = readSettings(vscode.workspace.getConfiguration(SETTINGS.section, service.folder.uri));
+    let store;
+    try {
+      store = await service.openForWriting();
+    } catch (err) {
+      void vscode.window.showErrorMessage((err as Error).message);
+      return;
+    }
+    const config = agentConfig({
+      model: settings.model,
+      maxIterations: settings.maxIterations,
+      thinkingBudget: settings.thinkingBudget,
+      systemPrompt: settings.systemPrompt,
+      policy: settings.approvalPolicy,
+      maxOutputBytes: settings.maxToolOutputBytes,
+    });
+    const running: RunningSession = {
+      folder: service.source.key,
+      controller: new AbortController(),
+      step: 0,
+      maxSteps: config.maxIterations,
+      tokens: 0,
+      activity: "starting",
+    };
+    this.running = running;
+    this.log.info(`run in ${service.folder.uri.fsPath}: model ${config.model}, max ${config.maxIterations} steps`);
+    this.updateStatus();
+    const approverId = `vscode:${osUser()}`;
+    const approve = editorApprovalHandler(vscodeApprovalUi, approverId, () =>
+      vscode.workspace.getConfiguration(SETTINGS.section, service.folder.uri).get<boolean>(SETTINGS.modalApprovals) === true,
+    );
+    let outcome: SessionOutcome | undefined;
+    try {
+      outcome = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: "Agent", cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => running.controller.abort());
+          const report = () => progress.report({ message: `step ${running.step} of at most ${running.maxSteps} — ${running.activity}` });
+          return runAgent({
+            task,
+            workspaceRoot: service.folder.uri.fsPath,
+            model: new AnthropicModelClient({ apiKey, baseURL: settings.anthropicBaseUrl || undefined }),
+            tools: workspaceTools(),
+            approve,
+            trail: store,
+            signal: running.controller.signal,
+            config,
+            redactor: new SecretRedactor(),
+            onProgress: (p) => {
+              this.onProgress(running, p);
+              report();
+            },
+          });
+        },
+      );
+    } catch (err) {
+      this.log.error(`the agent stopped: ${(err as Error).message}`);
+      void vscode.window.showErrorMessage(`The agent stopped: ${(err as Error).message}`, "Show Log").then((c) => c && vscode.commands.executeCommand("agentAudit.showLog"));
+    } finally {
+      this.running = undefined;
+      this.updateStatus();
+    }
+    if (outcome) await this.report(outcome, service);
+  }
+
+  private onProgress(r: RunningSession, p: ProgressEvent): void {
+    if (p.kind === "event") {
+      const e = p.event;
+      if (!r.sessionId) {
+        r.sessionId = e.session_id;
+        this.revealSession(r.folder, e.session_id);
+      }
+      if (e.event_type === "llm_call") {
+        const c = JSON.parse(e.content);
+        r.tokens += (c.usage?.input_tokens ?? 0) + (c.usage?.output_tokens ?? 0);
+      }
+    } else if (p.kind === "model_call") {
+      r.step = p.step;
+      r.activity = "waiting for the model";
+    } else if (p.kind === "tool_start") {
+      r.activity = `running ${p.tool_name}`;
+    } else if (p.kind === "approval_wait") {
+      r.activity = `waiting for your approval of ${p.tool_name}`;
+    }
+    this.updateStatus();
+  }
+
+  private updateStatus(): void {
+    const r = this.running;
+    if (!r) {
+      this.statusItem.hide();
+      return;
+    }
+    this.statusItem.text = `$(sync~spin) Agent: step ${r.step}/${r.maxSteps} · ${compact(r.tokens)} tokens`;
+    this.statusItem.tooltip = `Agent Audit: ${r.activity}. Click to show the session.`;
+    this.statusItem.command = "agentAudit.focusRunningSession";
+    this.statusItem.show();
+  }
+
+  private async report(o: SessionOutcome, service: TrailService): Promise<void> {
+    const folder = service.source.key;
+    const summary = `${o.totals.steps} steps, ${compact(o.totals.input_tokens + o.totals.output_tokens)} tokens, ${o.totals.failed_tool_calls} failed tool calls`;
+    this.log.info(`session ${o.session_id} ${o.status} (${summary})`);
+    const open = "Open Step Details";
+    let choice: string | undefined;
+    if (o.status === "completed") {
+      choice = await vscode.window.showInformationMessage(`Agent finished (${summary}).`, open);
+    } else if (o.status === "error" && o.error?.type === "authentication") {
+      await offerToSetApiKey(o.error.message);
+      return;
+    } else if (o.status === "error") {
+      choice = await vscode.window.showErrorMessage(`Agent failed: ${o.error?.message ?? "unknown error"}`, open);
+    } else {
+      choice = await vscode.window.showWarningMessage(`Agent ${o.status === "timeout" ? "stopped at the step limit" : "cancelled"}: ${o.error?.message ?? ""}`, open);
+    }
+    if (choice === open) this.openDetails(folder, o.session_id, Math.max(1, o.totals.steps));
+  }
+
+  private async pickFolder(): Promise<TrailService | undefined> {
+    const services = this.services();
+    if (services.length === 0) {
+      void vscode.window.showErrorMessage("Open a folder first: the agent works in a workspace folder, and the trail is kept there.");
+      return undefined;
+    }
+    if (services.length === 1) return services[0];
+    const pick = await vscode.window.showQuickPick(
+      services.map((s) => ({ label: s.folder.name, description: s.folder.uri.fsPath, service: s })),
+      { title: "Run Agent", placeHolder: "Which folder should the agent work in?" },
+    );
+    return pick?.service;
+  }
+
+  dispose(): void {
+    this.running?.controller.abort();
+    this.disposables.forEach((d) => d.dispose());
+  }
+}
+
+/** Approvals as notifications (or modal dialogs) and an input box for edits. */
+const vscodeApprovalUi: ApprovalUi = {
+  async ask(message, detail, modal, buttons) {
+    if (modal) return vscode.window.showWarningMessage(message, { modal: true, detail }, ...buttons);
+    // Notifications show one line well; the summary (diff, command line) goes after it.
+    const oneLine = `${message}: ${detail.split("\n").slice(0, 6).join("  ⏎  ")}`;
+    return vscode.window.showWarningMessage(oneLine.length > 400 ? oneLine.slice(0, 399) + "…" : oneLine, ...buttons);
+  },
+  async editJson(title, json, validate) {
+    return vscode.window.showInputBox({ title, value: json, prompt: "Edit the tool input (JSON). What you enter is what runs and what is recorded.", ignoreFocusOut: true, validateInput: validate });
+  },
+};
+
+function compact(n: number): string {
+  return n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n);
+}

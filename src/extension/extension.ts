@@ -1,0 +1,72 @@
+import * as vscode from "vscode";
+import { AgentRunController } from "./agentRunController";
+import { registerApiKeyCommand } from "./apiKey";
+import { registerEventCommands } from "./eventCommands";
+import { componentLogger } from "./logger";
+import { registerSessionsView } from "./sessionsView";
+import { SETTINGS } from "./settings";
+import { StepDetailsPanel } from "./stepDetailsPanel";
+import { TrailService } from "./trailService";
+
+/**
+ * Composition root. Builds the services and registers each feature; nothing here reads the
+ * trail: that happens when a view first needs it.
+ */
+export function activate(context: vscode.ExtensionContext): void {
+  const channel = vscode.window.createOutputChannel("Agent Audit", { log: true });
+  const log = componentLogger(channel, "extension");
+  context.subscriptions.push(channel);
+
+  const trailRelPath = () => vscode.workspace.getConfiguration(SETTINGS.section).get<string>(SETTINGS.trailPath) || ".agent-audit/trail.db";
+  let services: TrailService[] = [];
+  const syncFolders = () => {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    const keep = services.filter((s) => folders.some((f) => f.uri.toString() === s.folder.uri.toString()));
+    for (const s of services) if (!keep.includes(s)) s.dispose();
+    const added = folders
+      .filter((f) => !keep.some((s) => s.folder.uri.toString() === f.uri.toString()))
+      .map((f) => new TrailService(f, trailRelPath, componentLogger(channel, `trail:${f.name}`)));
+    services = [...keep, ...added];
+    for (const s of added) s.onDidChange(() => onTrailChanged(s));
+  };
+
+  const view = registerSessionsView(() => services, componentLogger(channel, "tree"));
+  const panel = new StepDetailsPanel(context.extensionUri, () => services, view.model, componentLogger(channel, "details"), (st) =>
+    void view.reveal(st.folder, st.sessionId, st.step),
+  );
+  const onTrailChanged = (s: TrailService) => {
+    view.refresh();
+    panel.onTrailChanged(s.source.key);
+  };
+  syncFolders();
+  const runner = new AgentRunController(
+    context.secrets,
+    () => services,
+    componentLogger(channel, "run"),
+    (folder, sessionId) => void view.reveal(folder, sessionId),
+    (folder, sessionId, step) => panel.show(folder, sessionId, step),
+  );
+
+  context.subscriptions.push(
+    view,
+    panel,
+    runner,
+    registerApiKeyCommand(context.secrets, componentLogger(channel, "key")),
+    registerEventCommands(view, panel, () => services),
+    vscode.commands.registerCommand("agentAudit.showLog", () => channel.show()),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => {
+      syncFolders();
+      view.refresh();
+    }),
+    { dispose: () => services.forEach((s) => s.dispose()) },
+  );
+  // On shutdown, write each trail's database file before the host goes away.
+  closeTrails = () => Promise.all(services.map((s) => s.close())).then(() => undefined);
+  log.info(`activated (${services.length} workspace folder${services.length === 1 ? "" : "s"})`);
+}
+
+let closeTrails: (() => Promise<void>) | undefined;
+
+export function deactivate(): Promise<void> | undefined {
+  return closeTrails?.();
+}

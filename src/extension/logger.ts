@@ -1,0 +1,21 @@
+/** Log lines tagged with the component that wrote them; never secrets. */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** The part of vscode.LogOutputChannel the logger uses. */
+export interface LogSink {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export function componentLogger(sink: LogSink, component: string): Logger {
+  return {
+    info: (m) => sink.info(`[${component}] ${m}`),
+    warn: (m) => sink.warn(`[${component}] ${m}`),
+    error: (m) => sink.error(`[${component}] ${m}`),
+  };
+}

@@ -1,0 +1,108 @@
+import { TERMINAL_EVENT_TYPES } from "../trail/eventTypes";
+import type { SessionSummary, TrailEventRow } from "../trail/trailQueries";
+
+/** A tool call with what followed it: the approval and the result. */
+export interface ToolCallGroup {
+  call: TrailEventRow;
+  approval?: TrailEventRow;
+  result?: TrailEventRow;
+}
+
+export interface ParsedStep {
+  step: number;
+  events: TrailEventRow[];
+  llm?: TrailEventRow;
+  toolCalls: ToolCallGroup[];
+  /** The session's terminal event, when the session ended in this step. */
+  end?: TrailEventRow;
+}
+
+/** One session's events grouped the way people read them: steps, each a model call and its tool calls. */
+export interface ParsedSession {
+  summary: SessionSummary;
+  start?: TrailEventRow;
+  steps: ParsedStep[];
+  end?: TrailEventRow;
+}
+
+const parsed = new WeakMap<TrailEventRow, Record<string, unknown>>();
+
+/** An event's content as an object (parsed once per row). */
+export function contentOf(e: TrailEventRow): Record<string, any> {
+  let c = parsed.get(e);
+  if (!c) {
+    c = JSON.parse(e.content) as Record<string, unknown>;
+    parsed.set(e, c);
+  }
+  return c;
+}
+
+export function parseSession(summary: SessionSummary, events: TrailEventRow[]): ParsedSession {
+  const steps = new Map<number, ParsedStep>();
+  const calls = new Map<string, ToolCallGroup>();
+  const out: ParsedSession = { summary, steps: [] };
+  const stepOf = (n: number) => {
+    let s = steps.get(n);
+    if (!s) {
+      s = { step: n, events: [], toolCalls: [] };
+      steps.set(n, s);
+    }
+    return s;
+  };
+  for (const e of events) {
+    if (e.event_type === "session_start") {
+      out.start = e;
+      continue;
+    }
+    const step = stepOf(Math.max(1, e.step_number));
+    step.events.push(e);
+    switch (e.event_type) {
+      case "llm_call":
+        step.llm = e;
+        break;
+      case "tool_call": {
+        const g: ToolCallGroup = { call: e };
+        calls.set(e.event_id, g);
+        step.toolCalls.push(g);
+        break;
+      }
+      case "approval":
+        if (e.parent_event_id && calls.has(e.parent_event_id)) calls.get(e.parent_event_id)!.approval = e;
+        break;
+      case "tool_result":
+        if (e.parent_event_id && calls.has(e.parent_event_id)) calls.get(e.parent_event_id)!.result = e;
+        break;
+      default:
+        if (TERMINAL_EVENT_TYPES.includes(e.event_type)) {
+          step.end = e;
+          out.end = e;
+        }
+    }
+  }
+  out.steps = [...steps.values()].sort((a, b) => a.step - b.step);
+  return out;
+}
+
+/** A short account of a tool input: the path, the command, the pattern. */
+export function inputSummary(toolName: string | null, input: unknown, max = 60): string {
+  const i = (input ?? {}) as Record<string, unknown>;
+  let s: string;
+  switch (toolName) {
+    case "run_command":
+      s = `$ ${String(i.command ?? "")}`;
+      break;
+    case "find_files":
+      s = String(i.pattern ?? "");
+      break;
+    case "search_text":
+      s = `${JSON.stringify(i.query ?? "")}${i.glob ? ` in ${i.glob}` : ""}`;
+      break;
+    default:
+      s = typeof i.path === "string" ? `${i.path}${i.start_line ? `:${i.start_line}-${i.end_line ?? ""}` : ""}` : JSON.stringify(input ?? null);
+  }
+  s = s.split("\n")[0];
+  return s.length > max ? s.slice(0, max - 1) + "…" : s;
+}
+
+/** Tools whose input names a workspace file (the tree offers "Reveal File" for them). */
+export const FILE_TOOLS = new Set(["read_file", "write_file", "edit_file", "list_directory"]);

@@ -1,0 +1,132 @@
+import * as vscode from "vscode";
+import type { Logger } from "./logger";
+import type { NodeView, TreeNode } from "./sessionsTreeModel";
+import { SessionsTreeModel } from "./sessionsTreeModel";
+import type { TrailService } from "./trailService";
+
+export const SESSIONS_VIEW_ID = "agentAudit.sessions";
+const DECORATION_SCHEME = "agent-audit-tree";
+
+/** Maps the tree model to VS Code's TreeDataProvider; TreeItems are built only here. */
+class SessionsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
+  private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  constructor(
+    readonly model: SessionsTreeModel,
+    private readonly services: () => TrailService[],
+  ) {}
+
+  refresh(): void {
+    this.model.invalidate();
+    this.changed.fire(undefined);
+  }
+
+  async getChildren(node?: TreeNode): Promise<TreeNode[]> {
+    if (!node) {
+      // Only now, when the view is visible, are the trails opened and queried.
+      await Promise.all(this.services().map((s) => s.load()));
+      void vscode.commands.executeCommand("setContext", "agentAudit.trailLoaded", true);
+      return this.model.roots();
+    }
+    return this.model.children(node);
+  }
+
+  getParent(node: TreeNode): TreeNode | undefined {
+    return this.model.parent(node);
+  }
+
+  getTreeItem(node: TreeNode): vscode.TreeItem {
+    return toTreeItem(this.model.view(node), node);
+  }
+
+  resolveTreeItem(item: vscode.TreeItem, node: TreeNode): vscode.TreeItem {
+    const tip = this.model.tooltip(node);
+    if (!tip) return item;
+    const md = new vscode.MarkdownString();
+    // Trail content is untrusted: text and code blocks only, never raw markdown or HTML.
+    md.appendMarkdown("**");
+    md.appendText(tip.heading);
+    md.appendMarkdown("**\n\n");
+    for (const [k, v] of tip.fields) {
+      md.appendText(`${k}: ${v}`);
+      md.appendMarkdown("  \n");
+    }
+    if (tip.code) md.appendCodeblock(tip.code.slice(0, 3000), "json");
+    item.tooltip = md;
+    return item;
+  }
+}
+
+function toTreeItem(v: NodeView, node: TreeNode): vscode.TreeItem {
+  const state =
+    v.collapsible === "none" ? vscode.TreeItemCollapsibleState.None
+    : v.collapsible === "expanded" ? vscode.TreeItemCollapsibleState.Expanded
+    : vscode.TreeItemCollapsibleState.Collapsed;
+  const item = new vscode.TreeItem(v.label, state);
+  item.id = v.id;
+  item.description = v.description;
+  item.iconPath = new vscode.ThemeIcon(v.icon.id, v.icon.color ? new vscode.ThemeColor(v.icon.color) : undefined);
+  item.contextValue = v.contextValue;
+  if (v.failedCount && node.kind === "session") {
+    item.resourceUri = vscode.Uri.from({ scheme: DECORATION_SCHEME, path: `/${encodeURIComponent(v.id)}`, query: `failed=${v.failedCount}` });
+  }
+  if (v.opensDetails) item.command = { command: "agentAudit.openStepDetails", title: "Open Step Details", arguments: [node] };
+  return item;
+}
+
+/** The red count of failed tool calls on a session row. */
+class FailedCountDecorations implements vscode.FileDecorationProvider {
+  provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
+    if (uri.scheme !== DECORATION_SCHEME) return undefined;
+    const n = Number(new URLSearchParams(uri.query).get("failed"));
+    if (!n) return undefined;
+    return new vscode.FileDecoration(n > 99 ? "99+" : String(n), `${n} failed tool call${n > 1 ? "s" : ""}`, new vscode.ThemeColor("list.errorForeground"));
+  }
+}
+
+export interface SessionsView extends vscode.Disposable {
+  model: SessionsTreeModel;
+  treeView: vscode.TreeView<TreeNode>;
+  refresh(): void;
+  /** Selects a session (or one of its steps) in the tree. */
+  reveal(folder: string, sessionId: string, step?: number): Promise<void>;
+}
+
+/** The Sessions view with its filter toggle and refresh command. */
+export function registerSessionsView(services: () => TrailService[], log: Logger): SessionsView {
+  const model = new SessionsTreeModel(() => services().map((s) => s.source));
+  const provider = new SessionsTreeProvider(model, services);
+  const treeView = vscode.window.createTreeView(SESSIONS_VIEW_ID, { treeDataProvider: provider, showCollapseAll: true });
+  const setFailedOnly = (on: boolean) => {
+    model.failedOnly = on;
+    treeView.message = on ? "Showing only failed tool calls" : undefined;
+    void vscode.commands.executeCommand("setContext", "agentAudit.failedOnly", on);
+    provider.refresh();
+  };
+  const disposables: vscode.Disposable[] = [
+    treeView,
+    vscode.window.registerFileDecorationProvider(new FailedCountDecorations()),
+    vscode.commands.registerCommand("agentAudit.showFailedOnly", () => setFailedOnly(true)),
+    vscode.commands.registerCommand("agentAudit.showAll", () => setFailedOnly(false)),
+    vscode.commands.registerCommand("agentAudit.refresh", () => {
+      for (const s of services()) s.refresh();
+      provider.refresh();
+    }),
+  ];
+  log.info("sessions view registered");
+  return {
+    model,
+    treeView,
+    refresh: () => provider.refresh(),
+    reveal: async (folder, sessionId, step) => {
+      const node: TreeNode = step ? { kind: "step", folder, sessionId, step } : { kind: "session", folder, sessionId };
+      try {
+        await treeView.reveal(node, { select: true, focus: false, expand: step ? false : true });
+      } catch (err) {
+        log.warn(`could not reveal ${sessionId} in the tree: ${(err as Error).message}`);
+      }
+    },
+    dispose: () => disposables.forEach((d) => d.dispose()),
+  };
+}

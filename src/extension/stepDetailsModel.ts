@@ -1,0 +1,108 @@
+import type { SessionSummary } from "../trail/trailQueries";
+import type { SessionHeader, StepDetail, StepSummary, ToolCallView } from "../shared/protocol";
+import { OUTPUT_PREVIEW_CHARS } from "../shared/protocol";
+import type { ParsedSession, ParsedStep, ToolCallGroup } from "./sessionModel";
+import { contentOf } from "./sessionModel";
+
+export function toHeader(s: SessionSummary): SessionHeader {
+  return {
+    sessionId: s.session_id,
+    task: s.task ?? "",
+    status: s.status,
+    startedAt: s.started_at,
+    endedAt: s.ended_at,
+    steps: s.steps,
+    inputTokens: s.input_tokens,
+    outputTokens: s.output_tokens,
+    toolCalls: s.tool_calls,
+    failedToolCalls: s.failed_tool_calls,
+    model: s.model_id,
+  };
+}
+
+export function toStepSummaries(session: ParsedSession): StepSummary[] {
+  return session.steps.map((st) => {
+    const first = st.events[0];
+    const last = st.events[st.events.length - 1];
+    return {
+      step: st.step,
+      startedAt: first?.timestamp ?? "",
+      durationMs: first && last ? Date.parse(last.timestamp) - Date.parse(first.timestamp) + (st.llm?.latency_ms ?? 0) : 0,
+      modelMs: st.llm?.latency_ms ?? null,
+      inputTokens: st.llm?.input_tokens ?? 0,
+      outputTokens: st.llm?.output_tokens ?? 0,
+      tools: st.toolCalls.map((g) => ({ name: g.call.tool_name ?? "?", outcome: outcomeOf(g) })),
+      failedToolCalls: st.toolCalls.filter((g) => outcomeOf(g) === "error").length,
+    };
+  });
+}
+
+export function outcomeOf(g: ToolCallGroup): "success" | "error" | "pending" {
+  if (!g.result) return "pending";
+  return g.result.outcome === "error" ? "error" : "success";
+}
+
+export function toStepDetail(st: ParsedStep): StepDetail {
+  const detail: StepDetail = { step: st.step, toolCalls: st.toolCalls.map(toToolCallView) };
+  if (st.llm) {
+    const c = contentOf(st.llm);
+    const blocks: { type: string; thinking?: string; text?: string }[] = c.response?.content ?? [];
+    detail.llm = {
+      eventId: st.llm.event_id,
+      thinking: blocks.filter((b) => b.type === "thinking").map((b) => b.thinking ?? ""),
+      texts: blocks.filter((b) => b.type === "text").map((b) => b.text ?? ""),
+      latencyMs: st.llm.latency_ms,
+      timeToFirstTokenMs: c.time_to_first_token_ms ?? null,
+      inputTokens: st.llm.input_tokens ?? 0,
+      outputTokens: st.llm.output_tokens ?? 0,
+      cacheReadTokens: c.usage?.cache_read_input_tokens ?? 0,
+      requestId: c.request_id ?? null,
+      retries: c.retries ?? 0,
+      stopReason: c.response?.stop_reason ?? null,
+    };
+  }
+  if (st.end) {
+    const c = contentOf(st.end);
+    detail.end = { type: st.end.event_type, message: c.final_text ?? c.message ?? c.error?.message ?? "" };
+  }
+  return detail;
+}
+
+function toToolCallView(g: ToolCallGroup): ToolCallView {
+  const call = contentOf(g.call);
+  const view: ToolCallView = {
+    callEventId: g.call.event_id,
+    resultEventId: g.result?.event_id ?? null,
+    toolName: g.call.tool_name ?? "?",
+    input: call.input,
+    rawInput: call.raw_input,
+    requiresApproval: call.requires_approval === true,
+    outcome: outcomeOf(g),
+    outputPreview: false,
+    truncatedInTrail: false,
+    executionTimeMs: g.result?.execution_time_ms ?? null,
+  };
+  if (g.approval) {
+    const a = contentOf(g.approval);
+    view.approval = {
+      decision: a.decision,
+      approverId: a.approver_id,
+      askedAt: a.asked_at,
+      answeredAt: a.answered_at,
+      editedInput: a.edited_input,
+      reason: a.reason,
+    };
+  }
+  if (g.result) {
+    const r = contentOf(g.result);
+    if (typeof r.output === "string") {
+      view.outputPreview = r.output.length > OUTPUT_PREVIEW_CHARS;
+      view.output = view.outputPreview ? r.output.slice(0, OUTPUT_PREVIEW_CHARS) : r.output;
+    }
+    view.truncatedInTrail = r.output_truncated === true;
+    view.outputBytes = r.output_bytes;
+    view.outputSha256 = r.output_sha256;
+    if (r.error) view.error = { type: r.error.type, message: r.error.message, detail: r.error.detail ?? {} };
+  }
+  return view;
+}

@@ -1,0 +1,167 @@
+import * as vscode from "vscode";
+import { getEvent, getEventWithLinks } from "../trail/trailQueries";
+import type { HostToWebview, StepDetailsState, WebviewToHost } from "../shared/protocol";
+import type { Logger } from "./logger";
+import type { SessionsTreeModel } from "./sessionsTreeModel";
+import { toHeader, toStepDetail, toStepSummaries } from "./stepDetailsModel";
+import type { TrailService } from "./trailService";
+import { buildWebviewHtml } from "./webviewHtml";
+
+export const STEP_DETAILS_VIEW_TYPE = "agentAudit.stepDetails";
+
+/**
+ * The Step Details panel: one per window, showing one session at a time. It posts data only
+ * after the webview says `ready`, follows the trail as it changes, and is restored after a
+ * window reload by the serializer (the webview keeps its state with setState).
+ */
+export class StepDetailsPanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private state: StepDetailsState | undefined;
+  private ready = false;
+  private readonly disposables: vscode.Disposable[] = [];
+  private panelDisposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly services: () => TrailService[],
+    private readonly model: SessionsTreeModel,
+    private readonly log: Logger,
+    private readonly onSelectStep: (state: StepDetailsState) => void,
+  ) {
+    this.disposables.push(
+      vscode.window.registerWebviewPanelSerializer(STEP_DETAILS_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel, saved: unknown) => {
+          const s = saved as Partial<StepDetailsState> | undefined;
+          this.attach(panel);
+          if (s?.folder && s.sessionId) this.state = { folder: s.folder, sessionId: s.sessionId, step: s.step ?? 1 };
+          else panel.webview.html = this.html();
+        },
+      }),
+    );
+  }
+
+  /** Shows a session with one step selected, reusing the panel. */
+  show(folder: string, sessionId: string, step: number): void {
+    this.state = { folder, sessionId, step };
+    if (!this.panel) {
+      const panel = vscode.window.createWebviewPanel(STEP_DETAILS_VIEW_TYPE, "Step Details", vscode.ViewColumn.Active, this.options());
+      this.attach(panel);
+    } else {
+      this.panel.reveal(undefined, false);
+      if (this.ready) this.postSession();
+    }
+  }
+
+  /** The trail changed: re-post if it concerns the session on display. */
+  onTrailChanged(folder: string): void {
+    if (this.panel && this.ready && this.state?.folder === folder) this.postSession();
+  }
+
+  get current(): StepDetailsState | undefined {
+    return this.panel ? this.state : undefined;
+  }
+
+  private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, "dist", "webview")],
+    };
+  }
+
+  private attach(panel: vscode.WebviewPanel): void {
+    this.panelDisposables.forEach((d) => d.dispose());
+    this.panel = panel;
+    this.ready = false;
+    panel.webview.options = this.options();
+    panel.webview.html = this.html();
+    this.panelDisposables = [
+      panel.webview.onDidReceiveMessage((m: WebviewToHost) => void this.onMessage(m)),
+      panel.onDidDispose(() => {
+        this.panel = undefined;
+        this.ready = false;
+        this.panelDisposables.forEach((d) => d.dispose());
+        this.panelDisposables = [];
+      }),
+    ];
+  }
+
+  private html(): string {
+    const webview = this.panel!.webview;
+    const asset = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "dist", "webview", name)).toString();
+    return buildWebviewHtml({
+      cspSource: webview.cspSource,
+      scriptUri: asset("stepDetails.js"),
+      styleUris: [asset("codicon.css"), asset("stepDetails.css")],
+      title: "Step Details",
+    });
+  }
+
+  private async onMessage(m: WebviewToHost): Promise<void> {
+    try {
+      switch (m.type) {
+        case "ready":
+          this.ready = true;
+          this.postSession();
+          break;
+        case "selectStep":
+          if (!this.state) return;
+          this.state = { ...this.state, step: m.step };
+          this.postDetail();
+          this.onSelectStep(this.state);
+          break;
+        case "showFullOutput": {
+          const db = (await this.service()?.load())?.database;
+          const e = db ? getEvent(db, m.eventId) : undefined;
+          if (e) this.post({ type: "fullOutput", eventId: m.eventId, text: String(JSON.parse(e.content).output ?? "") });
+          break;
+        }
+        case "copyEvent": {
+          const db = (await this.service()?.load())?.database;
+          const linked = db ? getEventWithLinks(db, m.eventId) : undefined;
+          if (!linked) return;
+          const all = [linked.event, ...linked.children].map((e) => ({ ...e, content: JSON.parse(e.content) }));
+          await vscode.env.clipboard.writeText(JSON.stringify(all.length === 1 ? all[0] : all, null, 2));
+          void vscode.window.setStatusBarMessage("Event copied as JSON", 3000);
+          break;
+        }
+      }
+    } catch (err) {
+      this.log.error(`step details: ${(err as Error).message}`);
+      this.post({ type: "error", message: (err as Error).message });
+    }
+  }
+
+  private service(): TrailService | undefined {
+    return this.services().find((s) => s.source.key === this.state?.folder);
+  }
+
+  private postSession(): void {
+    if (!this.state) return;
+    const parsed = this.model.parsed(this.state.folder, this.state.sessionId);
+    if (!parsed) {
+      this.post({ type: "error", message: `Session ${this.state.sessionId} is not in this workspace's trail.` });
+      return;
+    }
+    this.panel!.title = `Step Details: ${(parsed.summary.task ?? parsed.summary.session_id).split("\n")[0].slice(0, 40)}`;
+    const steps = toStepSummaries(parsed);
+    if (!steps.some((s) => s.step === this.state!.step) && steps.length) this.state.step = steps[0].step;
+    this.post({ type: "session", state: { ...this.state }, header: toHeader(parsed.summary), steps, selectedStep: this.state.step });
+    this.postDetail();
+  }
+
+  private postDetail(): void {
+    if (!this.state) return;
+    const st = this.model.parsed(this.state.folder, this.state.sessionId)?.steps.find((s) => s.step === this.state!.step);
+    if (st) this.post({ type: "stepDetail", detail: toStepDetail(st) });
+  }
+
+  private post(message: HostToWebview): void {
+    void this.panel?.webview.postMessage(message);
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    this.disposables.forEach((d) => d.dispose());
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The one message protocol between the Step Details webview and the extension host,
+ * imported by both sides. Trail content in these messages is untrusted data: the webview
+ * renders every string as text, never as HTML.
+ */
+
+export interface SessionHeader {
+  sessionId: string;
+  task: string;
+  status: "running" | "completed" | "timeout" | "cancelled" | "error";
+  startedAt: string;
+  endedAt: string | null;
+  steps: number;
+  inputTokens: number;
+  outputTokens: number;
+  toolCalls: number;
+  failedToolCalls: number;
+  model: string | null;
+}
+
+export interface StepSummary {
+  step: number;
+  startedAt: string;
+  /** From the first to the last event of the step. */
+  durationMs: number;
+  modelMs: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  tools: { name: string; outcome: "success" | "error" | "pending" }[];
+  failedToolCalls: number;
+}
+
+export interface ApprovalView {
+  decision: string;
+  approverId: string;
+  askedAt: string;
+  answeredAt: string;
+  editedInput?: unknown;
+  reason?: string;
+}
+
+export interface ToolCallView {
+  callEventId: string;
+  resultEventId: string | null;
+  toolName: string;
+  input: unknown;
+  /** Set when the model's JSON for the input could not be parsed. */
+  rawInput?: string;
+  requiresApproval: boolean;
+  approval?: ApprovalView;
+  outcome: "success" | "error" | "pending";
+  output?: string;
+  /** True when `output` here is a preview; "show all" asks the host for the rest. */
+  outputPreview: boolean;
+  /** True when the tool's output was already truncated for the model (size and hash kept). */
+  truncatedInTrail: boolean;
+  outputBytes?: number;
+  outputSha256?: string;
+  error?: { type: string; message: string; detail: Record<string, unknown> };
+  executionTimeMs: number | null;
+}
+
+export interface StepDetail {
+  step: number;
+  llm?: {
+    eventId: string;
+    thinking: string[];
+    texts: string[];
+    latencyMs: number | null;
+    timeToFirstTokenMs: number | null;
+    inputTokens: number;
+    outputTokens: number;
+    cacheReadTokens: number;
+    requestId: string | null;
+    retries: number;
+    stopReason: string | null;
+  };
+  toolCalls: ToolCallView[];
+  /** How the session ended, when it ended in this step. */
+  end?: { type: string; message: string };
+}
+
+export type HostToWebview =
+  | { type: "session"; state: StepDetailsState; header: SessionHeader; steps: StepSummary[]; selectedStep: number }
+  | { type: "stepDetail"; detail: StepDetail }
+  | { type: "fullOutput"; eventId: string; text: string }
+  | { type: "error"; message: string };
+
+export type WebviewToHost =
+  | { type: "ready" }
+  | { type: "selectStep"; step: number }
+  | { type: "showFullOutput"; eventId: string }
+  | { type: "copyEvent"; eventId: string };
+
+/** What the webview keeps across reloads (getState/setState) and the serializer restores. */
+export interface StepDetailsState {
+  folder: string;
+  sessionId: string;
+  step: number;
+}
+
+/** Characters of an output sent up front; the rest on "show all". */
+export const OUTPUT_PREVIEW_CHARS = 4000;

@@ -1,0 +1,286 @@
+// The Step Details webview (browser code). Every piece of trail content is put on the page
+// with textContent or as an attribute value, never as HTML: a tool output may hold markup or
+// a prompt injection, and it must stay inert text.
+import type { HostToWebview, SessionHeader, StepDetail, StepDetailsState, StepSummary, ToolCallView, WebviewToHost } from "../shared/protocol";
+
+interface VsCodeApi {
+  postMessage(message: WebviewToHost): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+const ROW_HEIGHT = 30;
+
+let header: SessionHeader | undefined;
+let steps: StepSummary[] = [];
+let selected = 0;
+let detail: StepDetail | undefined;
+const fullOutputs = new Map<string, string>();
+const app = document.getElementById("app")!;
+
+type Child = Node | string | null | undefined | false;
+
+/** Creates an element; strings become text nodes, never markup. */
+function el(tag: string, props: { class?: string; title?: string; attrs?: Record<string, string> } = {}, ...children: Child[]): HTMLElement {
+  const node = document.createElement(tag);
+  if (props.class) node.className = props.class;
+  if (props.title) node.title = props.title;
+  for (const [k, v] of Object.entries(props.attrs ?? {})) node.setAttribute(k, v);
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(typeof c === "string" ? document.createTextNode(c) : c);
+  }
+  return node;
+}
+
+function icon(name: string, cls = ""): HTMLElement {
+  return el("span", { class: `codicon codicon-${name} ${cls}`.trim(), attrs: { "aria-hidden": "true" } });
+}
+
+function ms(v: number | null | undefined): string {
+  if (v === null || v === undefined) return "–";
+  return v < 1000 ? `${v} ms` : `${(v / 1000).toFixed(1)} s`;
+}
+
+function num(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+function post(m: WebviewToHost): void {
+  vscode.postMessage(m);
+}
+
+// ---- layout -------------------------------------------------------------------------------
+
+let timelineViewport: HTMLElement | undefined;
+let timelineInner: HTMLElement | undefined;
+let detailPane: HTMLElement | undefined;
+
+function renderShell(): void {
+  app.replaceChildren();
+  if (!header) return;
+  const statusIcon: Record<string, string> = { completed: "pass", error: "error", timeout: "watch", cancelled: "circle-slash", running: "sync~spin" };
+  const head = el(
+    "header",
+    { class: "session-header" },
+    el("h1", {}, icon(statusIcon[header.status] ?? "circle-outline", `status-${header.status}`), " ", header.task.split("\n")[0] || header.sessionId),
+    el(
+      "div",
+      { class: "meta" },
+      el("span", {}, `${header.status}`),
+      el("span", {}, `${header.steps} steps`),
+      el("span", {}, `${num(header.inputTokens)} in / ${num(header.outputTokens)} out tokens`),
+      el("span", { class: header.failedToolCalls ? "failed" : "" }, `${header.failedToolCalls} of ${header.toolCalls} tool calls failed`),
+      el("span", {}, header.model ?? ""),
+      el("span", { class: "dim" }, header.sessionId),
+    ),
+  );
+  timelineViewport = el("div", { class: "timeline", attrs: { role: "listbox", tabindex: "0", "aria-label": "Steps" } });
+  timelineInner = el("div", { class: "timeline-inner" });
+  timelineViewport.append(timelineInner);
+  timelineViewport.addEventListener("scroll", renderTimelineRows);
+  timelineViewport.addEventListener("click", (ev) => {
+    const row = (ev.target as HTMLElement).closest<HTMLElement>("[data-step]");
+    if (row) select(Number(row.dataset.step));
+  });
+  detailPane = el("section", { class: "detail", attrs: { "aria-label": "Step details" } });
+  app.append(head, el("div", { class: "columns" }, timelineViewport, detailPane));
+  renderTimelineRows();
+  scrollSelectedIntoView();
+  renderDetail();
+}
+
+/** Only the rows in view are in the DOM, so a session of thousands of steps scrolls smoothly. */
+function renderTimelineRows(): void {
+  if (!timelineViewport || !timelineInner) return;
+  timelineInner.style.height = `${steps.length * ROW_HEIGHT}px`;
+  const first = Math.max(0, Math.floor(timelineViewport.scrollTop / ROW_HEIGHT) - 5);
+  const count = Math.ceil(timelineViewport.clientHeight / ROW_HEIGHT) + 10;
+  const maxDuration = Math.max(1, ...steps.map((s) => s.durationMs));
+  const rows: HTMLElement[] = [];
+  for (let i = first; i < Math.min(steps.length, first + count); i++) {
+    const s = steps[i];
+    const bar = el("span", { class: "bar" });
+    bar.style.width = `${Math.max(2, Math.round((s.durationMs / maxDuration) * 100))}%`;
+    const markers = el("span", { class: "markers" }, ...s.tools.map((t) => icon(t.outcome === "error" ? "error" : t.outcome === "pending" ? "loading~spin" : "pass", `outcome-${t.outcome}`)));
+    const row = el(
+      "div",
+      {
+        class: `step-row${s.step === selected ? " selected" : ""}${s.failedToolCalls ? " has-failures" : ""}`,
+        title: `Step ${s.step}: ${ms(s.durationMs)}, ${num(s.inputTokens)} in / ${num(s.outputTokens)} out tokens, ${s.tools.map((t) => t.name).join(", ") || "no tool calls"}`,
+        attrs: { "data-step": String(s.step), role: "option", "aria-selected": String(s.step === selected) },
+      },
+      el("span", { class: "step-no" }, String(s.step)),
+      el("span", { class: "bar-track" }, bar),
+      el("span", { class: "tokens" }, `${num(s.inputTokens + s.outputTokens)}`),
+      markers,
+    );
+    row.style.top = `${i * ROW_HEIGHT}px`;
+    rows.push(row);
+  }
+  timelineInner.replaceChildren(...rows);
+}
+
+function scrollSelectedIntoView(): void {
+  if (!timelineViewport) return;
+  const index = steps.findIndex((s) => s.step === selected);
+  if (index < 0) return;
+  const top = index * ROW_HEIGHT;
+  if (top < timelineViewport.scrollTop || top + ROW_HEIGHT > timelineViewport.scrollTop + timelineViewport.clientHeight) {
+    timelineViewport.scrollTop = Math.max(0, top - timelineViewport.clientHeight / 2);
+  }
+}
+
+function select(step: number): void {
+  if (step === selected || !steps.some((s) => s.step === step)) return;
+  selected = step;
+  detail = undefined;
+  saveState();
+  renderTimelineRows();
+  scrollSelectedIntoView();
+  renderDetail();
+  post({ type: "selectStep", step });
+}
+
+// ---- the selected step --------------------------------------------------------------------
+
+function renderDetail(): void {
+  if (!detailPane) return;
+  if (!detail || detail.step !== selected) {
+    detailPane.replaceChildren(el("p", { class: "empty" }, `Loading step ${selected}…`));
+    return;
+  }
+  const d = detail;
+  const parts: HTMLElement[] = [
+    el("div", { class: "detail-head" },
+      el("h2", {}, `Step ${d.step}`),
+      el("span", { class: "nav-hint" }, "↑/↓ or j/k: previous / next step")),
+  ];
+  if (d.llm) {
+    const l = d.llm;
+    const block = el("section", { class: "card model" },
+      el("h3", {}, icon("sparkle"), " Model call"),
+      el("div", { class: "meta" },
+        el("span", {}, `latency ${ms(l.latencyMs)}`),
+        el("span", {}, `first token ${ms(l.timeToFirstTokenMs)}`),
+        el("span", {}, `${num(l.inputTokens)} in / ${num(l.outputTokens)} out tokens`),
+        l.cacheReadTokens ? el("span", {}, `${num(l.cacheReadTokens)} cached`) : null,
+        l.retries ? el("span", { class: "warn" }, `${l.retries} retries`) : null,
+        el("span", { class: "dim" }, `stop: ${l.stopReason ?? "–"}`),
+        el("span", { class: "dim" }, l.requestId ?? "")));
+    for (const t of l.thinking) {
+      block.append(el("details", { class: "thinking", attrs: { open: "" } }, el("summary", {}, "Reasoning (thinking)"), el("pre", { class: "prose" }, t)));
+    }
+    for (const t of l.texts) block.append(el("pre", { class: "prose text" }, t));
+    parts.push(block);
+  }
+  for (const tc of d.toolCalls) parts.push(renderToolCall(tc));
+  if (d.end) {
+    parts.push(el("section", { class: `card end end-${d.end.type}` }, el("h3", {}, endTitle(d.end.type)), el("pre", { class: "prose" }, d.end.message)));
+  }
+  detailPane.replaceChildren(...parts);
+}
+
+function endTitle(type: string): string {
+  return { session_end: "Finished", session_timeout: "Stopped at the step limit", session_cancelled: "Cancelled", session_error: "Error" }[type] ?? type;
+}
+
+function renderToolCall(tc: ToolCallView): HTMLElement {
+  const outcomeIcon = tc.outcome === "error" ? icon("error", "outcome-error") : tc.outcome === "pending" ? icon("loading~spin") : icon("pass", "outcome-success");
+  const card = el("section", { class: `card tool outcome-${tc.outcome}`, attrs: { "data-event": tc.callEventId } },
+    el("h3", {}, outcomeIcon, " ", tc.toolName,
+      el("span", { class: "meta inline" },
+        el("span", {}, ms(tc.executionTimeMs)),
+        tc.requiresApproval ? el("span", { class: `badge approval-${tc.approval?.decision ?? "pending"}` }, tc.approval ? tc.approval.decision : "awaiting approval") : null)),
+  );
+  const copy = el("button", { class: "link", title: "Copy the tool call's events as JSON" }, icon("copy"), " Copy JSON");
+  copy.addEventListener("click", () => post({ type: "copyEvent", eventId: tc.callEventId }));
+  card.append(el("div", { class: "actions" }, copy));
+  card.append(el("details", { class: "input", attrs: { open: "" } }, el("summary", {}, tc.rawInput !== undefined ? "Input (malformed JSON from the model)" : "Input"),
+    el("pre", { class: "code" }, tc.rawInput ?? JSON.stringify(tc.input, null, 2))));
+  if (tc.approval) {
+    const a = tc.approval;
+    card.append(el("div", { class: "approval" },
+      el("strong", {}, `${a.decision} `), `by ${a.approverId}, asked ${a.askedAt.replace("T", " ").slice(0, 19)}, answered ${a.answeredAt.replace("T", " ").slice(0, 19)}`,
+      a.reason ? el("div", { class: "dim" }, `reason: ${a.reason}`) : null,
+      a.editedInput !== undefined ? el("details", {}, el("summary", {}, "Edited input (what ran)"), el("pre", { class: "code" }, JSON.stringify(a.editedInput, null, 2))) : null));
+  }
+  if (tc.error) {
+    const e = tc.error;
+    const detailBits: HTMLElement[] = [];
+    const d = e.detail ?? {};
+    if (d.exit_code !== undefined) detailBits.push(el("div", {}, el("strong", {}, "exit code "), String(d.exit_code)));
+    if (typeof d.path === "string") detailBits.push(el("div", {}, el("strong", {}, "path "), d.path));
+    if (typeof d.stderr === "string" && d.stderr) detailBits.push(el("div", {}, el("strong", {}, "stderr"), el("pre", { class: "code stderr" }, d.stderr)));
+    if (typeof d.stdout === "string" && d.stdout) detailBits.push(el("div", {}, el("strong", {}, "stdout"), el("pre", { class: "code" }, d.stdout)));
+    card.append(el("div", { class: "error" }, el("div", {}, el("span", { class: "error-type" }, e.type), " ", e.message), ...detailBits));
+  }
+  if (tc.output !== undefined) {
+    const full = fullOutputs.get(tc.resultEventId ?? "");
+    const pre = el("pre", { class: "code output" }, full ?? tc.output);
+    const out = el("details", { class: "output", attrs: { open: "" } }, el("summary", {}, "Output"), pre);
+    if (tc.outputPreview && full === undefined && tc.resultEventId) {
+      const more = el("button", { class: "link" }, "Show all");
+      const id = tc.resultEventId;
+      more.addEventListener("click", () => post({ type: "showFullOutput", eventId: id }));
+      out.append(more);
+    }
+    if (tc.truncatedInTrail) {
+      out.append(el("div", { class: "dim" }, `The tool produced ${num(tc.outputBytes ?? 0)} bytes; the model and the trail got the first part. SHA-256 of all of it: ${tc.outputSha256 ?? "?"}`));
+    }
+    card.append(out);
+  }
+  return card;
+}
+
+// ---- messages and keys --------------------------------------------------------------------
+
+function saveState(): void {
+  const s = vscode.getState() as StepDetailsState | undefined;
+  if (s) vscode.setState({ ...s, step: selected });
+}
+
+window.addEventListener("message", (ev: MessageEvent<HostToWebview>) => {
+  const m = ev.data;
+  switch (m.type) {
+    case "session":
+      header = m.header;
+      steps = m.steps;
+      selected = m.selectedStep;
+      vscode.setState(m.state);
+      renderShell();
+      break;
+    case "stepDetail":
+      if (m.detail.step === selected) {
+        detail = m.detail;
+        renderDetail();
+      }
+      break;
+    case "fullOutput":
+      fullOutputs.set(m.eventId, m.text);
+      renderDetail();
+      break;
+    case "error":
+      app.replaceChildren(el("p", { class: "error" }, m.message));
+      break;
+  }
+});
+
+window.addEventListener("keydown", (ev) => {
+  const target = ev.target as HTMLElement;
+  if (target.closest("input, textarea")) return;
+  const i = steps.findIndex((s) => s.step === selected);
+  if (i < 0) return;
+  let next: number | undefined;
+  if (ev.key === "ArrowDown" || ev.key === "j") next = i + 1;
+  else if (ev.key === "ArrowUp" || ev.key === "k") next = i - 1;
+  else if (ev.key === "Home") next = 0;
+  else if (ev.key === "End") next = steps.length - 1;
+  if (next === undefined || next < 0 || next >= steps.length) return;
+  ev.preventDefault();
+  select(steps[next].step);
+});
+
+post({ type: "ready" });
