@@ -1,0 +1,225 @@
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { test } from "node:test";
+import type { ApprovalRequest } from "../../src/agent/agentRunner";
+import { APPROVE, EDIT, editorApprovalHandler, REJECT, validateJsonObject } from "../../src/extension/approvalFlow";
+import type { ApprovalUi } from "../../src/extension/approvalFlow";
+import type { TrailSource, TreeNode } from "../../src/extension/sessionsTreeModel";
+import { SessionsTreeModel } from "../../src/extension/sessionsTreeModel";
+import { readSettings } from "../../src/extension/settings";
+import { toHeader, toStepDetail, toStepSummaries } from "../../src/extension/stepDetailsModel";
+import { throttle } from "../../src/extension/throttle";
+import { StoreTrailSource } from "../../src/extension/trailSource";
+import { buildWebviewHtml } from "../../src/extension/webviewHtml";
+import { OUTPUT_PREVIEW_CHARS } from "../../src/shared/protocol";
+import { TrailStore } from "../../src/trail/trailStore";
+import { runScenario } from "../helpers/agentHarness";
+import { tempDir } from "../helpers/tempDir";
+
+async function recordedSession(t: { after(fn: () => void | Promise<void>): void }) {
+  const r = await runScenario(t, {
+    turns: [
+      {
+        content: [
+          { type: "thinking", thinking: "Read it first." },
+          { type: "tool_use", name: "read_file", input: { path: "src/greet.js" } },
+          { type: "tool_use", name: "run_command", input: { command: "echo boom >&2; exit 2" } },
+        ],
+      },
+      { content: [{ type: "tool_use", name: "run_command", input: { command: `node -e "process.stdout.write('x'.repeat(${OUTPUT_PREVIEW_CHARS + 500}))"` } }] },
+      { content: [{ type: "text", text: "Done, <b>really</b>." }] },
+    ],
+  });
+  const source = new StoreTrailSource("file:///ws", "ws", () => r.store);
+  return { r, source };
+}
+
+test("the tree model shows sessions → steps → model call and tool calls, with states, ids and menus", async (t) => {
+  const { r, source } = await recordedSession(t);
+  const model = new SessionsTreeModel(() => [source], () => Date.parse(r.events[0].timestamp) + 5 * 60_000);
+  const roots = model.roots();
+  assert.equal(roots.length, 1);
+  const session = model.view(roots[0]);
+  assert.equal(session.label, "Fix the greeting typo");
+  assert.match(session.description, /^5 min ago · 3 steps · [\d.]+k? tok · 1 failed$/);
+  assert.equal(session.icon.id, "pass");
+  assert.equal(session.contextValue, "session+completed+hasFailures");
+  assert.equal(session.failedCount, 1);
+
+  const steps = model.children(roots[0]);
+  assert.deepEqual(steps.map((s) => model.view(s).label), ["Step 1", "Step 2", "Step 3"]);
+  assert.equal(model.view(steps[0]).icon.id, "error");
+  assert.equal(model.view(steps[0]).contextValue, "step+failed");
+  assert.equal(model.view(steps[1]).icon.id, "pass");
+
+  const items = model.children(steps[0]);
+  assert.deepEqual(items.map((n) => n.kind), ["llm", "toolCall", "toolCall"]);
+  const [llm, read, run] = items.map((n) => model.view(n));
+  assert.match(llm.description, /ms · [\d.]+k? in \/ [\d.]+k? out · 2 tool calls/);
+  assert.equal(read.label, "read_file");
+  assert.match(read.description, /^src\/greet\.js · \d+ ms$/);
+  assert.equal(read.contextValue, "event+toolCall+success+fileTool");
+  assert.equal(run.label, "run_command");
+  assert.match(run.description, /^\$ echo boom >&2; exit 2 · command_failed · \d+ ms · ✓ approved$/);
+  assert.equal(run.contextValue, "event+toolCall+failed+approved");
+  assert.equal(run.icon.color, "errorForeground");
+  assert.ok(run.opensDetails);
+  const last = model.children(steps[2]);
+  assert.deepEqual(last.map((n) => model.view(n).label), ["Model call", "Finished"]);
+
+  // Ids are unique and stable; parents lead back up.
+  const all: TreeNode[] = [roots[0], ...steps, ...steps.flatMap((s) => model.children(s))];
+  const ids = all.map((n) => model.view(n).id);
+  assert.equal(new Set(ids).size, ids.length);
+  assert.deepEqual(model.parent(items[2]), steps[0]);
+  assert.deepEqual(model.parent(steps[0]), roots[0]);
+
+  // Tooltips are computed on demand and carry the details.
+  const tip = model.tooltip(items[2])!;
+  assert.deepEqual(tip.fields.find(([k]) => k === "Error"), ["Error", "command_failed: command exited with code 2"]);
+  assert.match(tip.code!, /"command": "echo boom/);
+  assert.equal(model.event(items[2])?.event_type, "tool_call");
+  assert.deepEqual(model.toolCallEvents(items[2]).map((e) => e.event_type), ["tool_call", "approval", "tool_result"]);
+});
+
+test("'Show only failed tool calls' keeps only sessions, steps and calls that failed", async (t) => {
+  const { source } = await recordedSession(t);
+  const model = new SessionsTreeModel(() => [source]);
+  model.failedOnly = true;
+  const [session] = model.roots();
+  const steps = model.children(session);
+  assert.deepEqual(steps.map((s) => model.view(s).label), ["Step 1"]);
+  assert.deepEqual(model.children(steps[0]).map((n) => model.view(n).label), ["run_command"]);
+});
+
+test("the tree reads lazily: 1,000 sessions list without reading events; a session's events are read once per change", async (t) => {
+  const { store } = await TrailStore.open(path.join(tempDir(t), "trail.db"));
+  const appends: Promise<unknown>[] = [];
+  for (let s = 0; s < 1000; s++) {
+    appends.push(store.append({ session_id: `s${String(s).padStart(4, "0")}`, event_type: "session_start", content: { task: `task ${s}` } }));
+  }
+  for (let i = 0; i < 5000; i++) {
+    appends.push(store.append({ session_id: "big", event_type: i % 2 ? "tool_result" : "tool_call", step_number: 1 + Math.floor(i / 2), content: { tool_name: "read_file", input: { path: "a" }, outcome: "success" } }));
+  }
+  await Promise.all(appends);
+  const inner = new StoreTrailSource("k", "ws", () => store);
+  let eventReads = 0;
+  const counting: TrailSource = {
+    key: inner.key,
+    label: inner.label,
+    sessions: () => inner.sessions(),
+    session: (id) => inner.session(id),
+    events: (id) => {
+      eventReads++;
+      return inner.events(id);
+    },
+  };
+  const model = new SessionsTreeModel(() => [counting]);
+  const roots = model.roots();
+  assert.equal(roots.length, 1001);
+  for (const r of roots) model.view(r);
+  assert.equal(eventReads, 0, "listing sessions must not read their events");
+  const big = roots.find((r) => r.kind === "session" && r.sessionId === "big")!;
+  const steps = model.children(big);
+  assert.equal(steps.length, 2500);
+  for (const s of steps.slice(0, 50)) model.view(s);
+  model.children(steps[10]);
+  assert.equal(eventReads, 1, "one query for the expanded session, then the cache");
+  await store.append({ session_id: "big", event_type: "tool_call", step_number: 2501, content: { tool_name: "x" } });
+  inner.invalidate();
+  assert.equal(model.children(big).length, 2501);
+  assert.equal(eventReads, 2);
+  await store.close();
+});
+
+test("step details: header, timeline summaries and a step with reasoning, error detail and an output preview", async (t) => {
+  const { source } = await recordedSession(t);
+  const model = new SessionsTreeModel(() => [source]);
+  const parsed = model.parsed(source.key, model.roots()[0].kind === "session" ? (model.roots()[0] as { sessionId: string }).sessionId : "")!;
+  const header = toHeader(parsed.summary);
+  assert.equal(header.status, "completed");
+  assert.equal(header.failedToolCalls, 1);
+  const summaries = toStepSummaries(parsed);
+  assert.deepEqual(summaries.map((s) => s.tools.map((x) => `${x.name}:${x.outcome}`)), [["read_file:success", "run_command:error"], ["run_command:success"], []]);
+  assert.equal(summaries[0].failedToolCalls, 1);
+  const d1 = toStepDetail(parsed.steps[0]);
+  assert.deepEqual(d1.llm?.thinking, ["Read it first."]);
+  const failed = d1.toolCalls[1];
+  assert.equal(failed.error?.type, "command_failed");
+  assert.equal(failed.error?.detail.exit_code, 2);
+  assert.equal(failed.error?.detail.stderr, "boom\n");
+  assert.equal(failed.approval?.decision, "approved");
+  const d2 = toStepDetail(parsed.steps[1]);
+  assert.equal(d2.toolCalls[0].outputPreview, true);
+  assert.equal(d2.toolCalls[0].output!.length, OUTPUT_PREVIEW_CHARS);
+  const d3 = toStepDetail(parsed.steps[2]);
+  assert.deepEqual(d3.llm?.texts, ["Done, <b>really</b>."]);
+  assert.equal(d3.end?.type, "session_end");
+});
+
+test("the webview HTML allows only our nonce'd script and bundle styles, with a fresh nonce per render", () => {
+  const input = { cspSource: "https://file+.vscode-resource.example", scriptUri: "https://file+.vscode-resource.example/dist/webview/stepDetails.js", styleUris: ["https://file+.vscode-resource.example/dist/webview/stepDetails.css"], title: "Step <Details>" };
+  const a = buildWebviewHtml(input);
+  const b = buildWebviewHtml(input);
+  const csp = /content="([^"]+)"/.exec(a)![1];
+  assert.match(csp, /^default-src 'none'; script-src 'nonce-[^']+'; style-src https:\/\/file\+\.vscode-resource\.example; font-src https:\/\/file\+\.vscode-resource\.example/);
+  const nonce = /nonce-([^']+)'/.exec(csp)![1];
+  assert.ok(a.includes(`<script nonce="${nonce}" src="${input.scriptUri}"></script>`));
+  assert.equal((a.match(/<script/g) ?? []).length, 1, "one script tag, no inline script");
+  assert.doesNotMatch(a, /\son[a-z]+=/i, "no inline event handlers");
+  assert.ok(a.includes("<title>Step &lt;Details&gt;</title>"));
+  assert.notEqual(/nonce-([^']+)'/.exec(b)![1], nonce);
+});
+
+function fakeUi(answers: { choice?: string; edited?: string }): ApprovalUi & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    async ask(message, detail, modal, buttons) {
+      asked.push(`${modal ? "modal" : "toast"}|${message}|${detail}|${buttons.join(",")}`);
+      return answers.choice;
+    },
+    async editJson(_title, json, validate) {
+      asked.push(`edit|${json}`);
+      if (answers.edited !== undefined) assert.equal(validate(answers.edited), undefined);
+      return answers.edited;
+    },
+  };
+}
+
+test("approval flow: approve, reject, dismiss, edit, cancelled edit; approver and modality honoured", async () => {
+  const req: ApprovalRequest = { tool_name: "edit_file", input: { path: "a.txt", old_text: "a", new_text: "b" }, summary: "edit a.txt\n- a\n+ b", step: 2, signal: new AbortController().signal };
+  const approve = fakeUi({ choice: APPROVE });
+  assert.deepEqual(await editorApprovalHandler(approve, "vscode:ada", () => true)(req), { decision: "approved", approver_id: "vscode:ada" });
+  assert.equal(approve.asked[0], `modal|Agent wants to run edit_file (step 2)|edit a.txt\n- a\n+ b|${APPROVE},${EDIT},${REJECT}`);
+  assert.equal((await editorApprovalHandler(fakeUi({ choice: REJECT }), "u", () => false)(req)).decision, "rejected");
+  const dismissed = await editorApprovalHandler(fakeUi({}), "u", () => false)(req);
+  assert.deepEqual(dismissed, { decision: "rejected", approver_id: "u", reason: "prompt dismissed" });
+  const edited = await editorApprovalHandler(fakeUi({ choice: EDIT, edited: '{"path":"a.txt","old_text":"a","new_text":"c"}' }), "u", () => false)(req);
+  assert.deepEqual(edited, { decision: "edited", approver_id: "u", input: { path: "a.txt", old_text: "a", new_text: "c" } });
+  const cancelledEdit = await editorApprovalHandler(fakeUi({ choice: EDIT }), "u", () => false)(req);
+  assert.equal(cancelledEdit.decision, "rejected");
+  assert.match(validateJsonObject("[1]")!, /must be a JSON object/);
+  assert.match(validateJsonObject("{")!, /Not valid JSON/);
+});
+
+test("settings are read afresh with safe fallbacks for bad values", () => {
+  const values: Record<string, unknown> = { model: "  ", maxIterations: -3, thinkingBudget: 500, approvalPolicy: { run_command: "deny", write_file: "sometimes" }, modalApprovals: true };
+  const s = readSettings({ get: <T>(k: string) => values[k] as T });
+  assert.equal(s.model, "claude-sonnet-5");
+  assert.equal(s.maxIterations, 10);
+  assert.equal(s.thinkingBudget, 1024, "raised to the API's minimum");
+  assert.deepEqual(s.approvalPolicy, { run_command: "deny" });
+  assert.equal(s.modalApprovals, true);
+  assert.equal(s.trailPath, ".agent-audit/trail.db");
+});
+
+test("throttle runs at most once per interval and always once after the last call", async () => {
+  let calls = 0;
+  const th = throttle(() => calls++, 100);
+  for (let i = 0; i < 50; i++) th();
+  assert.equal(calls, 1);
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(calls, 2, "the trailing call ran");
+  th.dispose();
+});
