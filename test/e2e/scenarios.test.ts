@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { listSessions, sessionEvents } from "../../src/trail/trailQueries";
+import type { TrailEventRow } from "../../src/trail/trailQueries";
+import { TrailStore } from "../../src/trail/trailStore";
+import type { Turn } from "../fakeAnthropic/scenario";
+import { REPO } from "./codeServer";
+import { DOC_IMAGES, e2eTest, eventually } from "./e2eHarness";
+import type { Workbench } from "./workbench";
+
+const done: Turn = { content: [{ type: "text", text: "All done." }] };
+
+/** The latest session's events, read from the workspace's trail the way the CLI does. */
+async function latestEvents(trailPath: string): Promise<TrailEventRow[]> {
+  const { store } = await TrailStore.open(trailPath, { readOnly: true });
+  try {
+    const [latest] = listSessions(store.database);
+    return latest ? sessionEvents(store.database, latest.session_id) : [];
+  } finally {
+    await store.close();
+  }
+}
+
+async function runAgent(wb: Workbench, task: string): Promise<void> {
+  await wb.runCommand("Agent Audit: Run Agent…");
+  await wb.answerInputBox(task, /Run Agent/);
+}
+
+e2eTest(
+  "run from the command palette: the tree shows the session running, then finished; a step opens Step Details",
+  {
+    scenario: {
+      turns: [
+        {
+          content: [
+            { type: "thinking", thinking: "The README should say what the library does. Let me read it first." },
+            { type: "text", text: "Reading the README." },
+            { type: "tool_use", name: "read_file", input: { path: "README.md" } },
+          ],
+        },
+        { content: [{ type: "text", text: "Checking the code too." }, { type: "tool_use", name: "read_file", input: { path: "src/greet.js", start_line: 1, end_line: 4 } }], delay_ms: 120, chunk_size: 3 },
+        { content: [{ type: "text", text: "The README and the code agree. Nothing to change." }] },
+      ],
+    },
+  },
+  async ({ wb }) => {
+    await wb.openSessionsView();
+    await runAgent(wb, "Check that the README matches the code");
+    const session = wb.treeRow("Check that the README matches the code");
+    await session.waitFor({ timeout: 30_000 });
+    // While the slow second model call streams, the session shows as running.
+    await session.locator(".codicon-modifier-spin, .codicon-sync").first().waitFor({ timeout: 20_000 });
+    await session.locator(".codicon-pass").waitFor({ timeout: 60_000 });
+    assert.match((await session.getAttribute("aria-label")) ?? "", /3 steps/);
+    await wb.expand(session);
+    for (const step of ["Step 1", "Step 2", "Step 3"]) await wb.treeRow(new RegExp(`^${step}`)).waitFor();
+    await wb.treeRow(/^Step 1/).click();
+    const view = wb.webview();
+    await view.getByText("The README should say what the library does. Let me read it first.").waitFor({ timeout: 30_000 });
+    await view.locator("pre.code", { hasText: '"path": "README.md"' }).waitFor();
+    await wb.notification(/Agent finished/).waitFor({ timeout: 30_000 }).catch(() => undefined);
+    await wb.screenshot(path.join(DOC_IMAGES, "step-details.png"));
+    await wb.expand(wb.treeRow(/^Step 1/));
+    await wb.treeRow(/^read_file/).waitFor();
+    await wb.screenshot(path.join(DOC_IMAGES, "sessions-tree.png"));
+  },
+);
+
+e2eTest(
+  "approval: Approve applies an edit_file on disk; Reject leaves the file unchanged and records approval_rejected",
+  {
+    scenario: {
+      turns: [
+        { content: [{ type: "text", text: "Fixing the typo." }, { type: "tool_use", name: "edit_file", input: { path: "src/greet.js", old_text: '"Helo, "', new_text: '"Hello, "' } }] },
+        done,
+        { content: [{ type: "tool_use", name: "edit_file", input: { path: "src/greet.js", old_text: '"Hello, "', new_text: '"Howdy, "' } }] },
+        done,
+      ],
+    },
+  },
+  async ({ wb, ws, trailPath }) => {
+    const file = path.join(ws, "src", "greet.js");
+    await wb.openSessionsView();
+    await runAgent(wb, "Fix the greeting typo");
+    const prompt = wb.notification(/Agent wants to run edit_file/);
+    await prompt.waitFor({ timeout: 30_000 });
+    assert.match(await prompt.innerText(), /- "Helo, "/);
+    await wb.screenshot(path.join(DOC_IMAGES, "approval-prompt.png"));
+    await wb.clickNotificationButton(/Agent wants to run edit_file/, "Approve");
+    await eventually(() => fs.readFileSync(file, "utf8").includes('"Hello, "'), "the approved edit on disk");
+    const first = wb.treeRow("Fix the greeting typo");
+    await first.locator(".codicon-pass").waitFor({ timeout: 30_000 });
+    await wb.expand(first);
+    await wb.expand(wb.treeRow(/^Step 1/));
+    await wb.treeRow(/^edit_file.*approved/).waitFor();
+
+    await runAgent(wb, "Make the greeting folksy");
+    await wb.clickNotificationButton(/Agent wants to run edit_file/, "Reject");
+    const events = await eventually(async () => {
+      const ev = await latestEvents(trailPath);
+      return ev.some((e) => e.event_type === "session_end") ? ev : undefined;
+    }, "the second session to end");
+    assert.ok(fs.readFileSync(file, "utf8").includes('"Hello, "'), "the rejected edit was not applied");
+    assert.equal(events.find((e) => e.event_type === "tool_result")?.error_type, "approval_rejected");
+    assert.match(events.find((e) => e.event_type === "approval")?.approver_id ?? "", /^vscode:/);
+    await wb.clickViewTitleAction("Collapse All");
+    await wb.expand(wb.treeRow("Make the greeting folksy"));
+    await wb.expand(wb.treeRow(/^Step 1/));
+    await wb.treeRow(/^edit_file.*approval_rejected/).waitFor({ timeout: 20_000 });
+  },
+);
+
+e2eTest(
+  "a failing run_command shows as failed: error icon, red count, the failed-only filter, exit code and stderr in details",
+  {
+    scenario: {
+      turns: [{ content: [{ type: "tool_use", name: "run_command", input: { command: "echo 'tests: 1 failing' >&2; exit 3" } }] }, done],
+    },
+    settings: { "agentAudit.approvalPolicy": { run_command: "auto" } },
+  },
+  async ({ wb }) => {
+    await wb.openSessionsView();
+    await runAgent(wb, "Run the checks");
+    const session = wb.treeRow("Run the checks");
+    await session.locator(".codicon-pass").waitFor({ timeout: 60_000 });
+    // The red count of failed tool calls (a decoration badge) and the description say 1.
+    await session.locator(".monaco-decoration-itemBadge, [class*='monaco-decoration-itemBadge']").first().waitFor({ timeout: 10_000 }).catch(() => undefined);
+    assert.match((await session.getAttribute("aria-label")) ?? "", /1 failed/);
+    await wb.clickViewTitleAction("Show Only Failed Tool Calls");
+    await wb.expand(session);
+    await wb.expand(wb.treeRow(/^Step 1/));
+    const failed = wb.treeRow(/^run_command/);
+    await failed.waitFor();
+    assert.ok(await failed.locator(".codicon-error").count(), "error icon on the failed call");
+    assert.match((await failed.getAttribute("aria-label")) ?? "", /command_failed/);
+    await failed.click();
+    const view = wb.webview();
+    await view.locator(".error", { hasText: "command_failed" }).waitFor({ timeout: 30_000 });
+    await view.locator(".error", { hasText: "exit code 3" }).waitFor();
+    await view.locator("pre.stderr", { hasText: "tests: 1 failing" }).waitFor();
+  },
+);
+
+e2eTest(
+  "cancel during a long tool call: the session shows cancelled and the trail says what was interrupted",
+  {
+    scenario: { turns: [{ content: [{ type: "tool_use", name: "run_command", input: { command: "sleep 60" } }] }] },
+    settings: { "agentAudit.approvalPolicy": { run_command: "auto" } },
+  },
+  async ({ wb, trailPath }) => {
+    await wb.openSessionsView();
+    await runAgent(wb, "Wait for a long time");
+    await wb.clickNotificationButton(/running run_command/, "Cancel", 60_000);
+    const session = wb.treeRow("Wait for a long time");
+    await session.locator(".codicon-circle-slash").waitFor({ timeout: 30_000 });
+    const events = await latestEvents(trailPath);
+    const cancelled = events.at(-1)!;
+    assert.equal(cancelled.event_type, "session_cancelled");
+    const c = JSON.parse(cancelled.content);
+    assert.equal(c.interrupted.kind, "tool_call");
+    assert.equal(c.interrupted.tool_name, "run_command");
+    assert.equal(events.find((e) => e.event_type === "tool_result")?.error_type, "cancelled");
+  },
+);
+
+e2eTest(
+  "persistence: after a window reload the sessions are still there, and agent-audit verify passes",
+  { scenario: { turns: [{ content: [{ type: "tool_use", name: "list_directory", input: { path: "." } }] }, done] } },
+  async ({ wb, ws }) => {
+    await wb.openSessionsView();
+    await runAgent(wb, "List the project");
+    await wb.treeRow("List the project").locator(".codicon-pass").waitFor({ timeout: 60_000 });
+    await wb.runCommand("Developer: Reload Window");
+    await wb.page.waitForTimeout(1000);
+    await wb.waitForWorkbench();
+    await wb.openSessionsView();
+    await wb.treeRow("List the project").waitFor({ timeout: 60_000 });
+    const verify = spawnSync(process.execPath, [path.join(REPO, "dist", "cli.js"), "verify", "--workspace", ws], { encoding: "utf8" });
+    assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+    assert.match(verify.stdout, /Trail valid/);
+  },
+);
+
+e2eTest(
+  "hostile content in a tool output renders as text in Step Details and runs nothing",
+  { scenario: { turns: [{ content: [{ type: "tool_use", name: "read_file", input: { path: "evil.html" } }] }, { content: [{ type: "text", text: '<img src=x onerror="window.top.__pwnedText=1">' }] }] } },
+  async ({ wb, ws }) => {
+    const payload = '<img src=x onerror="window.__pwned=1;alert(\'pwned\')"><script>window.__pwned2=1;alert("script")</script><b>bold?</b>';
+    fs.writeFileSync(path.join(ws, "evil.html"), payload);
+    await wb.openSessionsView();
+    await runAgent(wb, "Read the page");
+    const session = wb.treeRow("Read the page");
+    await session.locator(".codicon-pass").waitFor({ timeout: 60_000 });
+    await wb.expand(session);
+    await wb.treeRow(/^Step 1/).click();
+    const view = wb.webview();
+    const output = view.locator("pre.output");
+    await output.waitFor({ timeout: 30_000 });
+    assert.equal(await output.innerText(), payload, "the markup is shown as its text");
+    assert.equal(await view.locator("img").count(), 0, "no element was created from the output");
+    assert.equal(await view.locator("b").count(), 0);
+    await wb.treeRow(/^Step 2/).click();
+    await view.locator("pre.text", { hasText: "<img src=x onerror=" }).waitFor();
+    await wb.page.waitForTimeout(500);
+    const globals = await Promise.all(
+      wb.page.frames().map((f) => f.evaluate(() => [(window as any).__pwned, (window as any).__pwned2, (window as any).__pwnedText]).catch(() => [])),
+    );
+    assert.deepEqual(globals.flat().filter((v) => v !== undefined && v !== null), [], "no script from the trail ran");
+    assert.deepEqual(wb.dialogs, [], "no dialog opened");
+  },
+);
+
+e2eTest(
+  "a missing API key gives the message with a Set API Key button that asks for the key",
+  { scenario: { turns: [done] }, apiKey: null },
+  async ({ wb }) => {
+    await wb.openSessionsView();
+    await runAgent(wb, "Anything");
+    await wb.clickNotificationButton(/Anthropic API key is missing/, "Set API Key");
+    await wb.page.locator(".quick-input-widget .quick-input-title", { hasText: "Anthropic API Key" }).waitFor({ timeout: 20_000 });
+  },
+);
