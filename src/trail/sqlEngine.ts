@@ -13,8 +13,12 @@ let engine: Promise<SqlJsStatic> | undefined;
 export function sqlWasmPath(): string {
   const beside = path.join(__dirname, "sql-wasm.wasm");
   if (fs.existsSync(beside)) return beside;
-  // Built at run time so the bundler leaves it alone (the bundle uses the copy beside it).
-  return require.resolve(["sql.js", "dist", "sql-wasm.wasm"].join("/"));
+  try {
+    // Built at run time so the bundler leaves it alone (the bundle uses the copy beside it).
+    return require.resolve(["sql.js", "dist", "sql-wasm.wasm"].join("/"));
+  } catch {
+    throw new Error(`The SQLite engine (sql-wasm.wasm) is missing from ${__dirname}; reinstall Agent Audit Trail`);
+  }
 }
 
 /** The sql.js engine, loaded once per process. */
