@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   say("The model here is a SCRIPTED LOCAL STAND-IN for Claude (a local server replaying demo/scenario.json),");
   say("so no API key is needed. The SDK, the tools, the approvals and the audit trail are the real ones.");
   say(`Workspace: a copy of demo/sample-project in ${workspace}\n`);
-  const env = { ...process.env, ANTHROPIC_API_KEY: "demo-key-not-a-secret", ANTHROPIC_BASE_URL: baseURL };
+  // The demo's signing key and anchor stay in its own folder, not in ~/.config/agent-audit.
+  const configDir = path.join(workspace, "..", `${path.basename(workspace)}-config`);
+  const env = { ...process.env, ANTHROPIC_API_KEY: "demo-key-not-a-secret", ANTHROPIC_BASE_URL: baseURL, AGENT_AUDIT_CONFIG_DIR: configDir };
   const run = (args: string[]) =>
     new Promise<number>((resolve) => {
       // Asynchronous spawn: the local API lives in this process and must keep answering.
@@ -34,9 +36,9 @@ async function main(): Promise<void> {
   const code = await run(["run", task, "--workspace", workspace, "--approve", "all", "--max-iterations", "10"]);
   await server.stop();
   say("\nThe whole session as recorded (agent-audit show latest):\n");
-  spawnSync(process.execPath, [cli, "show", "latest", "--workspace", workspace], { stdio: "inherit" });
-  say("\nIntegrity (agent-audit verify):");
-  spawnSync(process.execPath, [cli, "verify", "--workspace", workspace], { stdio: "inherit" });
+  spawnSync(process.execPath, [cli, "show", "latest", "--workspace", workspace], { stdio: "inherit", env });
+  say("\nIntegrity (agent-audit verify, against the signed checkpoints and the anchor kept outside the workspace):");
+  spawnSync(process.execPath, [cli, "verify", "--workspace", workspace], { stdio: "inherit", env });
   const trail = path.join(workspace, ".agent-audit", "trail.db");
   say(`\nThe trail: ${trail}`);
   say(`Open it without our code:  sqlite3 ${trail} "SELECT seq, event_type, tool_name, outcome FROM events"`);

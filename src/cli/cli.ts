@@ -1,6 +1,6 @@
 import { TrailError } from "../trail/trailErrors";
 import { parseArgs, UsageError } from "./cliArgs";
-import { exportCommand, failuresCommand, READ_FLAGS, sessionsCommand, showCommand, verifyCommand } from "./readCommands";
+import { checkpointCommand, exportCommand, failuresCommand, READ_FLAGS, sessionsCommand, showCommand, verifyCommand } from "./readCommands";
 import { RUN_FLAGS, runAgentCommand } from "./runAgentCommand";
 
 const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, and inspect it
@@ -10,11 +10,14 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit sessions [--workspace DIR] [--json]
   agent-audit show <session-id | latest> [--workspace DIR] [--json]
   agent-audit failures [--workspace DIR] [--json]
-  agent-audit verify [--workspace DIR] [--json]
+  agent-audit verify [--workspace DIR] [--anchor FILE] [--json]
+  agent-audit checkpoint [--print] [--workspace DIR]
   agent-audit export <session-id> --format jsonl [--out FILE]
 
 The trail is DIR/.agent-audit/trail.db (DIR defaults to the current folder).
-run uses ANTHROPIC_API_KEY and, if set, ANTHROPIC_BASE_URL.
+run uses ANTHROPIC_API_KEY and, if set, ANTHROPIC_BASE_URL. Checkpoints are signed with
+~/.config/agent-audit/signing-key.pem (created on first use) and the latest is kept in
+~/.config/agent-audit/anchors/ (AGENT_AUDIT_CONFIG_DIR overrides the folder).
 Exit codes: 0 ok, 1 session not completed / trail invalid, 2 bad arguments or unreadable trail.`;
 
 const COMMANDS: Record<string, { flags: { values: string[]; booleans: string[] }; run: (a: ReturnType<typeof parseArgs>) => Promise<number> }> = {
@@ -23,6 +26,7 @@ const COMMANDS: Record<string, { flags: { values: string[]; booleans: string[] }
   show: { flags: READ_FLAGS, run: showCommand },
   failures: { flags: READ_FLAGS, run: failuresCommand },
   verify: { flags: READ_FLAGS, run: verifyCommand },
+  checkpoint: { flags: READ_FLAGS, run: checkpointCommand },
   export: { flags: READ_FLAGS, run: exportCommand },
 };
 

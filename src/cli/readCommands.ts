@@ -1,14 +1,17 @@
 import * as fs from "node:fs";
 import { failedToolCalls, failureCounts, getSession, listSessions, resolveSessionId, sessionEvents } from "../trail/trailQueries";
 import type { TrailEventRow } from "../trail/trailQueries";
-import { verifyChain } from "../trail/verifyChain";
+import { ANCHOR_FORMAT, anchorPathFor, readAnchor } from "../trail/anchorFile";
+import { loadSigningKeyIfPresent } from "../trail/signingKeyFile";
+import { loadSqlEngine } from "../trail/sqlEngine";
+import { verifyTrail } from "../trail/verifyTrail";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, stringFlag } from "./cliArgs";
 import { renderSession } from "./sessionText";
 import { content, firstLine, formatTokens, inputSummary, table } from "./textFormat";
-import { openTrailForReading, workspaceFrom } from "./trailLocation";
+import { anchorsDir, openTrailForReading, openTrailForWriting, workspaceFrom } from "./trailLocation";
 
-export const READ_FLAGS = { values: ["workspace", "format", "out"], booleans: ["json"] };
+export const READ_FLAGS = { values: ["workspace", "format", "out", "anchor"], booleans: ["json", "print"] };
 
 /** An event as JSON: stored fields with content parsed, so it reads well and re-hashes exactly. */
 function eventJson(e: TrailEventRow): Record<string, unknown> {
@@ -110,20 +113,57 @@ export async function exportCommand(args: ParsedArgs): Promise<number> {
 
 export async function verifyCommand(args: ParsedArgs): Promise<number> {
   const { store, report: open, file } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
-  const report = verifyChain(store.database);
-  const warnings = open.discardedBytes
-    ? [`${open.discardedBytes} bytes at the end of the journal are an unfinished write (never acknowledged); they are not part of the trail`]
-    : [];
+  const anchorFlag = stringFlag(args, "anchor");
+  const defaultAnchor = anchorPathFor(anchorsDir(), store.trailId);
+  const anchorFile = anchorFlag ?? (fs.existsSync(defaultAnchor) ? defaultAnchor : undefined);
+  let anchor;
+  try {
+    anchor = anchorFile ? readAnchor(anchorFile) : undefined;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const ownKey = loadSigningKeyIfPresent()?.key;
+  const report = verifyTrail(store.database, { sql: await loadSqlEngine(), anchor, trustedKeys: ownKey ? [ownKey] : [] });
+  const warnings = report.findings.filter((f) => f.severity === "warning").map((f) => `${f.category}: ${f.message}`);
+  if (open.discardedBytes) warnings.push(`${open.discardedBytes} bytes at the end of the journal are an unfinished write (never acknowledged); they are not part of the trail`);
+  if (!report.trustedKeys.length && report.checkpoints) warnings.push("no trusted key (no anchor, no local signing key): signatures were checked against the keys stored in the trail itself");
   if (args.flags.has("json")) {
-    process.stdout.write(JSON.stringify({ file, valid: report.ok, events: report.events, head: report.head, problems: report.problems, warnings }, null, 2) + "\n");
-  } else if (report.ok) {
-    process.stdout.write(`Trail valid: ${report.events} events, chain intact up to seq ${report.head.seq} (head ${report.head.hash.slice(0, 16)}…)\n${file}\n`);
+    process.stdout.write(JSON.stringify({ file, anchor: anchorFile ?? null, ...report, warnings }, null, 2) + "\n");
+    return report.valid ? 0 : 1;
+  }
+  const errors = report.findings.filter((f) => f.severity === "error");
+  if (report.valid) {
+    process.stdout.write(
+      `Trail valid: ${report.events} events, chain intact up to seq ${report.head.seq} (head ${report.head.hash.slice(0, 16)}…), ` +
+        `${report.checkpoints} signed checkpoints up to seq ${report.lastSignedSeq}${anchorFile ? `, matches the anchor at seq ${report.anchor?.seq}` : ", no anchor"}\n${file}\n`,
+    );
   } else {
-    const first = report.problems[0];
-    process.stdout.write(`Trail INVALID: ${first.kind} at seq ${first.seq}: ${first.message}\n`);
-    for (const p of report.problems.slice(1, 10)) process.stdout.write(`  also ${p.kind} at seq ${p.seq}: ${p.message}\n`);
+    process.stdout.write(`Trail INVALID: ${errors.length} finding${errors.length > 1 ? "s" : ""}\n`);
+    for (const f of errors) process.stdout.write(`  ${f.category}${f.seq !== undefined ? ` at seq ${f.seq}${f.toSeq !== undefined && f.toSeq !== f.seq ? `–${f.toSeq}` : ""}` : ""}: ${f.message}\n`);
     process.stdout.write(`${file}\n`);
   }
-  for (const w of warnings) if (!args.flags.has("json")) process.stderr.write(`warning: ${w}\n`);
-  return report.ok ? 0 : 1;
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  return report.valid ? 0 : 1;
+}
+
+export async function checkpointCommand(args: ParsedArgs): Promise<number> {
+  const workspace = workspaceFrom(stringFlag(args, "workspace"));
+  if (args.flags.has("print")) {
+    const { store } = await openTrailForReading(workspace);
+    const c = store.latestCheckpoint;
+    if (!c) throw new UsageError("this trail has no signed checkpoint yet; run: agent-audit checkpoint");
+    const key = store.database.exec("SELECT fingerprint, algorithm, public_key FROM keys WHERE fingerprint = ?", [c.key_fingerprint])[0]?.values[0];
+    const out = { format: ANCHOR_FORMAT, trail_id: c.trail_id, checkpoint: c, keys: key ? [{ fingerprint: key[0], algorithm: key[1], public_key: key[2] }] : [] };
+    process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+    return 0;
+  }
+  const store = await openTrailForWriting(workspace);
+  try {
+    const c = await store.checkpointNow();
+    process.stdout.write(`Signed checkpoint ${c!.checkpoint_no}: seq ${c!.seq}, head ${c!.head_hash.slice(0, 16)}…, key ${c!.key_fingerprint.slice(0, 16)}…\n`);
+    process.stdout.write(`Anchor: ${anchorPathFor(anchorsDir(), c!.trail_id)} (keep a copy anywhere with: agent-audit checkpoint --print)\n`);
+  } finally {
+    await store.close();
+  }
+  return 0;
 }

@@ -4,13 +4,11 @@ import { runAgent } from "../agent/agentRunner";
 import { AnthropicModelClient } from "../agent/anthropicModelClient";
 import { SecretRedactor } from "../agent/secretRedactor";
 import { workspaceTools } from "../agent/tools/toolSet";
-import { TrailError } from "../trail/trailErrors";
-import { TrailStore } from "../trail/trailStore";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, intFlag, stringFlag } from "./cliArgs";
 import { terminalApproval } from "./terminalApproval";
 import { firstLine, formatMs, formatTokens, inputSummary } from "./textFormat";
-import { trailPathFor, workspaceFrom } from "./trailLocation";
+import { openTrailForWriting, trailPathFor, workspaceFrom } from "./trailLocation";
 
 export const RUN_FLAGS = { values: ["workspace", "model", "max-iterations", "approve", "thinking-budget"], booleans: [] };
 
@@ -31,13 +29,7 @@ export async function runAgentCommand(args: ParsedArgs): Promise<number> {
   if (!apiKey) throw new UsageError("ANTHROPIC_API_KEY is not set: export your Anthropic API key first");
 
   const trailPath = trailPathFor(workspace);
-  let store: TrailStore;
-  try {
-    ({ store } = await TrailStore.open(trailPath, { log: (m) => process.stderr.write(`${m}\n`) }));
-  } catch (err) {
-    if (err instanceof TrailError) throw new UsageError(err.message);
-    throw err;
-  }
+  const store = await openTrailForWriting(workspace);
 
   const user = osUser();
   const terminal = approveMode === "ask" ? terminalApproval(`cli:${user}`, process.stdin, process.stdout) : undefined;

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { configDir, loadOrCreateSigningKey } from "../trail/signingKeyFile";
 import { TrailError } from "../trail/trailErrors";
 import type { OpenReport } from "../trail/trailStore";
 import { TrailStore } from "../trail/trailStore";
@@ -30,6 +31,32 @@ export async function openTrailForReading(workspace: string): Promise<{ store: T
   try {
     const { store, report } = await TrailStore.open(file, { readOnly: true });
     return { store, report, file };
+  } catch (err) {
+    if (err instanceof TrailError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** Where the CLI keeps anchors (latest checkpoints), per trail id. */
+export function anchorsDir(): string {
+  return path.join(configDir(), "anchors");
+}
+
+/** Opens (or creates) a workspace's trail to write, signing checkpoints with the user's key. */
+export async function openTrailForWriting(workspace: string): Promise<TrailStore> {
+  let signer;
+  try {
+    signer = loadOrCreateSigningKey();
+  } catch (err) {
+    throw new UsageError(`cannot use the signing key: ${(err as Error).message}`);
+  }
+  try {
+    const { store } = await TrailStore.open(trailPathFor(workspace), {
+      signer,
+      anchorDir: anchorsDir(),
+      log: (m) => process.stderr.write(`${m}\n`),
+    });
+    return store;
   } catch (err) {
     if (err instanceof TrailError) throw new UsageError(err.message);
     throw err;

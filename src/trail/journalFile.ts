@@ -1,4 +1,5 @@
 import type { BlobKind, StoredEvent } from "./eventTypes";
+import type { Checkpoint, PublicKeyRecord } from "./signing";
 
 /**
  * The journal (`trail.journal` beside `trail.db`) is how an append becomes durable without
@@ -18,7 +19,9 @@ export interface JournalHeader {
 
 export type JournalRecord =
   | { e: StoredEvent }
-  | { b: { hash: string; kind: BlobKind; body: string } };
+  | { b: { hash: string; kind: BlobKind; body: string } }
+  | { k: PublicKeyRecord & { added_at: string } }
+  | { c: Checkpoint };
 
 export function encodeHeader(h: JournalHeader): Buffer {
   return Buffer.from(JOURNAL_MAGIC + JSON.stringify(h) + "\n", "utf8");
@@ -80,5 +83,7 @@ function isRecord(r: unknown): r is JournalRecord {
   const o = r as Record<string, unknown>;
   if (typeof o.e === "object" && o.e !== null) return typeof (o.e as StoredEvent).seq === "number";
   if (typeof o.b === "object" && o.b !== null) return typeof (o.b as { hash: unknown }).hash === "string";
+  if (typeof o.k === "object" && o.k !== null) return typeof (o.k as { fingerprint: unknown }).fingerprint === "string";
+  if (typeof o.c === "object" && o.c !== null) return typeof (o.c as { checkpoint_no: unknown }).checkpoint_no === "number";
   return false;
 }

@@ -1,7 +1,11 @@
 import { GENESIS_HASH } from "./hashChain";
 
-/** Bumped when the layout changes; stored in `meta` and in PRAGMA user_version. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Bumped when the layout changes. PRAGMA user_version holds the file's current version;
+ * `meta.schema_version` the version the trail was created with (meta is append-only).
+ * 2: keys and checkpoints (signed checkpoints).
+ */
+export const SCHEMA_VERSION = 2;
 
 /** Marks the file as ours (PRAGMA application_id), so tools can tell it from other SQLite files. */
 export const APPLICATION_ID = 0x41415431; // "AAT1"
@@ -74,11 +78,13 @@ BEGIN SELECT RAISE(ABORT, 'agent-audit: events are append-only; seq must be the 
 ${APPEND_ONLY("events")}
 ${APPEND_ONLY("blobs")}
 ${APPEND_ONLY("meta")}
+${checkpointSchema()}
 
--- Full-text search over event content (sql.js has FTS4, not FTS5). Filled lazily, when
--- someone searches, up to search_indexed_to: indexing on every append would double its cost.
--- Both are derived from events, so they hold no audit content of their own.
-CREATE VIRTUAL TABLE events_fts USING fts4(content="events", content);
+-- Full-text search over event content (sql.js has FTS4, not FTS5), docid = seq. Filled
+-- lazily, when someone searches, up to search_progress.indexed_to: indexing on every append
+-- would double its cost. It keeps its own copy of the text so that it is always consistent
+-- on its own (PRAGMA quick_check checks it). Derived data, not audit content.
+CREATE VIRTUAL TABLE events_fts USING fts4(content);
 CREATE TABLE search_progress (indexed_to INTEGER NOT NULL);
 INSERT INTO search_progress VALUES (0);
 
@@ -114,3 +120,37 @@ GROUP BY session_id;
 PRAGMA user_version = ${SCHEMA_VERSION};
 PRAGMA application_id = ${APPLICATION_ID};
 `;
+
+/** Version 2: public keys and signed checkpoints (see signing.ts). Also the v1 → v2 upgrade. */
+function checkpointSchema(): string {
+  return `
+-- Public keys that signed checkpoints, by SHA-256 fingerprint of the key. Rotation adds a row.
+CREATE TABLE keys (
+  fingerprint TEXT PRIMARY KEY,
+  algorithm   TEXT NOT NULL,
+  public_key  TEXT NOT NULL,             -- PEM (SubjectPublicKeyInfo)
+  added_at    TEXT NOT NULL
+);
+-- Signed statements "the trail had these events, ending in this hash": every 100 events and
+-- at every session end. signature = Ed25519 over canonical JSON of
+-- {head_hash, key_fingerprint, seq, time, trail_id}.
+CREATE TABLE checkpoints (
+  checkpoint_no   INTEGER PRIMARY KEY,
+  trail_id        TEXT NOT NULL,
+  seq             INTEGER NOT NULL,
+  head_hash       TEXT NOT NULL,
+  time            TEXT NOT NULL,
+  key_fingerprint TEXT NOT NULL,
+  signature       TEXT NOT NULL
+);
+${APPEND_ONLY("keys")}
+${APPEND_ONLY("checkpoints")}
+`;
+}
+
+/** Brings an older trail's schema up to date in `exec`'s database; true when it changed anything. */
+export function upgradeSchema(exec: (sql: string) => unknown, hasTable: (name: string) => boolean): boolean {
+  if (hasTable("checkpoints")) return false;
+  exec(checkpointSchema() + `PRAGMA user_version = ${SCHEMA_VERSION};`);
+  return true;
+}

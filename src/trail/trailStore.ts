@@ -14,11 +14,15 @@ import {
 } from "./durableFile";
 import type { FileIdentity } from "./durableFile";
 import type { BlobInput, EventInput, StoredEvent } from "./eventTypes";
+import { TERMINAL_EVENT_TYPES } from "./eventTypes";
 import { GENESIS_HASH, computeEventHash, sha256Hex } from "./hashChain";
 import { decodeHeader, encodeHeader, encodeRecord, parseRecords } from "./journalFile";
 import type { JournalHeader, JournalRecord } from "./journalFile";
 import { ProcessLock } from "./processLock";
-import { SCHEMA_SQL, SCHEMA_VERSION } from "./schema";
+import { updateAnchor } from "./anchorFile";
+import { SCHEMA_SQL, SCHEMA_VERSION, upgradeSchema } from "./schema";
+import type { Checkpoint, CheckpointSigner } from "./signing";
+import { checkpointPayload } from "./signing";
 import { loadSqlEngine } from "./sqlEngine";
 import { TrailError } from "./trailErrors";
 
@@ -36,6 +40,11 @@ export interface TrailStoreOptions {
   /** …and at least this fraction of the snapshot's size (default 0.5). */
   snapshotJournalRatio?: number;
   redact?: Redactor;
+  /** Signs a checkpoint every `checkpointEvery` events (default 100) and at every session end. */
+  signer?: CheckpointSigner;
+  checkpointEvery?: number;
+  /** Folder outside the workspace where the latest checkpoint is kept (see anchorFile.ts). */
+  anchorDir?: string;
   log?: (message: string) => void;
   clock?: () => Date;
 }
@@ -100,6 +109,13 @@ export class TrailStore {
   private insertBlob!: Statement;
   private hasBlob!: Statement;
   private hashAt!: Statement;
+  private insertKey!: Statement;
+  private insertCheckpoint!: Statement;
+  private lastCheckpoint: Checkpoint | undefined;
+  private registeredKeys = new Set<string>();
+  private checkpointWanted = false;
+  /** The in-memory copy was upgraded from an older schema and must be written out. */
+  private upgraded = false;
   private trailIdValue = "";
   private headSeq = 0;
   private headHash = GENESIS_HASH;
@@ -239,6 +255,11 @@ export class TrailStore {
       if (!fs.existsSync(this.journalPath)) this.startJournal();
       const report: OpenReport = { created, discardedBytes: 0, removedTempFiles };
       this.catchUp(true, report);
+      if (this.upgraded) {
+        this.log(`upgraded ${path.basename(this.path)} to schema ${SCHEMA_VERSION}`);
+        this.writeSnapshotNow();
+        this.upgraded = false;
+      }
       if (removedTempFiles.length) this.log(`removed leftovers of an interrupted write: ${removedTempFiles.join(", ")}`);
       return report;
     } finally {
@@ -279,6 +300,7 @@ export class TrailStore {
     }
     meta.free();
     this.prepareStatements();
+    this.readCheckpointState();
     this.headSeq = 0;
     this.headHash = GENESIS_HASH;
     this.writeSnapshotNow();
@@ -302,9 +324,9 @@ export class TrailStore {
       const meta = Object.fromEntries(
         (db.exec("SELECT key, value FROM meta")[0]?.values ?? []).map(([k, v]) => [String(k), String(v)]),
       );
-      version = Number(meta.schema_version);
+      version = Number(db.exec("PRAGMA user_version")[0]?.values[0]?.[0] ?? 0);
       this.trailIdValue = meta.trail_id ?? "";
-      if (!this.trailIdValue || !Number.isInteger(version)) throw new Error("meta table lacks schema_version or trail_id");
+      if (!this.trailIdValue || !Number.isInteger(Number(meta.schema_version))) throw new Error("meta table lacks schema_version or trail_id");
       const head = db.exec("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")[0]?.values[0];
       this.headSeq = head ? Number(head[0]) : 0;
       this.headHash = head ? String(head[1]) : GENESIS_HASH;
@@ -327,7 +349,13 @@ export class TrailStore {
     this.db?.close();
     this.db = db;
     this.tuneInMemoryCopy();
+    this.upgraded =
+      upgradeSchema(
+        (sql) => this.db.exec(sql),
+        (name) => this.db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).length > 0,
+      ) || this.upgraded;
     this.prepareStatements();
+    this.readCheckpointState();
     this.snapshotId = id;
     this.snapshotBytes = bytes.length;
     this.journalIno = undefined; // re-read the journal against this snapshot
@@ -354,6 +382,32 @@ export class TrailStore {
     this.insertBlob = this.db.prepare("INSERT OR IGNORE INTO blobs (hash, kind, body) VALUES (?, ?, ?)");
     this.hasBlob = this.db.prepare("SELECT 1 FROM blobs WHERE hash = ?");
     this.hashAt = this.db.prepare("SELECT hash FROM events WHERE seq = ?");
+    this.insertKey = this.db.prepare("INSERT OR IGNORE INTO keys (fingerprint, algorithm, public_key, added_at) VALUES (?, ?, ?, ?)");
+    this.insertCheckpoint = this.db.prepare(
+      "INSERT INTO checkpoints (checkpoint_no, trail_id, seq, head_hash, time, key_fingerprint, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+  }
+
+  private readCheckpointState(): void {
+    const row = this.db.exec("SELECT checkpoint_no, trail_id, seq, head_hash, time, key_fingerprint, signature FROM checkpoints ORDER BY checkpoint_no DESC LIMIT 1")[0]?.values[0];
+    this.lastCheckpoint = row
+      ? { checkpoint_no: Number(row[0]), trail_id: String(row[1]), seq: Number(row[2]), head_hash: String(row[3]), time: String(row[4]), key_fingerprint: String(row[5]), signature: String(row[6]) }
+      : undefined;
+    this.registeredKeys = new Set((this.db.exec("SELECT fingerprint FROM keys")[0]?.values ?? []).map((r) => String(r[0])));
+  }
+
+  /** The newest signed checkpoint in the trail, if any. */
+  get latestCheckpoint(): Checkpoint | undefined {
+    return this.lastCheckpoint;
+  }
+
+  /** Signs a checkpoint at the current head now (if it is not signed yet); resolves with the latest. */
+  async checkpointNow(): Promise<Checkpoint | undefined> {
+    if (!this.options.signer) throw new TrailError("INVALID_EVENT", "No signing key: cannot sign a checkpoint");
+    this.checkpointWanted = true;
+    this.kick();
+    while (this.loop) await this.loop;
+    return this.lastCheckpoint;
   }
 
   // ---- catching up with the files --------------------------------------------------------
@@ -447,6 +501,20 @@ export class TrailStore {
 
   /** Applies one journal record; false when it is not a valid continuation (torn or garbled). */
   private applyRecord(record: JournalRecord, added: StoredEvent[]): boolean {
+    if ("k" in record) {
+      const k = record.k;
+      this.insertKey.run([k.fingerprint, k.algorithm, k.public_key, k.added_at]);
+      this.registeredKeys.add(k.fingerprint);
+      return true;
+    }
+    if ("c" in record) {
+      const c = record.c;
+      if (c.checkpoint_no <= (this.lastCheckpoint?.checkpoint_no ?? 0)) return true; // already in the snapshot
+      if (c.checkpoint_no !== (this.lastCheckpoint?.checkpoint_no ?? 0) + 1) return false;
+      this.insertCheckpoint.run([c.checkpoint_no, c.trail_id, c.seq, c.head_hash, c.time, c.key_fingerprint, c.signature]);
+      this.lastCheckpoint = c;
+      return true;
+    }
     if ("b" in record) {
       const b = record.b;
       if (typeof b.body !== "string" || sha256Hex(b.body) !== b.hash) return false;
@@ -539,7 +607,7 @@ export class TrailStore {
     // A wanted snapshot waits while another one is being written.
     const hasWork = () =>
       !this.closed &&
-      (this.pending.length > 0 || (this.snapshotWanted && !this.snapshotWrite) || this.snapshotWrite?.done === true);
+      (this.pending.length > 0 || this.checkpointWanted || (this.snapshotWanted && !this.snapshotWrite) || this.snapshotWrite?.done === true);
     try {
       for (;;) {
         if (!hasWork()) {
@@ -570,7 +638,7 @@ export class TrailStore {
           }
           // Taken after the lock: everything that arrived while we waited shares this commit.
           batch.push(...this.pending.splice(0, MAX_BATCH));
-          if (batch.length) this.commit(batch);
+          if (batch.length || this.checkpointWanted) this.commit(batch);
           if (this.snapshotWrite?.done) this.finishSnapshot();
           else if (!this.snapshotWrite && ((this.snapshotWanted && this.pending.length === 0) || this.journalIsLarge())) {
             this.snapshotWanted = false;
@@ -618,6 +686,7 @@ export class TrailStore {
         lines.push(encodeRecord({ e }));
         done.push({ p, e });
       }
+      const checkpoint = this.maybeCheckpoint(done.map((d) => d.e), lines);
       const bytes = Buffer.from(lines.join(""), "utf8");
       this.writeJournal(bytes);
       this.db.exec("RELEASE batch");
@@ -628,15 +697,56 @@ export class TrailStore {
         this.db.exec("COMMIT; BEGIN");
         this.uncommittedBytes = 0;
       }
+      if (checkpoint) {
+        this.lastCheckpoint = checkpoint;
+        this.writeAnchor(checkpoint);
+      }
     } catch (err) {
       this.db.exec("ROLLBACK TO batch; RELEASE batch");
       this.headSeq = startSeq;
       this.headHash = startHash;
+      this.readCheckpointState();
       throw err instanceof TrailError ? err : new TrailError("IO", `Could not write ${this.journalPath}: ${(err as Error).message}`, this.journalPath);
     }
     if (done.length) this.ackedSeq = this.headSeq;
     for (const { p, e } of done) p.resolve(e);
     if (done.length) this.emit(done.map((d) => d.e));
+  }
+
+  /**
+   * Adds a signed checkpoint for the current head to this commit (same fsync) when one is
+   * due: every `checkpointEvery` events, at a session end, or when asked for.
+   */
+  private maybeCheckpoint(events: StoredEvent[], lines: string[]): Checkpoint | undefined {
+    const signer = this.options.signer;
+    const wanted = this.checkpointWanted;
+    this.checkpointWanted = false;
+    if (!signer || this.headSeq === 0) return undefined;
+    const since = this.headSeq - (this.lastCheckpoint?.seq ?? 0);
+    if (since <= 0) return undefined;
+    const due = wanted || since >= (this.options.checkpointEvery ?? 100) || events.some((e) => TERMINAL_EVENT_TYPES.includes(e.event_type));
+    if (!due) return undefined;
+    if (!this.registeredKeys.has(signer.key.fingerprint)) {
+      const k = { ...signer.key, added_at: this.now() };
+      this.insertKey.run([k.fingerprint, k.algorithm, k.public_key, k.added_at]);
+      lines.push(encodeRecord({ k }));
+      this.registeredKeys.add(k.fingerprint);
+    }
+    const body = { trail_id: this.trailIdValue, seq: this.headSeq, head_hash: this.headHash, time: this.now(), key_fingerprint: signer.key.fingerprint };
+    const c: Checkpoint = { checkpoint_no: (this.lastCheckpoint?.checkpoint_no ?? 0) + 1, ...body, signature: signer.sign(checkpointPayload(body)) };
+    this.insertCheckpoint.run([c.checkpoint_no, c.trail_id, c.seq, c.head_hash, c.time, c.key_fingerprint, c.signature]);
+    lines.push(encodeRecord({ c }));
+    return c;
+  }
+
+  /** Keeps the newest checkpoint outside the workspace too. A failure here loses nothing in the trail. */
+  private writeAnchor(c: Checkpoint): void {
+    if (!this.options.anchorDir || !this.options.signer) return;
+    try {
+      updateAnchor(this.options.anchorDir, c, this.options.signer.key);
+    } catch (err) {
+      this.log(`could not update the anchor in ${this.options.anchorDir}: ${(err as Error).message}`);
+    }
   }
 
   private buildEvent(p: PreparedEvent): StoredEvent {

@@ -2,13 +2,27 @@ import type { Database } from "sql.js";
 import type { EventRecord } from "./eventTypes";
 import { GENESIS_HASH, computeEventHash, sha256Hex } from "./hashChain";
 
-export type ChainProblemKind = "SEQ_GAP" | "CHAIN_BREAK" | "HASH_MISMATCH" | "BLOB_MISMATCH";
+export type FindingCategory =
+  | "HASH_MISMATCH" // an event's fields no longer hash to its stored hash: it was altered
+  | "CHAIN_BREAK" // an event's prev_hash is not the previous event's hash: removed, replaced or reordered
+  | "SEQ_GAP" // events are missing (seq from–to)
+  | "TRUNCATED" // the anchor (or a checkpoint) knows events the trail no longer has
+  | "ROLLBACK" // the anchor's head hash differs from the trail's hash at that seq
+  | "SIGNATURE_INVALID" // a checkpoint's signature fails, or the trail no longer matches what it signed
+  | "KEY_UNKNOWN" // a checkpoint is signed by a key that is not trusted
+  | "TRIGGERS_MISSING" // the append-only triggers were dropped or altered
+  | "BLOB_MISMATCH" // stored content no longer matches its hash
+  | "CORRUPT" // SQLite reports structural damage
+  | "UNSIGNED_TAIL"; // warning: events after the last checkpoint are chained but not yet signed
 
-export interface ChainProblem {
-  kind: ChainProblemKind;
-  /** The event's seq (for BLOB_MISMATCH: 0, see `blobHash`). */
-  seq: number;
-  blobHash?: string;
+export interface Finding {
+  category: FindingCategory;
+  severity: "error" | "warning";
+  /** Where: the event seq (or the first of a range). */
+  seq?: number;
+  /** Last seq of a range (SEQ_GAP, TRUNCATED, UNSIGNED_TAIL). */
+  toSeq?: number;
+  checkpointNo?: number;
   message: string;
 }
 
@@ -16,83 +30,76 @@ export interface ChainReport {
   ok: boolean;
   events: number;
   head: { seq: number; hash: string };
-  /** The first problem in seq order, then blob problems; empty when the chain is intact. */
-  problems: ChainProblem[];
+  /** In seq order, then blob problems; empty when the chain is intact. */
+  problems: Finding[];
 }
 
 /**
  * Recomputes every link of the chain from the rows themselves (never trusting a stored
- * hash) and checks every blob against its content address.
+ * hash) and checks every blob against its content address. verifyTrail adds signatures,
+ * the anchor and the triggers on top of this.
  */
 export function verifyChain(db: Database, options: { maxProblems?: number } = {}): ChainReport {
   const max = options.maxProblems ?? 100;
-  const problems: ChainProblem[] = [];
+  const problems: Finding[] = [];
+  const add = (f: Finding) => {
+    if (problems.length < max) problems.push(f);
+  };
+  const chain = walkChain(db, new Set(), new Map(), add);
+  checkBlobs(db, add);
+  return { ok: problems.length === 0, events: chain.events, head: { seq: chain.headSeq, hash: chain.headHash }, problems };
+}
+
+/** Walks events in seq order, recomputing every hash and link. */
+export function walkChain(db: Database, wanted: Set<number>, hashAt: Map<number, string>, add: (f: Finding) => void) {
   const stmt = db.prepare(
     `SELECT seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number, parent_event_id,
             model_id, system_prompt_hash, agent_version, content, prev_hash, hash FROM events ORDER BY seq`,
   );
-  let expectedSeq = 1;
-  let prevHash = GENESIS_HASH;
+  let expected = 1;
+  let prevStored = GENESIS_HASH;
   let events = 0;
   try {
-    while (stmt.step() && problems.length < max) {
+    while (stmt.step()) {
       const r = stmt.get();
       const e: EventRecord = {
-        seq: Number(r[0]),
-        event_id: r[1] as string,
-        session_id: r[2] as string,
-        agent_id: r[3] as string,
-        user_id: r[4] as string,
-        timestamp: r[5] as string,
-        event_type: r[6] as string,
-        step_number: Number(r[7]),
-        parent_event_id: r[8] as string | null,
-        model_id: r[9] as string | null,
-        system_prompt_hash: r[10] as string | null,
-        agent_version: r[11] as string | null,
-        content: String(r[12]),
+        seq: Number(r[0]), event_id: r[1] as string, session_id: r[2] as string, agent_id: r[3] as string,
+        user_id: r[4] as string, timestamp: r[5] as string, event_type: r[6] as string, step_number: Number(r[7]),
+        parent_event_id: r[8] as string | null, model_id: r[9] as string | null, system_prompt_hash: r[10] as string | null,
+        agent_version: r[11] as string | null, content: String(r[12]),
       };
-      const storedPrev = r[13] as string;
-      const storedHash = r[14] as string;
+      const storedPrev = String(r[13]);
+      const stored = String(r[14]);
       events++;
-      if (e.seq !== expectedSeq) {
-        problems.push({
-          kind: "SEQ_GAP",
-          seq: e.seq,
-          message: `events ${expectedSeq}–${e.seq - 1} are missing (seq jumps from ${expectedSeq - 1} to ${e.seq})`,
-        });
-      } else if (storedPrev !== prevHash) {
-        problems.push({
-          kind: "CHAIN_BREAK",
-          seq: e.seq,
-          message: `prev_hash of seq ${e.seq} does not match the hash of seq ${e.seq - 1}: an event before it was removed, replaced or reordered`,
-        });
+      if (e.seq !== expected) {
+        add({ category: "SEQ_GAP", severity: "error", seq: expected, toSeq: e.seq - 1, message: `events ${expected}–${e.seq - 1} are missing` });
+      } else if (storedPrev !== prevStored) {
+        add({ category: "CHAIN_BREAK", severity: "error", seq: e.seq, message: `seq ${e.seq} does not follow seq ${e.seq - 1} (prev_hash mismatch): an event before it was removed, replaced or reordered` });
       }
       const actual = computeEventHash(storedPrev, e);
-      if (actual !== storedHash) {
-        problems.push({
-          kind: "HASH_MISMATCH",
-          seq: e.seq,
-          message: `seq ${e.seq} (${e.event_type}) was altered after it was written: its fields hash to ${actual.slice(0, 12)}…, the trail says ${String(storedHash).slice(0, 12)}…`,
-        });
+      if (actual !== stored) {
+        add({ category: "HASH_MISMATCH", severity: "error", seq: e.seq, message: `seq ${e.seq} (${e.event_type}) was altered after it was written` });
       }
-      // Continue from what the row claims, so one altered event is reported once, not as a cascade.
-      expectedSeq = e.seq + 1;
-      prevHash = storedHash;
+      // What was signed at this seq is compared with the hash recomputed from the genesis.
+      if (wanted.has(e.seq)) hashAt.set(e.seq, actual === stored && storedPrev === prevStored ? stored : `altered:${actual}`);
+      expected = e.seq + 1;
+      prevStored = stored;
     }
   } finally {
     stmt.free();
   }
+  return { events, headSeq: expected - 1, headHash: prevStored };
+}
+
+/** Reports blobs whose body no longer hashes to their address. */
+export function checkBlobs(db: Database, add: (f: Finding) => void): void {
   const blobs = db.prepare("SELECT hash, body FROM blobs");
   try {
-    while (blobs.step() && problems.length < max) {
+    while (blobs.step()) {
       const [hash, body] = blobs.get() as [string, string];
-      if (sha256Hex(String(body)) !== hash) {
-        problems.push({ kind: "BLOB_MISMATCH", seq: 0, blobHash: hash, message: `stored content ${hash.slice(0, 12)}… was altered: its body no longer hashes to its address` });
-      }
+      if (sha256Hex(String(body)) !== hash) add({ category: "BLOB_MISMATCH", severity: "error", message: `stored content ${String(hash).slice(0, 12)}… was altered` });
     }
   } finally {
     blobs.free();
   }
-  return { ok: problems.length === 0, events, head: { seq: expectedSeq - 1, hash: prevHash }, problems };
 }

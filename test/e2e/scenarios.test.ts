@@ -177,7 +177,10 @@ e2eTest(
     await wb.waitForWorkbench();
     await wb.openSessionsView();
     await wb.treeRow("List the project").waitFor({ timeout: 60_000 });
-    const verify = spawnSync(process.execPath, [path.join(REPO, "dist", "cli.js"), "verify", "--workspace", ws], { encoding: "utf8" });
+    const verify = spawnSync(process.execPath, [path.join(REPO, "dist", "cli.js"), "verify", "--workspace", ws], {
+      encoding: "utf8",
+      env: { ...process.env, AGENT_AUDIT_CONFIG_DIR: path.join(ws, "..", "cli-config") },
+    });
     assert.equal(verify.status, 0, verify.stdout + verify.stderr);
     assert.match(verify.stdout, /Trail valid/);
   },

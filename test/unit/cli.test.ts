@@ -11,6 +11,8 @@ import { sqlite3 } from "../helpers/sqliteCli";
 import { tempDir } from "../helpers/tempDir";
 
 const CLI = path.resolve(__dirname, "..", "..", "..", "dist", "cli.js");
+// The CLI's signing key and anchors go to a folder of this test run, not the user's.
+const CONFIG_DIR = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "aat-cli-config-"));
 
 interface CliResult {
   code: number | null;
@@ -21,7 +23,7 @@ interface CliResult {
 /** Runs the built CLI asynchronously (the local API answers from this process). */
 function cli(args: string[], opts: { env?: Record<string, string>; input?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const env = { ...process.env, ...opts.env };
+    const env: Record<string, string | undefined> = { ...process.env, AGENT_AUDIT_CONFIG_DIR: CONFIG_DIR, ...opts.env };
     if (!opts.env?.ANTHROPIC_API_KEY) delete env.ANTHROPIC_API_KEY;
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
@@ -142,10 +144,10 @@ test("verify exits 1 and names the seq after someone edits an event with the sql
   assert.match(sqlite3(db, `SELECT content FROM events WHERE seq = ${seq};`).stdout, /exit 0/);
   const verify = await cli(["verify", "--workspace", ws]);
   assert.equal(verify.code, 1);
-  assert.match(verify.stdout, new RegExp(`Trail INVALID: HASH_MISMATCH at seq ${seq}:`));
+  assert.match(verify.stdout, new RegExp(`Trail INVALID: 1 finding\\n  HASH_MISMATCH at seq ${seq}: seq ${seq} \\(tool_call\\) was altered`));
   const json = JSON.parse((await cli(["verify", "--workspace", ws, "--json"])).stdout);
   assert.equal(json.valid, false);
-  assert.equal(json.problems[0].seq, seq);
+  assert.deepEqual(json.findings.filter((f: { severity: string }) => f.severity === "error").map((f: { category: string; seq: number }) => [f.category, f.seq]), [["HASH_MISMATCH", seq]]);
 });
 
 test("terminal approvals: answers typed on stdin reject or edit, and are recorded with the approver", async (t) => {

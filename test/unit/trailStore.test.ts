@@ -107,7 +107,7 @@ test("verify catches one flipped byte in any event's content and names the seq",
     db.run("UPDATE events SET content = ? WHERE seq = ?", [flipped, seq]);
     const report = verifyChain(db);
     assert.equal(report.ok, false);
-    assert.equal(report.problems[0].kind, "HASH_MISMATCH");
+    assert.equal(report.problems[0].category, "HASH_MISMATCH");
     assert.equal(report.problems[0].seq, seq);
     db.close();
   }
@@ -123,15 +123,16 @@ test("verify reports a deleted event as a gap and a reordered pair as a chain br
   db.run("DROP TRIGGER events_no_delete");
   db.run("DELETE FROM events WHERE seq = 4");
   const report = verifyChain(db);
-  assert.equal(report.problems[0].kind, "SEQ_GAP");
-  assert.equal(report.problems[0].seq, 5);
+  assert.equal(report.problems[0].category, "SEQ_GAP");
+  assert.equal(report.problems[0].seq, 4);
+  assert.equal(report.problems[0].toSeq, 4);
 
   const swapped = new SQL.Database(Uint8Array.from(fs.readFileSync(file)));
   swapped.run("DROP TRIGGER events_no_update");
   swapped.run("UPDATE events SET seq = -3 WHERE seq = 3; UPDATE events SET seq = 3 WHERE seq = 4; UPDATE events SET seq = 4 WHERE seq = -3;");
   const swapReport = verifyChain(swapped);
   assert.equal(swapReport.ok, false);
-  assert.deepEqual(swapReport.problems.slice(0, 2).map((p) => [p.kind, p.seq]), [["CHAIN_BREAK", 3], ["HASH_MISMATCH", 3]]);
+  assert.deepEqual(swapReport.problems.slice(0, 2).map((p) => [p.category, p.seq]), [["CHAIN_BREAK", 3], ["HASH_MISMATCH", 3]]);
 });
 
 test("system prompts and messages are stored once and readable by hash", async (t) => {
