@@ -1,7 +1,8 @@
 // Opens a trail in a fresh process (cold: engine load included) and reports time, memory
 // and the time to verify the whole chain. Used by bench.ts.
 import { TrailStore } from "../src/trail/trailStore";
-import { verifyChain } from "../src/trail/verifyChain";
+import { loadSqlEngine } from "../src/trail/sqlEngine";
+import { verifyTrail } from "../src/trail/verifyTrail";
 
 async function main(): Promise<void> {
   const t0 = performance.now();
@@ -9,10 +10,11 @@ async function main(): Promise<void> {
   const openMs = performance.now() - t0;
   const rssMb = process.memoryUsage().rss / 1024 / 1024;
   const t1 = performance.now();
-  const report = verifyChain(store.database);
+  // Everything `agent-audit verify` checks: chain, checkpoint signatures, triggers, blobs.
+  const report = verifyTrail(store.database, { sql: await loadSqlEngine() });
   const verifyMs = performance.now() - t1;
-  if (!report.ok) throw new Error(`chain invalid: ${JSON.stringify(report.problems[0])}`);
-  process.stdout.write(JSON.stringify({ openMs, rssMb, verifyMs, events: report.events }) + "\n");
+  if (!report.valid) throw new Error(`trail invalid: ${JSON.stringify(report.findings[0])}`);
+  process.stdout.write(JSON.stringify({ openMs, rssMb, verifyMs, events: report.events, checkpoints: report.checkpoints }) + "\n");
   await store.close();
 }
 

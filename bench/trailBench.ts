@@ -4,7 +4,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { EventInput } from "../src/trail/eventTypes";
 import { encodeRecord } from "../src/trail/journalFile";
+import { ed25519Signer, generateSigningKey } from "../src/trail/signing";
 import { TrailStore } from "../src/trail/trailStore";
+
+/** Checkpoints as in real use: signed every 100 events. */
+const signer = ed25519Signer(generateSigningKey());
 
 /** A tool_result event with a ~500-byte payload, like a small file read. */
 export function toolEvent(i: number): EventInput {
@@ -76,10 +80,10 @@ async function fillTo(store: TrailStore, total: number): Promise<void> {
 /** Per-append cost (µs) on a trail already holding `size` events, burst and serial. */
 async function costAt(dir: string, size: number): Promise<{ burstUs: number; serialUs: number }> {
   const file = path.join(dir, `cost-${size}`, "trail.db");
-  let { store } = await TrailStore.open(file);
+  let { store } = await TrailStore.open(file, { signer });
   await fillTo(store, size);
   await store.close();
-  ({ store } = await TrailStore.open(file, { idleSnapshotMs: 60_000 }));
+  ({ store } = await TrailStore.open(file, { idleSnapshotMs: 60_000, signer }));
   await appendBurst(store, 2000, size); // warm up
   const burst = await appendBurst(store, 10_000, size + 2000);
   const serial = await appendSerial(store, 2000, size + 12_000);
@@ -91,6 +95,8 @@ export interface TrailFigures {
   raw_fsync_eps: number;
   append_serial_eps: number;
   append_burst_eps: number;
+  append_burst_eps_unsigned: number;
+  checkpoint_burst_overhead_pct: number;
   append_cost_ratio_100k_vs_1k: number;
   append_serial_cost_ratio_100k_vs_1k: number;
   open_100k_ms: number;
@@ -105,12 +111,28 @@ export async function runTrailBench(log: (s: string) => void): Promise<TrailFigu
   try {
     log("raw fsync baseline…");
     const raw = rawFsync(dir, 3000);
-    log("serial and burst appends on a fresh trail…");
-    const { store } = await TrailStore.open(path.join(dir, "fresh", "trail.db"));
+    log("serial and burst appends on a fresh trail (checkpoints signed every 100 events)…");
+    const { store } = await TrailStore.open(path.join(dir, "fresh", "trail.db"), { signer });
     await appendSerial(store, 300, 0); // warm up
     const serialS = await appendSerial(store, 3000, 300);
     const burstS = await appendBurst(store, 20_000, 3300);
     await store.close();
+    log("checkpoint overhead: the same burst on fresh trails with and without signing…");
+    // Alternating runs on identical fresh trails, best of three each, so disk noise and
+    // trail size do not masquerade as signing cost.
+    const burstOn = async (name: string, withSigner: boolean) => {
+      const s = await TrailStore.open(path.join(dir, name, "trail.db"), withSigner ? { signer } : {});
+      await appendBurst(s.store, 2000, 0);
+      const secs = await appendBurst(s.store, 20_000, 2000);
+      await s.store.close();
+      return secs;
+    };
+    let signedBest = Infinity;
+    let unsignedS = Infinity;
+    for (let i = 0; i < 3; i++) {
+      unsignedS = Math.min(unsignedS, await burstOn(`unsigned-${i}`, false));
+      signedBest = Math.min(signedBest, await burstOn(`signed-${i}`, true));
+    }
 
     log("per-append cost at 1k and 100k events…");
     const small = await costAt(dir, 1000);
@@ -133,6 +155,8 @@ export async function runTrailBench(log: (s: string) => void): Promise<TrailFigu
       raw_fsync_eps: Math.round(raw),
       append_serial_eps: Math.round(3000 / serialS),
       append_burst_eps: Math.round(20_000 / burstS),
+      append_burst_eps_unsigned: Math.round(20_000 / unsignedS),
+      checkpoint_burst_overhead_pct: Math.round((signedBest / unsignedS - 1) * 1000) / 10,
       append_cost_ratio_100k_vs_1k: round2(large.burstUs / small.burstUs),
       append_serial_cost_ratio_100k_vs_1k: round2(large.serialUs / small.serialUs),
       open_100k_ms: Math.round(out.openMs),

@@ -57,6 +57,11 @@ export interface OpenReport {
   /** Where those bytes were kept for inspection (never silently dropped). */
   discardedCopy?: string;
   removedTempFiles: string[];
+  /**
+   * The journal continues from a seq the database file does not reach: the file was replaced
+   * by an older copy or cut short. Only reported by read-only opens (writers refuse).
+   */
+  rollback?: { trailEndsAt: number; journalContinuesFrom: number };
 }
 
 /** A snapshot being written in the background (see startSnapshot). */
@@ -114,6 +119,8 @@ export class TrailStore {
   private lastCheckpoint: Checkpoint | undefined;
   private registeredKeys = new Set<string>();
   private checkpointWanted = false;
+  /** Set (read-only opens) when the journal starts after the end of the database file. */
+  private rollback: OpenReport["rollback"];
   /** The in-memory copy was upgraded from an older schema and must be written out. */
   private upgraded = false;
   private trailIdValue = "";
@@ -272,14 +279,16 @@ export class TrailStore {
       throw new TrailError("CORRUPT", `No trail at ${this.path}: run an agent first, or check the path`, this.path);
     }
     const report: OpenReport = { created: false, discardedBytes: 0, removedTempFiles: [] };
-    // A writer may swap snapshot and journal between our two reads; retry on a mismatch.
+    // A writer may swap snapshot and journal between our two reads, which looks like a
+    // rollback for a moment: read again; a real one persists.
     for (let attempt = 0; ; attempt++) {
-      try {
-        this.loadSnapshot();
-        this.catchUp(false, report);
+      this.rollback = undefined;
+      report.discardedBytes = 0;
+      this.loadSnapshot();
+      this.catchUp(false, report);
+      if (!this.rollback || attempt >= 3) {
+        report.rollback = this.rollback;
         return report;
-      } catch (err) {
-        if (!(err instanceof TrailError) || err.code !== "ROLLED_BACK" || attempt >= 3) throw err;
       }
     }
   }
@@ -459,6 +468,13 @@ export class TrailStore {
       );
     }
     const h = decoded.header;
+    if (h.base_seq > this.headSeq && this.options.readOnly) {
+      // For a reader this is evidence, not an obstacle: report it and read what is there.
+      this.rollback = { trailEndsAt: this.headSeq, journalContinuesFrom: h.base_seq };
+      this.journalHeaderLen = decoded.length;
+      this.journalEnd = fs.fstatSync(this.journalFd).size;
+      return;
+    }
     if (h.base_seq > this.headSeq) {
       throw new TrailError(
         "ROLLED_BACK",

@@ -9,6 +9,7 @@ import { workspaceTools } from "../../src/agent/tools/toolSet";
 import type { TrailEventRow } from "../../src/trail/trailQueries";
 import { sessionEvents } from "../../src/trail/trailQueries";
 import { TrailStore } from "../../src/trail/trailStore";
+import type { TrailStoreOptions } from "../../src/trail/trailStore";
 import { FakeAnthropicServer } from "../fakeAnthropic/fakeAnthropicServer";
 import type { Scenario } from "../fakeAnthropic/scenario";
 import { tempDir } from "./tempDir";
@@ -46,13 +47,14 @@ export async function runScenario(
     apiKey?: string;
     onProgress?: (p: ProgressEvent) => void;
     redact?: boolean;
+    storeOptions?: TrailStoreOptions;
   } = {},
 ): Promise<RunResult> {
   const root = opts.root ?? sampleWorkspace(t);
   const server = new FakeAnthropicServer(scenario);
   const baseURL = await server.start();
   const trailPath = path.join(root, ".agent-audit", "trail.db");
-  const { store } = await TrailStore.open(trailPath);
+  const { store } = await TrailStore.open(trailPath, opts.storeOptions);
   t.after(async () => {
     await server.stop();
     await store.close().catch(() => undefined);
