@@ -37,6 +37,7 @@ export class AgentRunController implements vscode.Disposable {
     private readonly log: Logger,
     private readonly revealSession: (folder: string, sessionId: string) => void,
     private readonly openDetails: (folder: string, sessionId: string, step: number) => void,
+    private readonly afterSession: (service: TrailService) => void,
   ) {
     this.statusItem.name = "Agent Audit";
     this.disposables.push(
@@ -150,7 +151,10 @@ export class AgentRunController implements vscode.Disposable {
       this.running = undefined;
       this.updateStatus();
     }
-    if (outcome) await this.report(outcome, service);
+    if (outcome) {
+      this.afterSession(service);
+      await this.report(outcome, service);
+    }
   }
 
   private onProgress(r: RunningSession, p: ProgressEvent): void {

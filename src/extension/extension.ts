@@ -1,10 +1,13 @@
+import * as path from "node:path";
 import * as vscode from "vscode";
 import { AgentRunController } from "./agentRunController";
 import { registerApiKeyCommand } from "./apiKey";
 import { registerEventCommands } from "./eventCommands";
+import { brokenSeqs, IntegrityFeature } from "./integrity";
 import { componentLogger } from "./logger";
 import { registerSessionsView } from "./sessionsView";
 import { SETTINGS } from "./settings";
+import { signingKeyProvider } from "./signingKey";
 import { StepDetailsPanel } from "./stepDetailsPanel";
 import { TrailService } from "./trailService";
 
@@ -25,12 +28,16 @@ export function activate(context: vscode.ExtensionContext): void {
     for (const s of services) if (!keep.includes(s)) s.dispose();
     const added = folders
       .filter((f) => !keep.some((s) => s.folder.uri.toString() === f.uri.toString()))
-      .map((f) => new TrailService(f, trailRelPath, componentLogger(channel, `trail:${f.name}`)));
+      .map((f) => new TrailService(f, trailRelPath, componentLogger(channel, `trail:${f.name}`), signing));
     services = [...keep, ...added];
     for (const s of added) s.onDidChange(() => onTrailChanged(s));
   };
 
-  const view = registerSessionsView(() => services, componentLogger(channel, "tree"));
+  // Checkpoints are signed with the user's key (SecretStorage); the latest is also kept in
+  // global storage, outside every workspace, as the anchor verification compares against.
+  const signing = { signer: signingKeyProvider(context.secrets, componentLogger(channel, "key")), anchorDir: path.join(context.globalStorageUri.fsPath, "anchors") };
+  let integrity: IntegrityFeature | undefined;
+  const view = registerSessionsView(() => services, componentLogger(channel, "tree"), (folder) => brokenSeqs(integrity?.result(folder)));
   const panel = new StepDetailsPanel(context.extensionUri, () => services, view.model, componentLogger(channel, "details"), (st) =>
     void view.reveal(st.folder, st.sessionId, st.step),
   );
@@ -39,15 +46,23 @@ export function activate(context: vscode.ExtensionContext): void {
     panel.onTrailChanged(s.source.key);
   };
   syncFolders();
+  integrity = new IntegrityFeature(() => services, componentLogger(channel, "integrity"), (folder, sessionId, step) => {
+    void view.reveal(folder, sessionId, step);
+    panel.show(folder, sessionId, step);
+  });
+  integrity.onDidChange(() => view.refresh());
   const runner = new AgentRunController(
     context.secrets,
     () => services,
     componentLogger(channel, "run"),
     (folder, sessionId) => void view.reveal(folder, sessionId),
     (folder, sessionId, step) => panel.show(folder, sessionId, step),
+    // Each session ends with a signed checkpoint; check the trail against it right away.
+    (service) => void integrity?.verify(service),
   );
 
   context.subscriptions.push(
+    integrity,
     view,
     panel,
     runner,

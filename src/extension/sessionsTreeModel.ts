@@ -67,7 +67,27 @@ export class SessionsTreeModel {
   constructor(
     private readonly sources: () => TrailSource[],
     private readonly now: () => number = Date.now,
+    /** Seqs the last integrity check found broken, per folder (category by seq). */
+    private readonly broken: (folder: string) => Map<number, string> = () => new Map(),
   ) {}
+
+  /** The integrity finding for any of these events, if one was reported. */
+  private brokenAmong(folder: string, events: (TrailEventRow | undefined)[]): string | undefined {
+    const broken = this.broken(folder);
+    if (!broken.size) return undefined;
+    for (const e of events) if (e && broken.has(e.seq)) return broken.get(e.seq);
+    return undefined;
+  }
+
+  private markBroken(view: NodeView, category: string | undefined): NodeView {
+    if (!category) return view;
+    return {
+      ...view,
+      description: `⚠ ${category} · ${view.description}`,
+      icon: { id: "warning", color: "errorForeground" },
+      contextValue: `${view.contextValue}+tampered`,
+    };
+  }
 
   roots(): TreeNode[] {
     const sources = this.sources();
@@ -125,16 +145,22 @@ export class SessionsTreeModel {
         const src = this.source(node.folder);
         return { id: `folder:${node.folder}`, label: src?.label ?? node.folder, description: "", icon: { id: "root-folder" }, contextValue: "folder", collapsible: "expanded", opensDetails: false };
       }
-      case "session":
-        return this.sessionView(node);
+      case "session": {
+        const s = this.source(node.folder)?.session(node.sessionId);
+        const inRange = s && [...this.broken(node.folder).keys()].some((seq) => seq >= s.first_seq && seq <= s.last_seq);
+        const events = inRange ? this.parsed(node.folder, node.sessionId)?.steps.flatMap((st) => st.events) ?? [] : [];
+        return this.markBroken(this.sessionView(node), this.brokenAmong(node.folder, events));
+      }
       case "step":
-        return this.stepView(node);
+        return this.markBroken(this.stepView(node), this.brokenAmong(node.folder, this.step(node)?.events ?? []));
       case "llm":
-        return this.llmView(node);
-      case "toolCall":
-        return this.toolCallView(node);
+        return this.markBroken(this.llmView(node), this.brokenAmong(node.folder, [this.step(node)?.llm]));
+      case "toolCall": {
+        const g = this.group(node);
+        return this.markBroken(this.toolCallView(node), this.brokenAmong(node.folder, [g?.call, g?.approval, g?.result]));
+      }
       case "end":
-        return this.endView(node);
+        return this.markBroken(this.endView(node), this.brokenAmong(node.folder, [this.step(node)?.end]));
     }
   }
 

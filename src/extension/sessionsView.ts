@@ -94,8 +94,12 @@ export interface SessionsView extends vscode.Disposable {
 }
 
 /** The Sessions view with its filter toggle and refresh command. */
-export function registerSessionsView(services: () => TrailService[], log: Logger): SessionsView {
-  const model = new SessionsTreeModel(() => services().map((s) => s.source));
+export function registerSessionsView(
+  services: () => TrailService[],
+  log: Logger,
+  broken: (folder: string) => Map<number, string>,
+): SessionsView {
+  const model = new SessionsTreeModel(() => services().map((s) => s.source), Date.now, broken);
   const provider = new SessionsTreeProvider(model, services);
   const treeView = vscode.window.createTreeView(SESSIONS_VIEW_ID, { treeDataProvider: provider, showCollapseAll: true });
   const setFailedOnly = (on: boolean) => {

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
+import type { CheckpointSigner } from "../trail/signing";
 import { TrailError } from "../trail/trailErrors";
 import { TrailStore } from "../trail/trailStore";
 import type { Logger } from "./logger";
@@ -32,6 +33,7 @@ export class TrailService implements vscode.Disposable {
     readonly folder: vscode.WorkspaceFolder,
     private readonly trailRelPath: () => string,
     private readonly log: Logger,
+    private readonly signing: { signer: () => Promise<CheckpointSigner>; anchorDir: string },
   ) {
     this.source = new StoreTrailSource(folder.uri.toString(), folder.name, () => this.store);
     const dir = path.dirname(this.trailRelPath());
@@ -58,11 +60,24 @@ export class TrailService implements vscode.Disposable {
     return store;
   }
 
+  get anchorDir(): string {
+    return this.signing.anchorDir;
+  }
+
+  /** The signing key's public half (to trust its checkpoints when verifying). */
+  async signerKey() {
+    return (await this.signing.signer()).key;
+  }
+
   private open(create = false): Promise<TrailStore | undefined> {
     this.opening ??= (async () => {
       try {
         if (!create && !fs.existsSync(this.trailPath)) return undefined;
-        const { store, report } = await TrailStore.open(this.trailPath, { log: (m) => this.log.info(m) });
+        const { store, report } = await TrailStore.open(this.trailPath, {
+          log: (m) => this.log.info(m),
+          signer: await this.signing.signer(),
+          anchorDir: this.signing.anchorDir,
+        });
         if (report.discardedBytes) {
           this.log.warn(`${this.trailPath}: discarded ${report.discardedBytes} bytes of an unfinished write (never acknowledged); copy kept in ${report.discardedCopy}`);
         }

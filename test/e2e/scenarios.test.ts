@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { listSessions, sessionEvents } from "../../src/trail/trailQueries";
 import type { TrailEventRow } from "../../src/trail/trailQueries";
 import { TrailStore } from "../../src/trail/trailStore";
+import { sqlite3 } from "../helpers/sqliteCli";
 import type { Turn } from "../fakeAnthropic/scenario";
 import { REPO } from "./codeServer";
 import { DOC_IMAGES, e2eTest, eventually } from "./e2eHarness";
@@ -223,5 +224,30 @@ e2eTest(
     await runAgent(wb, "Anything");
     await wb.clickNotificationButton(/Anthropic API key is missing/, "Set API Key");
     await wb.page.locator(".quick-input-widget .quick-input-title", { hasText: "Anthropic API Key" }).waitFor({ timeout: 20_000 });
+  },
+);
+
+e2eTest(
+  "integrity: a finished session verifies (shield in the status bar); an event edited with sqlite3 is reported and marked in the tree",
+  { scenario: { turns: [{ content: [{ type: "text", text: "Looking around." }, { type: "tool_use", name: "list_directory", input: { path: "." } }] }, done] } },
+  async ({ wb, trailPath }) => {
+    await wb.openSessionsView();
+    await runAgent(wb, "Look around");
+    await wb.treeRow("Look around").locator(".codicon-pass").waitFor({ timeout: 60_000 });
+    await wb.page.locator(".statusbar-item", { hasText: "Trail verified" }).waitFor({ timeout: 30_000 });
+    // Wait until the database file holds the session, then tamper with it as a person would.
+    await eventually(() => sqlite3(trailPath, "SELECT count(*) FROM events WHERE event_type = 'session_end';").stdout.trim() === "1", "the snapshot");
+    const seq = Number(sqlite3(trailPath, "SELECT seq FROM events WHERE event_type = 'tool_result';").stdout);
+    const trigger = sqlite3(trailPath, "SELECT sql FROM sqlite_master WHERE name = 'events_no_update';").stdout.trim();
+    const r = sqlite3(trailPath, `DROP TRIGGER events_no_update; UPDATE events SET content = replace(content, 'README.md', 'NOTHING.md') WHERE seq = ${seq}; ${trigger};`);
+    assert.equal(r.status, 0, r.stderr);
+    await wb.runCommand("Agent Audit: Verify Trail Integrity");
+    await wb.notification(/Audit trail integrity: .*1 finding/).waitFor({ timeout: 30_000 });
+    await wb.page.locator(".statusbar-item", { hasText: "1 trail finding" }).waitFor();
+    const finding = wb.page.locator('.monaco-list[aria-label="Integrity"] .monaco-list-row', { hasText: "HASH_MISMATCH" });
+    await finding.waitFor({ timeout: 20_000 });
+    assert.match((await finding.getAttribute("aria-label")) ?? "", new RegExp(`seq ${seq}`));
+    await wb.expand(wb.treeRow("Look around"));
+    await wb.treeRow(/⚠ HASH_MISMATCH/).waitFor({ timeout: 20_000 });
   },
 );

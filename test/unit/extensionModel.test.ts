@@ -223,3 +223,18 @@ test("throttle runs at most once per interval and always once after the last cal
   assert.equal(calls, 2, "the trailing call ran");
   th.dispose();
 });
+
+test("events an integrity check found broken are marked in the tree, up to their session", async (t) => {
+  const { r, source } = await recordedSession(t);
+  const result = r.events.find((e) => e.event_type === "tool_result" && e.outcome === "error")!;
+  const model = new SessionsTreeModel(() => [source], Date.now, () => new Map([[result.seq, "HASH_MISMATCH"]]));
+  const [session] = model.roots();
+  const sv = model.view(session);
+  assert.match(sv.description, /^⚠ HASH_MISMATCH · /);
+  assert.equal(sv.icon.id, "warning");
+  const [step1, step2] = model.children(session);
+  assert.match(model.view(step1).contextValue, /\+tampered$/);
+  assert.doesNotMatch(model.view(step2).description, /⚠/);
+  const calls = model.children(step1).filter((n) => n.kind === "toolCall");
+  assert.deepEqual(calls.map((n) => model.view(n).description.startsWith("⚠ HASH_MISMATCH")), [false, true]);
+});

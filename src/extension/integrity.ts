@@ -1,0 +1,219 @@
+import * as fs from "node:fs";
+import * as vscode from "vscode";
+import { anchorPathFor, readAnchor } from "../trail/anchorFile";
+import type { AnchorFile } from "../trail/anchorFile";
+import { loadSqlEngine } from "../trail/sqlEngine";
+import { getEventBySeq } from "../trail/trailQueries";
+import { TrailStore } from "../trail/trailStore";
+import type { Finding } from "../trail/verifyChain";
+import type { VerifyReport } from "../trail/verifyTrail";
+import { verifyTrail } from "../trail/verifyTrail";
+import type { Logger } from "./logger";
+import type { TrailService } from "./trailService";
+
+export const INTEGRITY_VIEW_ID = "agentAudit.integrity";
+
+/** The result of verifying one folder's trail. */
+export interface FolderIntegrity {
+  folder: string;
+  label: string;
+  file: string;
+  report?: VerifyReport;
+  /** Set when the trail could not be read at all (that is a finding too). */
+  error?: string;
+  anchor?: string;
+}
+
+/** Findings that point at one event, by seq: the Sessions tree marks those events. */
+export function brokenSeqs(results: FolderIntegrity | undefined): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const f of results?.report?.findings ?? []) {
+    if (f.severity === "error" && f.seq !== undefined && ["HASH_MISMATCH", "CHAIN_BREAK", "SIGNATURE_INVALID"].includes(f.category)) {
+      out.set(f.seq, f.category);
+    }
+  }
+  return out;
+}
+
+/**
+ * "Verify Trail Integrity": reads each trail from disk as an auditor would (read-only, never
+ * repairing), checks it against the signed checkpoints and the anchor kept in the
+ * extension's global storage, and shows the findings in a view and a shield in the status bar.
+ */
+export class IntegrityFeature implements vscode.Disposable {
+  private readonly results = new Map<string, FolderIntegrity>();
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private readonly status = vscode.window.createStatusBarItem("agentAudit.integrity", vscode.StatusBarAlignment.Left, 49);
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly services: () => TrailService[],
+    private readonly log: Logger,
+    private readonly reveal: (folder: string, sessionId: string, step: number) => void,
+  ) {
+    this.status.name = "Agent Audit Integrity";
+    this.status.command = `${INTEGRITY_VIEW_ID}.focus`;
+    const provider = new IntegrityTreeProvider(this);
+    this.disposables.push(
+      this.status,
+      this.changed,
+      vscode.window.createTreeView(INTEGRITY_VIEW_ID, { treeDataProvider: provider }),
+      vscode.commands.registerCommand("agentAudit.verifyTrail", () => this.verifyAll(true)),
+      vscode.commands.registerCommand("agentAudit.revealSeq", (folder: string, seq: number) => this.revealSeq(folder, seq)),
+    );
+  }
+
+  result(folder: string): FolderIntegrity | undefined {
+    return this.results.get(folder);
+  }
+
+  all(): FolderIntegrity[] {
+    return [...this.results.values()];
+  }
+
+  async verifyAll(interactive: boolean): Promise<void> {
+    await vscode.window.withProgress(
+      { location: interactive ? vscode.ProgressLocation.Notification : vscode.ProgressLocation.Window, title: "Verifying the audit trail" },
+      async () => {
+        for (const s of this.services()) await this.verify(s);
+      },
+    );
+    const bad = this.all().filter((r) => r.error || (r.report && !r.report.valid));
+    if (interactive) {
+      if (bad.length) void vscode.window.showErrorMessage(`Audit trail integrity: ${this.summary()}`, "Show Findings").then((c) => c && vscode.commands.executeCommand(`${INTEGRITY_VIEW_ID}.focus`));
+      else if (this.results.size) void vscode.window.showInformationMessage(`Audit trail verified: ${this.summary()}`);
+      else void vscode.window.showInformationMessage("There is no audit trail in this workspace yet.");
+    }
+  }
+
+  /** Verifies one folder's trail as it is on disk. */
+  async verify(service: TrailService): Promise<FolderIntegrity | undefined> {
+    const key = service.source.key;
+    if (!fs.existsSync(service.trailPath)) {
+      this.results.delete(key);
+      this.update();
+      return undefined;
+    }
+    const result: FolderIntegrity = { folder: key, label: service.folder.name, file: service.trailPath };
+    try {
+      const { store, report: open } = await TrailStore.open(service.trailPath, { readOnly: true });
+      try {
+        const anchorFile = anchorPathFor(service.anchorDir, store.trailId);
+        let anchor: AnchorFile | undefined;
+        if (fs.existsSync(anchorFile)) {
+          anchor = readAnchor(anchorFile);
+          result.anchor = anchorFile;
+        }
+        const report = verifyTrail(store.database, { sql: await loadSqlEngine(), anchor, trustedKeys: [await service.signerKey()] });
+        if (open.rollback) {
+          const { trailEndsAt, journalContinuesFrom } = open.rollback;
+          report.findings.unshift({ category: "TRUNCATED", severity: "error", seq: trailEndsAt + 1, toSeq: journalContinuesFrom, message: `trail.db ends at seq ${trailEndsAt} but its journal continues from seq ${journalContinuesFrom}` });
+          report.valid = false;
+        }
+        result.report = report;
+      } finally {
+        await store.close();
+      }
+    } catch (err) {
+      result.error = (err as Error).message;
+    }
+    this.log.info(`verified ${service.trailPath}: ${result.error ?? (result.report!.valid ? "valid" : `${result.report!.findings.length} findings`)}`);
+    this.results.set(key, result);
+    this.update();
+    return result;
+  }
+
+  private summary(): string {
+    return this.all()
+      .map((r) => {
+        if (r.error) return `${r.label}: unreadable`;
+        const errors = r.report!.findings.filter((f) => f.severity === "error").length;
+        return `${r.label}: ${errors ? `${errors} finding${errors > 1 ? "s" : ""}` : `valid (${r.report!.events} events, signed up to seq ${r.report!.lastSignedSeq})`}`;
+      })
+      .join("; ");
+  }
+
+  private update(): void {
+    const all = this.all();
+    if (!all.length) {
+      this.status.hide();
+    } else {
+      const errors = all.reduce((n, r) => n + (r.error ? 1 : r.report!.findings.filter((f) => f.severity === "error").length), 0);
+      this.status.text = errors ? `$(shield) ${errors} trail finding${errors > 1 ? "s" : ""}` : "$(shield) Trail verified";
+      this.status.backgroundColor = errors ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
+      this.status.tooltip = `Agent Audit: ${this.summary()}`;
+      this.status.show();
+    }
+    void vscode.commands.executeCommand("setContext", "agentAudit.verified", all.length > 0);
+    this.changed.fire();
+  }
+
+  private async revealSeq(folder: string, seq: number): Promise<void> {
+    const service = this.services().find((s) => s.source.key === folder);
+    const store = await service?.load();
+    const e = store ? getEventBySeq(store.database, seq) : undefined;
+    if (!e) {
+      void vscode.window.showWarningMessage(`Event ${seq} is not in the trail (it may have been removed).`);
+      return;
+    }
+    this.reveal(folder, e.session_id, Math.max(1, e.step_number));
+  }
+
+  dispose(): void {
+    this.disposables.forEach((d) => d.dispose());
+  }
+}
+
+type IntegrityNode = { kind: "folder"; result: FolderIntegrity } | { kind: "summary"; result: FolderIntegrity } | { kind: "finding"; result: FolderIntegrity; finding: Finding };
+
+class IntegrityTreeProvider implements vscode.TreeDataProvider<IntegrityNode> {
+  readonly onDidChangeTreeData: vscode.Event<void>;
+
+  constructor(private readonly feature: IntegrityFeature) {
+    this.onDidChangeTreeData = feature.onDidChange;
+  }
+
+  getChildren(node?: IntegrityNode): IntegrityNode[] {
+    const all = this.feature.all();
+    if (!node) {
+      if (all.length === 1) return this.itemsOf(all[0]);
+      return all.map((result) => ({ kind: "folder", result }));
+    }
+    return node.kind === "folder" ? this.itemsOf(node.result) : [];
+  }
+
+  private itemsOf(result: FolderIntegrity): IntegrityNode[] {
+    const findings = result.report?.findings ?? [];
+    return [{ kind: "summary", result }, ...findings.map((finding) => ({ kind: "finding" as const, result, finding }))];
+  }
+
+  getTreeItem(node: IntegrityNode): vscode.TreeItem {
+    const r = node.result;
+    if (node.kind === "folder") {
+      const item = new vscode.TreeItem(r.label, vscode.TreeItemCollapsibleState.Expanded);
+      item.iconPath = new vscode.ThemeIcon("root-folder");
+      return item;
+    }
+    if (node.kind === "summary") {
+      const ok = !r.error && r.report?.valid;
+      const item = new vscode.TreeItem(r.error ? "Trail unreadable" : ok ? "Trail verified" : "Trail has findings");
+      const rep = r.report;
+      item.description = r.error ? r.error.slice(0, 80) : `${rep!.events} events · ${rep!.checkpoints} checkpoints · signed to seq ${rep!.lastSignedSeq}${r.anchor ? " · anchor ✓" : " · no anchor"}`;
+      item.iconPath = new vscode.ThemeIcon(ok ? "shield" : "error", new vscode.ThemeColor(ok ? "testing.iconPassed" : "errorForeground"));
+      item.tooltip = `${r.file}${r.anchor ? `\nanchor: ${r.anchor}` : "\nno anchor yet (one is written with each signed checkpoint)"}`;
+      return item;
+    }
+    const f = node.finding;
+    const where = f.seq !== undefined ? `seq ${f.seq}${f.toSeq !== undefined && f.toSeq !== f.seq ? `–${f.toSeq}` : ""}` : "";
+    const item = new vscode.TreeItem(f.category);
+    item.description = `${where}${where ? " · " : ""}${f.message}`;
+    item.tooltip = f.message;
+    item.iconPath = new vscode.ThemeIcon(f.severity === "error" ? "error" : "warning", new vscode.ThemeColor(f.severity === "error" ? "errorForeground" : "editorWarning.foreground"));
+    item.contextValue = `finding+${f.category}`;
+    if (f.seq !== undefined && f.category !== "TRUNCATED" && f.category !== "SEQ_GAP") {
+      item.command = { command: "agentAudit.revealSeq", title: "Show Event", arguments: [r.folder, f.seq] };
+    }
+    return item;
+  }
+}
