@@ -2,13 +2,11 @@ import { randomUUID } from "node:crypto";
 import { canonicalJson } from "../trail/canonicalJson";
 import type { BlobInput, EventInput, StoredEvent } from "../trail/eventTypes";
 import { sha256Hex } from "../trail/hashChain";
-import { validateInput } from "./inputSchema";
 import type { ChatMessage, ContentPart, ModelClient, ModelResponse, ResponseBlock, Usage } from "./modelClient";
 import { ModelCallError } from "./modelClient";
-import type { LimitedOutput } from "./outputLimit";
-import { limitOutput } from "./outputLimit";
 import type { SecretRedactor } from "./secretRedactor";
-import { ToolError } from "./toolError";
+import type { ToolExecution } from "./toolExecution";
+import { executeTool, executionContent, markControlError, toolResultForModel } from "./toolExecution";
 import type { ToolContext, ToolDefinition } from "./tools/toolDefinition";
 import type { ApprovalPolicy } from "./tools/toolSet";
 import { defaultPolicy } from "./tools/toolSet";
@@ -72,9 +70,25 @@ export interface RunRequest {
   sessionId?: string;
   /** Extra fields for session_start (e.g. replay_of). */
   startExtras?: Record<string, unknown>;
+  /** Extra fields for a tool_result (a replay marks divergence from the recording here). */
+  annotateToolResult?: (step: number, use: { id: string; name: string }, x: ToolExecution) => Record<string, unknown> | undefined;
 }
 
-export type SessionStatus = "completed" | "timeout" | "cancelled" | "error";
+export type SessionStatus = "completed" | "timeout" | "cancelled" | "error" | "diverged";
+
+/**
+ * Thrown by a model client that cannot go on for reasons other than the API: a replay whose
+ * recorded responses no longer fit. Ends the session with `replay_diverged`.
+ */
+export class ReplayDivergedError extends Error {
+  constructor(
+    message: string,
+    readonly detail: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = "ReplayDivergedError";
+  }
+}
 
 export interface SessionOutcome {
   session_id: string;
@@ -221,6 +235,9 @@ class AgentSession {
           message: `Cancelled by the user during ${describeActivity(this.activity)}`,
         }, lastEvent);
       }
+      if (err instanceof ReplayDivergedError) {
+        return this.finish("replay_diverged", this.currentStep(), { message: err.message, ...err.detail }, lastEvent);
+      }
       if (err instanceof ModelCallError) {
         return this.finish("session_error", this.currentStep(), {
           error: { type: err.kind, message: err.message, status: err.status ?? null, request_id: err.request_id ?? null, retries: err.retries },
@@ -239,74 +256,40 @@ class AgentSession {
     const { req } = this;
     const tool = req.tools.get(use.name);
     const policy = tool ? this.policyFor(use.name) : "auto";
-    const requiresApproval = !!tool && policy === "ask";
     this.totals.tool_calls++;
     const call = await this.record("tool_call", step, {
       tool_name: use.name,
       tool_use_id: use.id,
       input: use.input_error ? null : use.input,
       raw_input: use.input_error ? use.raw_input : undefined,
-      requires_approval: requiresApproval,
+      requires_approval: !!tool && policy === "ask",
       policy,
     }, { parent: llm });
     this.activity = { kind: "tool_call", step, tool_name: use.name, tool_call_event_id: call.event_id };
-    let input = (use.input ?? {}) as Record<string, unknown>;
-    let approvalStatus: string | undefined;
-    const started = performance.now();
-    const ctx: ToolContext = { root: req.workspaceRoot, signal: req.signal, maxOutputBytes: req.config.maxOutputBytes };
-    try {
-      if (use.input_error) throw new ToolError("invalid_input", use.input_error, { raw_input: use.raw_input });
-      if (!tool) {
-        throw new ToolError("unknown_tool", `There is no tool named ${use.name}; available: ${[...req.tools.keys()].join(", ")}`);
-      }
-      const problems = validateInput(tool.input_schema, input);
-      if (problems.length) throw new ToolError("invalid_input", `Invalid input for ${use.name}: ${problems.join("; ")}`, { problems });
-      if (policy === "deny") throw new ToolError("permission", `${use.name} is denied by the approval policy`, { policy });
-      if (policy === "ask") {
-        const decision = await this.askApproval(step, tool, input, ctx, call);
-        approvalStatus = decision.decision;
-        if (decision.decision === "rejected") {
-          throw new ToolError("approval_rejected", `The user rejected this ${use.name} call${decision.reason ? `: ${decision.reason}` : ""}`, {
-            approver_id: decision.approver_id,
-          });
-        }
-        if (decision.decision === "edited") input = decision.input;
+    const x = await executeTool({
+      toolName: use.name,
+      tool,
+      input: (use.input ?? {}) as Record<string, unknown>,
+      inputError: use.input_error ? { message: use.input_error, raw: use.raw_input } : undefined,
+      availableTools: [...req.tools.keys()],
+      policy,
+      ctx: { root: req.workspaceRoot, signal: req.signal, maxOutputBytes: req.config.maxOutputBytes },
+      ask: async (t, input) => {
+        const d = await this.askApproval(step, t, input, { root: req.workspaceRoot, signal: req.signal, maxOutputBytes: req.config.maxOutputBytes }, call);
         this.activity = { kind: "tool_call", step, tool_name: use.name, tool_call_event_id: call.event_id };
-      }
-      req.onProgress?.({ kind: "tool_start", step, tool_name: use.name });
-      const raw = await tool.run(input, ctx);
-      const out: LimitedOutput = typeof raw === "string" ? limitOutput(raw, req.config.maxOutputBytes) : raw;
-      await this.record("tool_result", step, {
-        tool_name: use.name,
-        tool_use_id: use.id,
-        outcome: "success",
-        input: approvalStatus === "edited" ? input : undefined,
-        approval_status: approvalStatus,
-        output: out.text,
-        output_truncated: out.truncated,
-        output_bytes: out.original_bytes,
-        output_sha256: out.original_sha256,
-        execution_time_ms: Math.round(performance.now() - started),
-      }, { parent: call });
-      return { type: "tool_result", tool_use_id: use.id, content: out.text };
-    } catch (err) {
-      if (err instanceof Cancelled || err instanceof TrailWriteFailed) throw err;
-      const e =
-        err instanceof ToolError ? err
-        : new ToolError("internal", `${use.name} failed unexpectedly: ${(err as Error)?.message ?? String(err)}`);
-      this.totals.failed_tool_calls++;
-      await this.record("tool_result", step, {
-        tool_name: use.name,
-        tool_use_id: use.id,
-        outcome: "error",
-        input: approvalStatus === "edited" ? input : undefined,
-        approval_status: approvalStatus,
-        error: { type: e.type, message: e.message, detail: limitDetail(e.detail, req.config.maxOutputBytes) },
-        execution_time_ms: Math.round(performance.now() - started),
-      }, { parent: call });
-      if (e.type === "cancelled" || req.signal.aborted) throw new Cancelled();
-      return { type: "tool_result", tool_use_id: use.id, content: `Error (${e.type}): ${e.message}${errorDetailForModel(e)}`, is_error: true };
-    }
+        return d;
+      },
+      onStart: () => req.onProgress?.({ kind: "tool_start", step, tool_name: use.name }),
+    });
+    if (x.result.outcome === "error") this.totals.failed_tool_calls++;
+    const extra = req.annotateToolResult?.(step, use, x);
+    await this.record("tool_result", step, {
+      ...executionContent(x, req.config.maxOutputBytes, x.approvalStatus === "edited"),
+      tool_use_id: use.id,
+      ...extra,
+    }, { parent: call });
+    if ((x.result.outcome === "error" && x.result.error.type === "cancelled") || req.signal.aborted) throw new Cancelled();
+    return { type: "tool_result", tool_use_id: use.id, ...toolResultForModel(x) };
   }
 
   private async askApproval(step: number, tool: ToolDefinition, input: Record<string, unknown>, ctx: ToolContext, call: StoredEvent): Promise<ApprovalDecision> {
@@ -322,14 +305,6 @@ class AgentSession {
       throw err;
     }
     if (req.signal.aborted) throw new Cancelled();
-    if (decision.decision === "edited") {
-      const problems = validateInput(tool.input_schema, decision.input);
-      await this.recordApproval(step, tool.name, decision, askedAt, call);
-      if (problems.length) {
-        throw new ToolError("invalid_input", `The edited input for ${tool.name} is invalid: ${problems.join("; ")}`, { problems });
-      }
-      return decision;
-    }
     await this.recordApproval(step, tool.name, decision, askedAt, call);
     return decision;
   }
@@ -404,7 +379,11 @@ class AgentSession {
     this.totals.duration_ms = Math.round(performance.now() - this.started);
     await this.record(type, step, { ...content, totals: this.totals }, { parent });
     const status: SessionStatus =
-      type === "session_end" ? "completed" : type === "session_timeout" ? "timeout" : type === "session_cancelled" ? "cancelled" : "error";
+      type === "session_end" ? "completed"
+      : type === "session_timeout" ? "timeout"
+      : type === "session_cancelled" ? "cancelled"
+      : type === "replay_diverged" ? "diverged"
+      : "error";
     const error = content.error as { type: string; message: string } | undefined;
     return {
       session_id: this.sessionId,
@@ -470,12 +449,18 @@ class AgentSession {
   }
 }
 
-class Cancelled extends Error {}
+class Cancelled extends Error {
+  constructor() {
+    super("cancelled");
+    markControlError(this);
+  }
+}
 
 /** The trail refused a write: the session cannot go on without its record. */
 class TrailWriteFailed extends Error {
   constructor(readonly cause: unknown) {
     super(`The audit trail could not be written: ${(cause as Error)?.message ?? String(cause)}`);
+    markControlError(this);
   }
 }
 
@@ -497,20 +482,4 @@ function describeActivity(a: Activity): string {
     default:
       return "start-up";
   }
-}
-
-/** What the model is told beyond the message, e.g. a failed command's exit code and stderr. */
-function errorDetailForModel(e: ToolError): string {
-  if (e.type !== "command_failed" && e.type !== "timeout") return "";
-  const d = e.detail as { exit_code?: number; stdout?: string; stderr?: string };
-  return `\nexit code: ${d.exit_code ?? "none"}\n--- stdout ---\n${d.stdout ?? ""}\n--- stderr ---\n${d.stderr ?? ""}`;
-}
-
-/** Keeps the strings in an error's detail within the output limit. */
-function limitDetail(detail: Record<string, unknown>, max: number): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(detail)) {
-    out[k] = typeof v === "string" && Buffer.byteLength(v) > max ? limitOutput(v, max).text : v;
-  }
-  return out;
 }

@@ -7,7 +7,7 @@
 export interface SessionHeader {
   sessionId: string;
   task: string;
-  status: "running" | "completed" | "timeout" | "cancelled" | "error";
+  status: "running" | "completed" | "timeout" | "cancelled" | "error" | "diverged";
   startedAt: string;
   endedAt: string | null;
   steps: number;

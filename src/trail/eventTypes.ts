@@ -10,6 +10,7 @@ export const EVENT_TYPES = [
   "session_timeout",
   "session_cancelled",
   "session_error",
+  "replay_diverged",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -20,6 +21,7 @@ export const TERMINAL_EVENT_TYPES: readonly string[] = [
   "session_timeout",
   "session_cancelled",
   "session_error",
+  "replay_diverged",
 ];
 
 /** What a writer hands to `append()`; the store fills in seq, time, ids and hashes. */

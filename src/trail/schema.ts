@@ -100,11 +100,13 @@ SELECT
   min(seq) AS first_seq,
   max(seq) AS last_seq,
   min(timestamp) AS started_at,
-  max(CASE WHEN event_type IN ('session_end', 'session_timeout', 'session_cancelled', 'session_error')
+  max(CASE WHEN event_type IN ('session_end', 'session_timeout', 'session_cancelled', 'session_error', 'replay_diverged')
       THEN timestamp END) AS ended_at,
   coalesce(max(CASE event_type
       WHEN 'session_end' THEN 'completed' WHEN 'session_timeout' THEN 'timeout'
-      WHEN 'session_cancelled' THEN 'cancelled' WHEN 'session_error' THEN 'error' END), 'running') AS status,
+      WHEN 'session_cancelled' THEN 'cancelled' WHEN 'session_error' THEN 'error'
+      WHEN 'replay_diverged' THEN 'diverged' END), 'running') AS status,
+  max(CASE WHEN event_type = 'session_start' THEN json_extract(content, '$.replay_of') END) AS replay_of,
   max(CASE WHEN event_type = 'session_start' THEN json_extract(content, '$.task') END) AS task,
   max(agent_id) AS agent_id,
   max(model_id) AS model_id,

@@ -15,7 +15,7 @@ export interface TrailEventRow extends StoredEvent {
   approver_id: string | null;
 }
 
-export type SessionStatus = "running" | "completed" | "timeout" | "cancelled" | "error";
+export type SessionStatus = "running" | "completed" | "timeout" | "cancelled" | "error" | "diverged";
 
 export interface SessionSummary {
   session_id: string;
@@ -25,6 +25,8 @@ export interface SessionSummary {
   ended_at: string | null;
   status: SessionStatus;
   task: string | null;
+  /** The session this one replays, if it is a replay. */
+  replay_of: string | null;
   agent_id: string;
   model_id: string | null;
   steps: number;

@@ -1,0 +1,120 @@
+import { validateInput } from "./inputSchema";
+import type { LimitedOutput } from "./outputLimit";
+import { limitOutput } from "./outputLimit";
+import { ToolError } from "./toolError";
+import type { ToolContext, ToolDefinition } from "./tools/toolDefinition";
+import type { ApprovalPolicy } from "./tools/toolSet";
+
+/** How one tool call went: what ran, whether it was approved, and its output or error. */
+export interface ToolExecution {
+  toolName: string;
+  /** The input that ran (an approver's edit replaces the model's). */
+  input: Record<string, unknown>;
+  approvalStatus?: "approved" | "rejected" | "edited";
+  result: { outcome: "success"; output: LimitedOutput } | { outcome: "error"; error: ToolError };
+  executionTimeMs: number;
+}
+
+export interface ExecuteToolOptions {
+  toolName: string;
+  tool: ToolDefinition | undefined;
+  input: Record<string, unknown>;
+  /** Set when the model's JSON for the input did not parse. */
+  inputError?: { message: string; raw: string };
+  availableTools: string[];
+  policy: ApprovalPolicy;
+  ctx: ToolContext;
+  /** Asks for approval (and records it); errors it throws (cancellation, trail failure) propagate. */
+  ask: (tool: ToolDefinition, input: Record<string, unknown>) => Promise<{ decision: "approved" | "rejected" | "edited"; input?: Record<string, unknown>; reason?: string; approver_id: string }>;
+  onStart?: () => void;
+}
+
+/**
+ * Validates, applies the approval policy and runs one tool call; shared by the agent loop
+ * and by retries, so a retry is judged exactly like the original. Tool failures come back
+ * as a ToolError result; only errors from `ask` (cancellation, an unwritable trail) throw.
+ */
+export async function executeTool(o: ExecuteToolOptions): Promise<ToolExecution> {
+  let input = o.input;
+  let approvalStatus: ToolExecution["approvalStatus"];
+  const started = performance.now();
+  const done = (result: ToolExecution["result"]): ToolExecution => ({
+    toolName: o.toolName,
+    input,
+    approvalStatus,
+    result,
+    executionTimeMs: Math.round(performance.now() - started),
+  });
+  try {
+    if (o.inputError) throw new ToolError("invalid_input", o.inputError.message, { raw_input: o.inputError.raw });
+    const tool = o.tool;
+    if (!tool) throw new ToolError("unknown_tool", `There is no tool named ${o.toolName}; available: ${o.availableTools.join(", ")}`);
+    const problems = validateInput(tool.input_schema, input);
+    if (problems.length) throw new ToolError("invalid_input", `Invalid input for ${o.toolName}: ${problems.join("; ")}`, { problems });
+    if (o.policy === "deny") throw new ToolError("permission", `${o.toolName} is denied by the approval policy`, { policy: o.policy });
+    if (o.policy === "ask") {
+      const d = await o.ask(tool, input);
+      approvalStatus = d.decision;
+      if (d.decision === "rejected") {
+        throw new ToolError("approval_rejected", `The user rejected this ${o.toolName} call${d.reason ? `: ${d.reason}` : ""}`, { approver_id: d.approver_id });
+      }
+      if (d.decision === "edited" && d.input) {
+        const editProblems = validateInput(tool.input_schema, d.input);
+        input = d.input;
+        if (editProblems.length) throw new ToolError("invalid_input", `The edited input for ${o.toolName} is invalid: ${editProblems.join("; ")}`, { problems: editProblems });
+      }
+    }
+    o.onStart?.();
+    const raw = await tool.run(input, o.ctx);
+    return done({ outcome: "success", output: typeof raw === "string" ? limitOutput(raw, o.ctx.maxOutputBytes) : raw });
+  } catch (err) {
+    if (err instanceof ToolError) return done({ outcome: "error", error: err });
+    if (isControlError(err)) throw err;
+    return done({ outcome: "error", error: new ToolError("internal", `${o.toolName} failed unexpectedly: ${(err as Error)?.message ?? String(err)}`) });
+  }
+}
+
+/** Errors that stop the session rather than fail one tool call. */
+const controlErrors = new WeakSet<object>();
+export function markControlError<E extends object>(err: E): E {
+  controlErrors.add(err);
+  return err;
+}
+function isControlError(err: unknown): boolean {
+  return typeof err === "object" && err !== null && controlErrors.has(err);
+}
+
+/** The fields a tool_result (or tool_retry) event records about an execution. */
+export function executionContent(x: ToolExecution, maxOutputBytes: number, inputEdited: boolean): Record<string, unknown> {
+  const base = {
+    tool_name: x.toolName,
+    input: inputEdited ? x.input : undefined,
+    approval_status: x.approvalStatus,
+    execution_time_ms: x.executionTimeMs,
+  };
+  if (x.result.outcome === "success") {
+    const o = x.result.output;
+    return { ...base, outcome: "success", output: o.text, output_truncated: o.truncated, output_bytes: o.original_bytes, output_sha256: o.original_sha256 };
+  }
+  const e = x.result.error;
+  return { ...base, outcome: "error", error: { type: e.type, message: e.message, detail: limitDetail(e.detail, maxOutputBytes) } };
+}
+
+/** What the model is told: the output, or the error with (for commands) exit code and streams. */
+export function toolResultForModel(x: ToolExecution): { content: string; is_error?: boolean } {
+  if (x.result.outcome === "success") return { content: x.result.output.text };
+  const e = x.result.error;
+  let detail = "";
+  if (e.type === "command_failed" || e.type === "timeout") {
+    const d = e.detail as { exit_code?: number; stdout?: string; stderr?: string };
+    detail = `\nexit code: ${d.exit_code ?? "none"}\n--- stdout ---\n${d.stdout ?? ""}\n--- stderr ---\n${d.stderr ?? ""}`;
+  }
+  return { content: `Error (${e.type}): ${e.message}${detail}`, is_error: true };
+}
+
+/** Keeps the strings in an error's detail within the output limit. */
+function limitDetail(detail: Record<string, unknown>, max: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(detail)) out[k] = typeof v === "string" && Buffer.byteLength(v) > max ? limitOutput(v, max).text : v;
+  return out;
+}
