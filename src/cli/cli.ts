@@ -2,6 +2,7 @@ import { TrailError } from "../trail/trailErrors";
 import { parseArgs, UsageError } from "./cliArgs";
 import { checkpointCommand, exportCommand, failuresCommand, READ_FLAGS, sessionsCommand, showCommand, verifyCommand } from "./readCommands";
 import { RUN_FLAGS, runAgentCommand } from "./runAgentCommand";
+import { DEBUG_FLAGS, diffCommand, replayCommand, retryCommand } from "./debugCommands";
 
 const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, and inspect it
 
@@ -13,6 +14,9 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit verify [--workspace DIR] [--anchor FILE] [--json]
   agent-audit checkpoint [--print] [--workspace DIR]
   agent-audit export <session-id> --format jsonl [--out FILE]
+  agent-audit retry <event-id> [--input JSON] [--workspace DIR] [--approve ask|all|none]
+  agent-audit replay <session-id> [--workspace DIR] [--approve ask|all|none]
+  agent-audit diff <session-a> <session-b> [--workspace DIR] [--json]
 
 The trail is DIR/.agent-audit/trail.db (DIR defaults to the current folder).
 run uses ANTHROPIC_API_KEY and, if set, ANTHROPIC_BASE_URL. Checkpoints are signed with
@@ -27,6 +31,9 @@ const COMMANDS: Record<string, { flags: { values: string[]; booleans: string[] }
   failures: { flags: READ_FLAGS, run: failuresCommand },
   verify: { flags: READ_FLAGS, run: verifyCommand },
   checkpoint: { flags: READ_FLAGS, run: checkpointCommand },
+  retry: { flags: DEBUG_FLAGS, run: retryCommand },
+  replay: { flags: DEBUG_FLAGS, run: replayCommand },
+  diff: { flags: DEBUG_FLAGS, run: diffCommand },
   export: { flags: READ_FLAGS, run: exportCommand },
 };
 

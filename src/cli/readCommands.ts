@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { inputSummary } from "../shared/inputSummary";
 import { failedToolCalls, failureCounts, getSession, listSessions, resolveSessionId, sessionEvents } from "../trail/trailQueries";
 import type { TrailEventRow } from "../trail/trailQueries";
 import { ANCHOR_FORMAT, anchorPathFor, readAnchor } from "../trail/anchorFile";
@@ -8,7 +9,7 @@ import { verifyTrail } from "../trail/verifyTrail";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, stringFlag } from "./cliArgs";
 import { renderSession } from "./sessionText";
-import { content, firstLine, formatTokens, inputSummary, table } from "./textFormat";
+import { content, firstLine, formatTokens, table } from "./textFormat";
 import { anchorsDir, openTrailForReading, openTrailForWriting, workspaceFrom } from "./trailLocation";
 
 export const READ_FLAGS = { values: ["workspace", "format", "out", "anchor"], booleans: ["json", "print"] };
@@ -38,7 +39,8 @@ export async function sessionsCommand(args: ParsedArgs): Promise<number> {
   return 0;
 }
 
-function sessionFromArgs(args: ParsedArgs, db: Parameters<typeof resolveSessionId>[0], verb: string): string {
+/** The session named by the first argument (an id, a unique prefix, or "latest"). */
+export function resolveSession(args: ParsedArgs, db: Parameters<typeof resolveSessionId>[0], verb: string): string {
   const ref = args.positionals[0];
   if (!ref) throw new UsageError(`${verb} needs a session id (or "latest")`);
   let id: string | undefined;
@@ -53,7 +55,7 @@ function sessionFromArgs(args: ParsedArgs, db: Parameters<typeof resolveSessionI
 
 export async function showCommand(args: ParsedArgs): Promise<number> {
   const { store } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
-  const id = sessionFromArgs(args, store.database, "show");
+  const id = resolveSession(args, store.database, "show");
   const events = sessionEvents(store.database, id);
   if (args.flags.has("json")) {
     process.stdout.write(JSON.stringify(events.map(eventJson), null, 2) + "\n");
@@ -101,7 +103,7 @@ export async function exportCommand(args: ParsedArgs): Promise<number> {
   const format = stringFlag(args, "format");
   if (format !== "jsonl") throw new UsageError('export needs --format jsonl (the only format so far)');
   const { store } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
-  const id = sessionFromArgs(args, store.database, "export");
+  const id = resolveSession(args, store.database, "export");
   const lines = sessionEvents(store.database, id).map((e) => JSON.stringify(eventJson(e))).join("\n") + "\n";
   const out = stringFlag(args, "out");
   if (out) {

@@ -1,4 +1,5 @@
 import { agentConfig, osUser } from "../agent/agentDefaults";
+import { inputSummary } from "../shared/inputSummary";
 import type { ApprovalHandler, ProgressEvent } from "../agent/agentRunner";
 import { runAgent } from "../agent/agentRunner";
 import { AnthropicModelClient } from "../agent/anthropicModelClient";
@@ -7,7 +8,7 @@ import { workspaceTools } from "../agent/tools/toolSet";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, intFlag, stringFlag } from "./cliArgs";
 import { terminalApproval } from "./terminalApproval";
-import { firstLine, formatMs, formatTokens, inputSummary } from "./textFormat";
+import { firstLine, formatMs, formatTokens } from "./textFormat";
 import { openTrailForWriting, trailPathFor, workspaceFrom } from "./trailLocation";
 
 export const RUN_FLAGS = { values: ["workspace", "model", "max-iterations", "approve", "thinking-budget"], booleans: [] };
@@ -18,8 +19,7 @@ export async function runAgentCommand(args: ParsedArgs): Promise<number> {
   if (!task?.trim()) throw new UsageError('run needs a task: agent-audit run "<task>"');
   if (args.positionals.length > 1) throw new UsageError(`unexpected argument "${args.positionals[1]}" (quote the task)`);
   const workspace = workspaceFrom(stringFlag(args, "workspace"));
-  const approveMode = stringFlag(args, "approve") ?? (process.stdin.isTTY ? "ask" : "none");
-  if (!["ask", "all", "none"].includes(approveMode)) throw new UsageError(`--approve must be ask, all or none, not "${approveMode}"`);
+  const approveMode = approveModeFrom(args);
   const config = agentConfig({
     model: stringFlag(args, "model"),
     maxIterations: intFlag(args, "max-iterations", 1),
@@ -31,22 +31,10 @@ export async function runAgentCommand(args: ParsedArgs): Promise<number> {
   const trailPath = trailPathFor(workspace);
   const store = await openTrailForWriting(workspace);
 
-  const user = osUser();
-  const terminal = approveMode === "ask" ? terminalApproval(`cli:${user}`, process.stdin, process.stdout) : undefined;
-  const approve: ApprovalHandler =
-    terminal?.approve ??
-    (approveMode === "all"
-      ? async () => ({ decision: "approved", approver_id: "auto:--approve=all" })
-      : async () => ({ decision: "rejected", approver_id: "auto:--approve=none", reason: "approvals are off (--approve none)" }));
+  const { approve, close: closeApprovals } = approvalsFor(approveMode);
 
   const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    if (++interrupts > 1) process.exit(130); // a second Ctrl-C means "now"
-    process.stderr.write("\nCancelling… (Ctrl-C again to quit at once)\n");
-    controller.abort();
-  };
-  process.on("SIGINT", onSigint);
+  const stopListening = cancelOnSigint(controller);
 
   process.stdout.write(`Agent on ${workspace}\nTask: ${firstLine(task, 200)}\nModel: ${config.model}, at most ${config.maxIterations} steps, approvals: ${approveMode}\n`);
   try {
@@ -69,13 +57,42 @@ export async function runAgentCommand(args: ParsedArgs): Promise<number> {
     process.stdout.write(`\nTrail: ${trailPath}\n`);
     return outcome.status === "completed" ? 0 : 1;
   } finally {
-    process.off("SIGINT", onSigint);
-    terminal?.close();
+    stopListening();
+    closeApprovals();
     await store.close();
   }
 }
 
-function printProgress(p: ProgressEvent): void {
+/** --approve ask|all|none as an approval handler; `all` and `none` are recorded as such. */
+export function approvalsFor(mode: string): { approve: ApprovalHandler; close(): void } {
+  if (mode === "ask") return terminalApproval(`cli:${osUser()}`, process.stdin, process.stdout);
+  if (mode === "all") return { approve: async () => ({ decision: "approved", approver_id: "auto:--approve=all" }), close: () => undefined };
+  return {
+    approve: async () => ({ decision: "rejected", approver_id: "auto:--approve=none", reason: "approvals are off (--approve none)" }),
+    close: () => undefined,
+  };
+}
+
+/** The --approve flag, defaulting to ask on a terminal and none otherwise. */
+export function approveModeFrom(args: ParsedArgs): string {
+  const mode = stringFlag(args, "approve") ?? (process.stdin.isTTY ? "ask" : "none");
+  if (!["ask", "all", "none"].includes(mode)) throw new UsageError(`--approve must be ask, all or none, not "${mode}"`);
+  return mode;
+}
+
+/** Ctrl-C aborts once (recorded as a cancellation); a second one quits at once. */
+export function cancelOnSigint(controller: AbortController): () => void {
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1) process.exit(130);
+    process.stderr.write("\nCancelling… (Ctrl-C again to quit at once)\n");
+    controller.abort();
+  };
+  process.on("SIGINT", onSigint);
+  return () => process.off("SIGINT", onSigint);
+}
+
+export function printProgress(p: ProgressEvent): void {
   if (p.kind !== "event") return;
   const e = p.event;
   const c = JSON.parse(e.content);
@@ -94,9 +111,11 @@ function printProgress(p: ProgressEvent): void {
     case "approval":
       process.stdout.write(`    ${c.decision} by ${c.approver_id}\n`);
       break;
-    case "tool_result":
-      if (c.outcome === "success") process.stdout.write(`    ✔ ok (${formatMs(c.execution_time_ms)})\n`);
-      else process.stdout.write(`    ✖ ${c.error.type}: ${firstLine(c.error.message, 120)} (${formatMs(c.execution_time_ms)})\n`);
+    case "tool_result": {
+      const replay = c.replay?.diverged ? `  ≠ recording (${c.replay.recorded_error_type ?? c.replay.recorded_outcome}${c.replay.output_differs ? ", other output" : ""})` : "";
+      if (c.outcome === "success") process.stdout.write(`    ✔ ok (${formatMs(c.execution_time_ms)})${replay}\n`);
+      else process.stdout.write(`    ✖ ${c.error.type}: ${firstLine(c.error.message, 120)} (${formatMs(c.execution_time_ms)})${replay}\n`);
       break;
+    }
   }
 }

@@ -1,5 +1,6 @@
 import type { SessionSummary, TrailEventRow } from "../trail/trailQueries";
-import { content, firstLine, formatMs, formatTokens, inputSummary } from "./textFormat";
+import { inputSummary } from "../shared/inputSummary";
+import { content, firstLine, formatMs, formatTokens } from "./textFormat";
 
 /** A session step by step, as `agent-audit show` prints it. */
 export function renderSession(s: SessionSummary, events: TrailEventRow[]): string {

@@ -21,23 +21,6 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join("  ")).join("\n");
 }
 
-/** A short account of a tool input: the path, the command, the pattern. */
-export function inputSummary(toolName: string | null, input: unknown): string {
-  const i = (input ?? {}) as Record<string, unknown>;
-  switch (toolName) {
-    case "run_command":
-      return `$ ${firstLine(String(i.command ?? ""), 70)}`;
-    case "find_files":
-      return String(i.pattern ?? "");
-    case "search_text":
-      return `${JSON.stringify(i.query ?? "")}${i.glob ? ` in ${i.glob}` : ""}`;
-    case "read_file":
-      return `${i.path ?? ""}${i.start_line ? `:${i.start_line}-${i.end_line ?? ""}` : ""}`;
-    default:
-      return typeof i.path === "string" ? i.path : firstLine(JSON.stringify(input ?? null), 70);
-  }
-}
-
 export function content(e: TrailEventRow): Record<string, any> {
   return JSON.parse(e.content);
 }

@@ -83,26 +83,5 @@ export function parseSession(summary: SessionSummary, events: TrailEventRow[]): 
   return out;
 }
 
-/** A short account of a tool input: the path, the command, the pattern. */
-export function inputSummary(toolName: string | null, input: unknown, max = 60): string {
-  const i = (input ?? {}) as Record<string, unknown>;
-  let s: string;
-  switch (toolName) {
-    case "run_command":
-      s = `$ ${String(i.command ?? "")}`;
-      break;
-    case "find_files":
-      s = String(i.pattern ?? "");
-      break;
-    case "search_text":
-      s = `${JSON.stringify(i.query ?? "")}${i.glob ? ` in ${i.glob}` : ""}`;
-      break;
-    default:
-      s = typeof i.path === "string" ? `${i.path}${i.start_line ? `:${i.start_line}-${i.end_line ?? ""}` : ""}` : JSON.stringify(input ?? null);
-  }
-  s = s.split("\n")[0];
-  return s.length > max ? s.slice(0, max - 1) + "…" : s;
-}
-
 /** Tools whose input names a workspace file (the tree offers "Reveal File" for them). */
 export const FILE_TOOLS = new Set(["read_file", "write_file", "edit_file", "list_directory"]);

@@ -1,6 +1,7 @@
 import type { SessionSummary, TrailEventRow } from "../trail/trailQueries";
+import { inputSummary } from "../shared/inputSummary";
 import type { ParsedSession, ToolCallGroup } from "./sessionModel";
-import { contentOf, FILE_TOOLS, inputSummary, parseSession } from "./sessionModel";
+import { contentOf, FILE_TOOLS, parseSession } from "./sessionModel";
 import { outcomeOf } from "./stepDetailsModel";
 
 /** Where the tree reads from: one workspace folder's trail. */

@@ -1,0 +1,128 @@
+import { agentConfig } from "../agent/agentDefaults";
+import { inputSummary } from "../shared/inputSummary";
+import { replaySession } from "../agent/replaySession";
+import { retryToolCall } from "../agent/retryToolCall";
+import { SecretRedactor } from "../agent/secretRedactor";
+import { workspaceTools } from "../agent/tools/toolSet";
+import { sessionEvents } from "../trail/trailQueries";
+import { diffSessions } from "../trail/sessionDiff";
+import type { StepSide } from "../trail/sessionDiff";
+import type { ParsedArgs } from "./cliArgs";
+import { UsageError, stringFlag } from "./cliArgs";
+import { approvalsFor, approveModeFrom, cancelOnSigint, printProgress } from "./runAgentCommand";
+import { resolveSession } from "./readCommands";
+import { firstLine, formatMs, table } from "./textFormat";
+import { openTrailForReading, openTrailForWriting, trailPathFor, workspaceFrom } from "./trailLocation";
+
+export const DEBUG_FLAGS = { values: ["workspace", "input", "approve"], booleans: ["json"] };
+
+/** `agent-audit retry <event-id> [--input JSON]`: exit 0 when the retry succeeds, 1 when it still fails. */
+export async function retryCommand(args: ParsedArgs): Promise<number> {
+  const eventId = args.positionals[0];
+  if (!eventId) throw new UsageError("retry needs the event id of a tool call (see: agent-audit failures)");
+  let input: Record<string, unknown> | undefined;
+  const raw = stringFlag(args, "input");
+  if (raw !== undefined) {
+    try {
+      input = JSON.parse(raw);
+    } catch (err) {
+      throw new UsageError(`--input is not JSON: ${(err as Error).message}`);
+    }
+    if (typeof input !== "object" || input === null || Array.isArray(input)) throw new UsageError("--input must be a JSON object");
+  }
+  const workspace = workspaceFrom(stringFlag(args, "workspace"));
+  const approvals = approvalsFor(approveModeFrom(args));
+  const store = await openTrailForWriting(workspace);
+  const controller = new AbortController();
+  const stop = cancelOnSigint(controller);
+  try {
+    const cfg = agentConfig({});
+    const r = await retryToolCall({
+      db: store.database,
+      eventId,
+      input,
+      workspaceRoot: workspace,
+      tools: workspaceTools(),
+      policy: {},
+      approve: approvals.approve,
+      trail: store,
+      signal: controller.signal,
+      maxOutputBytes: cfg.maxOutputBytes,
+      identity: { agentId: cfg.agentId, agentVersion: cfg.agentVersion, userId: cfg.userId },
+      redactor: new SecretRedactor(),
+    }).catch((err: Error) => {
+      throw new UsageError(err.message);
+    });
+    const c = JSON.parse(r.event.content);
+    const before = r.original.result ? JSON.parse(r.original.result.content) : undefined;
+    process.stdout.write(`Retried ${c.tool_name} ${inputSummary(c.tool_name, c.input)}${c.input_edited ? " (edited input)" : ""}\n`);
+    process.stdout.write(`  original: ${before ? (before.outcome === "error" ? `✖ ${before.error.type}: ${firstLine(before.error.message, 100)}` : "✔ ok") : "no result recorded"}\n`);
+    process.stdout.write(`  now:      ${c.outcome === "error" ? `✖ ${c.error.type}: ${firstLine(c.error.message, 100)}` : "✔ ok"} (${formatMs(c.execution_time_ms)})\n`);
+    if (c.outcome === "success") process.stdout.write(`\n${firstLine(c.output, 400)}\n`);
+    process.stdout.write(`Recorded as tool_retry ${r.event.event_id} (seq ${r.event.seq}), linked to ${r.original.call.event_id}\n`);
+    return c.outcome === "success" ? 0 : 1;
+  } finally {
+    stop();
+    approvals.close();
+    await store.close();
+  }
+}
+
+/** `agent-audit replay <session-id>`: exit 0 when the replay ends like a normal session. */
+export async function replayCommand(args: ParsedArgs): Promise<number> {
+  const workspace = workspaceFrom(stringFlag(args, "workspace"));
+  const approvals = approvalsFor(approveModeFrom(args));
+  const store = await openTrailForWriting(workspace);
+  const controller = new AbortController();
+  const stop = cancelOnSigint(controller);
+  try {
+    const id = resolveSession(args, store.database, "replay");
+    process.stdout.write(`Replaying session ${id} in ${workspace}: the model's answers come from the recording; the tools run for real.\n`);
+    const cfg = agentConfig({});
+    const o = await replaySession({
+      db: store.database,
+      sessionId: id,
+      workspaceRoot: workspace,
+      tools: workspaceTools(),
+      approve: approvals.approve,
+      trail: store,
+      signal: controller.signal,
+      config: { agentId: cfg.agentId, agentVersion: cfg.agentVersion, userId: cfg.userId, policy: {}, maxOutputBytes: cfg.maxOutputBytes },
+      redactor: new SecretRedactor(),
+      onProgress: printProgress,
+    }).catch((err: Error) => {
+      throw new UsageError(err.message);
+    });
+    process.stdout.write(`\nReplay ${o.session_id}: ${o.status}`);
+    process.stdout.write(o.divergedSteps.length ? `; differs from the recording in step${o.divergedSteps.length > 1 ? "s" : ""} ${o.divergedSteps.join(", ")}\n` : "; every tool did what it did in the recording\n");
+    if (o.error) process.stdout.write(`${o.error.message}\n`);
+    process.stdout.write(`Compare: agent-audit diff ${id.slice(0, 8)} ${o.session_id.slice(0, 8)}\nTrail: ${trailPathFor(workspace)}\n`);
+    return o.status === "completed" ? 0 : 1;
+  } finally {
+    stop();
+    approvals.close();
+    await store.close();
+  }
+}
+
+/** `agent-audit diff <a> <b>`: the two sessions side by side, first divergence marked. */
+export async function diffCommand(args: ParsedArgs): Promise<number> {
+  if (args.positionals.length !== 2) throw new UsageError("diff needs two session ids: agent-audit diff <a> <b>");
+  const { store } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
+  const a = resolveSession({ ...args, positionals: [args.positionals[0]] }, store.database, "diff");
+  const b = resolveSession({ ...args, positionals: [args.positionals[1]] }, store.database, "diff");
+  const d = diffSessions(store.database, a, b);
+  if (args.flags.has("json")) {
+    process.stdout.write(JSON.stringify(d, null, 2) + "\n");
+    return 0;
+  }
+  const side = (s: StepSide | undefined) =>
+    s ? s.tools.map((t) => `${t.name} ${inputSummary(t.name, t.input, 28)} ${t.outcome === "error" ? `✖ ${t.errorType}` : t.outcome === "success" ? "✔" : "…"}`).join("; ") || "(answer)" : "—";
+  const rows = [["", "STEP", `A ${a.slice(0, 8)} (${d.a.status})`, `B ${b.slice(0, 8)} (${d.b.status})`]];
+  for (const r of d.rows) rows.push([r.step === d.firstDivergence ? "▶" : r.same ? " " : "≠", String(r.step), side(r.a), side(r.b)]);
+  process.stdout.write(table(rows) + "\n");
+  process.stdout.write(d.firstDivergence ? `\nFirst divergence: step ${d.firstDivergence}: ${d.rows[d.firstDivergence - 1].differences.join("; ")}\n` : "\nThe sessions made the same tool calls with the same outcomes.\n");
+  const tokens = (id: string) => sessionEvents(store.database, id).reduce((n, e) => n + (e.input_tokens ?? 0) + (e.output_tokens ?? 0), 0);
+  process.stdout.write(`Tokens: A ${tokens(a)}, B ${tokens(b)}\n`);
+  return 0;
+}
