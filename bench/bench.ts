@@ -1,6 +1,7 @@
 // `npm run bench [-- --json]`: prints a table of figures; with --json, one JSON object on
 // the last line. Benchmarks print; they never assert (targets are in the issues and README).
 import { agentOverheadPerStep } from "./agentBench";
+import { failuresQueryMs, replayOverheadMsPerStep } from "./debugBench";
 import { benchMachine, runTrailBench } from "./trailBench";
 
 async function main(): Promise<void> {
@@ -13,6 +14,11 @@ async function main(): Promise<void> {
   const agent = await agentOverheadPerStep(40);
   figures.agent_overhead_ms_per_step = Math.round(agent.overheadMs * 100) / 100;
   figures.agent_step_ms_instant_api = Math.round(agent.stepMs * 100) / 100;
+  log("failures query on 100k events with 1,000 failures…");
+  figures.failures_query_ms = Math.round((await failuresQueryMs()) * 10) / 10;
+  log("replay overhead per step…");
+  await replayOverheadMsPerStep(5);
+  figures.replay_overhead_ms_per_step = Math.round((await replayOverheadMsPerStep(40)) * 100) / 100;
   const width = Math.max(...Object.keys(figures).map((k) => k.length));
   console.log("figure".padEnd(width) + "  value");
   for (const [k, v] of Object.entries(figures)) console.log(k.padEnd(width) + "  " + v);

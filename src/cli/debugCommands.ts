@@ -6,12 +6,12 @@ import { SecretRedactor } from "../agent/secretRedactor";
 import { workspaceTools } from "../agent/tools/toolSet";
 import { sessionEvents } from "../trail/trailQueries";
 import { diffSessions } from "../trail/sessionDiff";
-import type { StepSide } from "../trail/sessionDiff";
+import { renderSessionDiff } from "../shared/diffText";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, stringFlag } from "./cliArgs";
 import { approvalsFor, approveModeFrom, cancelOnSigint, printProgress } from "./runAgentCommand";
 import { resolveSession } from "./readCommands";
-import { firstLine, formatMs, table } from "./textFormat";
+import { firstLine, formatMs } from "./textFormat";
 import { openTrailForReading, openTrailForWriting, trailPathFor, workspaceFrom } from "./trailLocation";
 
 export const DEBUG_FLAGS = { values: ["workspace", "input", "approve"], booleans: ["json"] };
@@ -116,12 +116,7 @@ export async function diffCommand(args: ParsedArgs): Promise<number> {
     process.stdout.write(JSON.stringify(d, null, 2) + "\n");
     return 0;
   }
-  const side = (s: StepSide | undefined) =>
-    s ? s.tools.map((t) => `${t.name} ${inputSummary(t.name, t.input, 28)} ${t.outcome === "error" ? `✖ ${t.errorType}` : t.outcome === "success" ? "✔" : "…"}`).join("; ") || "(answer)" : "—";
-  const rows = [["", "STEP", `A ${a.slice(0, 8)} (${d.a.status})`, `B ${b.slice(0, 8)} (${d.b.status})`]];
-  for (const r of d.rows) rows.push([r.step === d.firstDivergence ? "▶" : r.same ? " " : "≠", String(r.step), side(r.a), side(r.b)]);
-  process.stdout.write(table(rows) + "\n");
-  process.stdout.write(d.firstDivergence ? `\nFirst divergence: step ${d.firstDivergence}: ${d.rows[d.firstDivergence - 1].differences.join("; ")}\n` : "\nThe sessions made the same tool calls with the same outcomes.\n");
+  process.stdout.write(renderSessionDiff(d) + "\n");
   const tokens = (id: string) => sessionEvents(store.database, id).reduce((n, e) => n + (e.input_tokens ?? 0) + (e.output_tokens ?? 0), 0);
   process.stdout.write(`Tokens: A ${tokens(a)}, B ${tokens(b)}\n`);
   return 0;

@@ -231,7 +231,7 @@ export class AgentRunController implements vscode.Disposable {
 }
 
 /** Approvals as notifications (or modal dialogs) and an input box for edits. */
-const vscodeApprovalUi: ApprovalUi = {
+export const vscodeApprovalUi: ApprovalUi = {
   async ask(message, detail, modal, buttons) {
     if (modal) return vscode.window.showWarningMessage(message, { modal: true, detail }, ...buttons);
     // Notifications show one line well; the summary (diff, command line) goes after it.

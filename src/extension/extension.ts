@@ -1,10 +1,12 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { AgentRunController } from "./agentRunController";
+import { DebuggingCommands } from "./debuggingCommands";
 import { registerApiKeyCommand } from "./apiKey";
 import { registerEventCommands } from "./eventCommands";
 import { brokenSeqs, IntegrityFeature } from "./integrity";
 import { componentLogger } from "./logger";
+import { registerFailuresView } from "./failuresView";
 import { registerSessionsView } from "./sessionsView";
 import { SETTINGS } from "./settings";
 import { signingKeyProvider } from "./signingKey";
@@ -38,11 +40,26 @@ export function activate(context: vscode.ExtensionContext): void {
   const signing = { signer: signingKeyProvider(context.secrets, componentLogger(channel, "key")), anchorDir: path.join(context.globalStorageUri.fsPath, "anchors") };
   let integrity: IntegrityFeature | undefined;
   const view = registerSessionsView(() => services, componentLogger(channel, "tree"), (folder) => brokenSeqs(integrity?.result(folder)));
-  const panel = new StepDetailsPanel(context.extensionUri, () => services, view.model, componentLogger(channel, "details"), (st) =>
-    void view.reveal(st.folder, st.sessionId, st.step),
+  let debugging: DebuggingCommands | undefined;
+  const panel = new StepDetailsPanel(
+    context.extensionUri,
+    () => services,
+    view.model,
+    componentLogger(channel, "details"),
+    (st) => void view.reveal(st.folder, st.sessionId, st.step),
+    {
+      retry: async (folder, eventId, edit) => debugging?.retry(folder, eventId, edit),
+      reveal: async (folder, eventId) => debugging?.reveal(folder, eventId),
+    },
   );
+  debugging = new DebuggingCommands(() => services, componentLogger(channel, "debug"), (folder, sessionId, step) => panel.show(folder, sessionId, step), () => view.treeView.selection);
+  const failures = registerFailuresView(() => services, (f) => {
+    void view.reveal(f.folder, f.sessionId, f.step);
+    panel.show(f.folder, f.sessionId, f.step);
+  });
   const onTrailChanged = (s: TrailService) => {
     view.refresh();
+    failures.refresh();
     panel.onTrailChanged(s.source.key);
   };
   syncFolders();
@@ -63,11 +80,13 @@ export function activate(context: vscode.ExtensionContext): void {
 
   context.subscriptions.push(
     integrity,
+    failures,
     view,
     panel,
     runner,
     registerApiKeyCommand(context.secrets, componentLogger(channel, "key")),
-    registerEventCommands(view, panel, () => services),
+    registerEventCommands(view, panel),
+    debugging,
     vscode.commands.registerCommand("agentAudit.showLog", () => channel.show()),
     vscode.workspace.onDidChangeWorkspaceFolders(() => {
       syncFolders();

@@ -6,6 +6,8 @@ export interface ToolCallGroup {
   call: TrailEventRow;
   approval?: TrailEventRow;
   result?: TrailEventRow;
+  /** Later re-runs of this call (tool_retry events), oldest first. */
+  retries: TrailEventRow[];
 }
 
 export interface ParsedStep {
@@ -61,7 +63,7 @@ export function parseSession(summary: SessionSummary, events: TrailEventRow[]): 
         step.llm = e;
         break;
       case "tool_call": {
-        const g: ToolCallGroup = { call: e };
+        const g: ToolCallGroup = { call: e, retries: [] };
         calls.set(e.event_id, g);
         step.toolCalls.push(g);
         break;
@@ -71,6 +73,9 @@ export function parseSession(summary: SessionSummary, events: TrailEventRow[]): 
         break;
       case "tool_result":
         if (e.parent_event_id && calls.has(e.parent_event_id)) calls.get(e.parent_event_id)!.result = e;
+        break;
+      case "tool_retry":
+        if (e.parent_event_id && calls.has(e.parent_event_id)) calls.get(e.parent_event_id)!.retries.push(e);
         break;
       default:
         if (TERMINAL_EVENT_TYPES.includes(e.event_type)) {

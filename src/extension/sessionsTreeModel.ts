@@ -20,6 +20,7 @@ export type TreeNode =
   | { kind: "step"; folder: string; sessionId: string; step: number }
   | { kind: "llm"; folder: string; sessionId: string; step: number; eventId: string }
   | { kind: "toolCall"; folder: string; sessionId: string; step: number; eventId: string }
+  | { kind: "retry"; folder: string; sessionId: string; step: number; eventId: string; callEventId: string }
   | { kind: "end"; folder: string; sessionId: string; step: number; eventId: string };
 
 export interface IconView {
@@ -54,6 +55,7 @@ const STATUS_ICON: Record<string, IconView> = {
   error: { id: "error", color: "errorForeground" },
   timeout: { id: "watch", color: "editorWarning.foreground" },
   cancelled: { id: "circle-slash", color: "disabledForeground" },
+  diverged: { id: "git-compare", color: "editorWarning.foreground" },
 };
 
 /**
@@ -117,7 +119,9 @@ export class SessionsTreeModel {
         const out: TreeNode[] = [];
         if (st.llm && !this.failedOnly) out.push({ ...ids, kind: "llm", eventId: st.llm.event_id });
         for (const g of st.toolCalls) {
-          if (!this.failedOnly || outcomeOf(g) === "error") out.push({ ...ids, kind: "toolCall", eventId: g.call.event_id });
+          if (this.failedOnly && outcomeOf(g) !== "error") continue;
+          out.push({ ...ids, kind: "toolCall", eventId: g.call.event_id });
+          for (const r of g.retries) out.push({ ...ids, kind: "retry", eventId: r.event_id, callEventId: g.call.event_id });
         }
         if (st.end && !this.failedOnly) out.push({ ...ids, kind: "end", eventId: st.end.event_id });
         return out;
@@ -162,6 +166,10 @@ export class SessionsTreeModel {
       }
       case "end":
         return this.markBroken(this.endView(node), this.brokenAmong(node.folder, [this.step(node)?.end]));
+      case "retry": {
+        const retry = this.group({ ...node, eventId: node.callEventId })?.retries.find((r) => r.event_id === node.eventId);
+        return this.markBroken(this.retryView(node, retry), this.brokenAmong(node.folder, [retry]));
+      }
     }
   }
 
@@ -213,6 +221,7 @@ export class SessionsTreeModel {
   /** The event behind a node, for "Copy Event as JSON" and "Reveal File". */
   event(node: TreeNode): TrailEventRow | undefined {
     if (node.kind === "toolCall") return this.group(node)?.call;
+    if (node.kind === "retry") return this.group({ ...node, eventId: node.callEventId })?.retries.find((r) => r.event_id === node.eventId);
     if (node.kind === "llm" || node.kind === "end") return this.step(node)?.events.find((e) => e.event_id === node.eventId);
     return undefined;
   }
@@ -316,6 +325,24 @@ export class SessionsTreeModel {
     };
   }
 
+  private retryView(node: Extract<TreeNode, { kind: "retry" }>, retry: TrailEventRow | undefined): NodeView {
+    const c = retry ? contentOf(retry) : {};
+    const ok = c.outcome === "success";
+    const parts = [ok ? "✔ ok" : `✖ ${c.error?.type ?? "error"}`];
+    if (c.input_edited) parts.push(`edited: ${inputSummary(retry?.tool_name ?? null, c.input, 40)}`);
+    if (retry?.execution_time_ms !== null && retry?.execution_time_ms !== undefined) parts.push(ms(retry.execution_time_ms));
+    parts.push(retry ? retry.timestamp.replace("T", " ").slice(0, 19) : "");
+    return {
+      id: `event:${node.eventId}`,
+      label: `↻ ${retry?.tool_name ?? "retry"} (retry)`,
+      description: parts.filter(Boolean).join(" · "),
+      icon: ok ? { id: "pass", color: "testing.iconPassed" } : { id: "error", color: "errorForeground" },
+      contextValue: `event+retry+${ok ? "success" : "failed"}`,
+      collapsible: "none",
+      opensDetails: true,
+    };
+  }
+
   private endView(node: Extract<TreeNode, { kind: "end" }>): NodeView {
     const end = this.step(node)?.end;
     const c = end ? contentOf(end) : {};
@@ -324,6 +351,7 @@ export class SessionsTreeModel {
       session_timeout: ["Stopped: max iterations", STATUS_ICON.timeout],
       session_cancelled: ["Cancelled", STATUS_ICON.cancelled],
       session_error: ["Error", STATUS_ICON.error],
+      replay_diverged: ["Replay diverged", STATUS_ICON.diverged],
     };
     const [label, icon] = labels[end?.event_type ?? ""] ?? ["Ended", { id: "circle-outline" }];
     return {

@@ -101,7 +101,7 @@ export function registerSessionsView(
 ): SessionsView {
   const model = new SessionsTreeModel(() => services().map((s) => s.source), Date.now, broken);
   const provider = new SessionsTreeProvider(model, services);
-  const treeView = vscode.window.createTreeView(SESSIONS_VIEW_ID, { treeDataProvider: provider, showCollapseAll: true });
+  const treeView = vscode.window.createTreeView(SESSIONS_VIEW_ID, { treeDataProvider: provider, showCollapseAll: true, canSelectMany: true });
   const setFailedOnly = (on: boolean) => {
     model.failedOnly = on;
     treeView.message = on ? "Showing only failed tool calls" : undefined;

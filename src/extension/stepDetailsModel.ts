@@ -1,5 +1,7 @@
 import type { SessionSummary } from "../trail/trailQueries";
-import type { SessionHeader, StepDetail, StepSummary, ToolCallView } from "../shared/protocol";
+import type { RetryView, SessionHeader, StepDetail, StepSummary, ToolCallView } from "../shared/protocol";
+import { inputSummary } from "../shared/inputSummary";
+import type { TrailEventRow } from "../trail/trailQueries";
 import { OUTPUT_PREVIEW_CHARS } from "../shared/protocol";
 import type { ParsedSession, ParsedStep, ToolCallGroup } from "./sessionModel";
 import { contentOf } from "./sessionModel";
@@ -42,8 +44,13 @@ export function outcomeOf(g: ToolCallGroup): "success" | "error" | "pending" {
   return g.result.outcome === "error" ? "error" : "success";
 }
 
-export function toStepDetail(st: ParsedStep): StepDetail {
+export function toStepDetail(st: ParsedStep, next?: ParsedStep): StepDetail {
   const detail: StepDetail = { step: st.step, toolCalls: st.toolCalls.map(toToolCallView) };
+  if (next) {
+    const said = next.llm ? (contentOf(next.llm).output_text ?? "").split("\n")[0].slice(0, 120) : "";
+    const tools = next.toolCalls.map((g) => `${g.call.tool_name} ${inputSummary(g.call.tool_name, contentOf(g.call).input, 40)}`);
+    detail.next = { step: next.step, summary: [said && `“${said}”`, tools.length ? `then ${tools.join(", ")}` : next.end ? "and ended the session" : ""].filter(Boolean).join(" ") };
+  }
   if (st.llm) {
     const c = contentOf(st.llm);
     const blocks: { type: string; thinking?: string; text?: string }[] = c.response?.content ?? [];
@@ -68,6 +75,21 @@ export function toStepDetail(st: ParsedStep): StepDetail {
   return detail;
 }
 
+function toRetryView(e: TrailEventRow): RetryView {
+  const c = contentOf(e);
+  return {
+    eventId: e.event_id,
+    time: e.timestamp,
+    outcome: c.outcome === "success" ? "success" : "error",
+    input: c.input,
+    inputEdited: c.input_edited === true,
+    output: typeof c.output === "string" ? c.output.slice(0, OUTPUT_PREVIEW_CHARS) : undefined,
+    error: c.error ? { type: c.error.type, message: c.error.message, detail: c.error.detail ?? {} } : undefined,
+    executionTimeMs: e.execution_time_ms,
+    approval: c.approver_id ? { decision: c.approval_status ?? "", approverId: c.approver_id } : undefined,
+  };
+}
+
 function toToolCallView(g: ToolCallGroup): ToolCallView {
   const call = contentOf(g.call);
   const view: ToolCallView = {
@@ -78,6 +100,7 @@ function toToolCallView(g: ToolCallGroup): ToolCallView {
     rawInput: call.raw_input,
     requiresApproval: call.requires_approval === true,
     outcome: outcomeOf(g),
+    retries: g.retries.map(toRetryView),
     outputPreview: false,
     truncatedInTrail: false,
     executionTimeMs: g.result?.execution_time_ms ?? null,

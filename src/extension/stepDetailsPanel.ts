@@ -1,5 +1,5 @@
 import * as vscode from "vscode";
-import { getEvent, getEventWithLinks } from "../trail/trailQueries";
+import { getEvent, getEventWithLinks, similarFailures } from "../trail/trailQueries";
 import type { HostToWebview, StepDetailsState, WebviewToHost } from "../shared/protocol";
 import type { Logger } from "./logger";
 import type { SessionsTreeModel } from "./sessionsTreeModel";
@@ -27,6 +27,10 @@ export class StepDetailsPanel implements vscode.Disposable {
     private readonly model: SessionsTreeModel,
     private readonly log: Logger,
     private readonly onSelectStep: (state: StepDetailsState) => void,
+    private readonly actions: {
+      retry: (folder: string, callEventId: string, edit: boolean) => Promise<void>;
+      reveal: (folder: string, callEventId: string) => Promise<void>;
+    },
   ) {
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(STEP_DETAILS_VIEW_TYPE, {
@@ -116,6 +120,15 @@ export class StepDetailsPanel implements vscode.Disposable {
           if (e) this.post({ type: "fullOutput", eventId: m.eventId, text: String(JSON.parse(e.content).output ?? "") });
           break;
         }
+        case "retry":
+          if (this.state) await this.actions.retry(this.state.folder, m.eventId, m.edit);
+          break;
+        case "reveal":
+          if (this.state) await this.actions.reveal(this.state.folder, m.eventId);
+          break;
+        case "openSession":
+          if (this.state) this.show(this.state.folder, m.sessionId, m.step);
+          break;
         case "copyEvent": {
           const db = (await this.service()?.load())?.database;
           const linked = db ? getEventWithLinks(db, m.eventId) : undefined;
@@ -152,8 +165,19 @@ export class StepDetailsPanel implements vscode.Disposable {
 
   private postDetail(): void {
     if (!this.state) return;
-    const st = this.model.parsed(this.state.folder, this.state.sessionId)?.steps.find((s) => s.step === this.state!.step);
-    if (st) this.post({ type: "stepDetail", detail: toStepDetail(st) });
+    const steps = this.model.parsed(this.state.folder, this.state.sessionId)?.steps ?? [];
+    const i = steps.findIndex((s) => s.step === this.state!.step);
+    if (i < 0) return;
+    const detail = toStepDetail(steps[i], steps[i + 1]);
+    const db = this.service()?.source.database;
+    if (db) {
+      for (const tc of detail.toolCalls) {
+        if (!tc.error) continue;
+        const sim = similarFailures(db, tc.toolName, tc.error.type, this.state.sessionId);
+        if (sim.count) tc.similar = { count: sim.count, items: sim.items.map((x) => ({ sessionId: x.session_id, step: x.step_number, time: x.timestamp, task: x.task ?? "" })) };
+      }
+    }
+    this.post({ type: "stepDetail", detail });
   }
 
   private post(message: HostToWebview): void {

@@ -13,6 +13,11 @@ export class StoreTrailSource implements TrailSource {
     private readonly store: () => TrailStore | undefined,
   ) {}
 
+  /** The open trail's database, for queries beyond the tree's (undefined before it is opened). */
+  get database() {
+    return this.store()?.database;
+  }
+
   /** Call when the trail changed. */
   invalidate(): void {
     this.sessionsCache = undefined;

@@ -39,6 +39,25 @@ export interface ApprovalView {
   reason?: string;
 }
 
+export interface RetryView {
+  eventId: string;
+  time: string;
+  outcome: "success" | "error";
+  input: unknown;
+  inputEdited: boolean;
+  output?: string;
+  error?: { type: string; message: string; detail: Record<string, unknown> };
+  executionTimeMs: number | null;
+  approval?: { decision: string; approverId: string };
+}
+
+export interface SimilarFailure {
+  sessionId: string;
+  step: number;
+  time: string;
+  task: string;
+}
+
 export interface ToolCallView {
   callEventId: string;
   resultEventId: string | null;
@@ -58,6 +77,9 @@ export interface ToolCallView {
   outputSha256?: string;
   error?: { type: string; message: string; detail: Record<string, unknown> };
   executionTimeMs: number | null;
+  retries: RetryView[];
+  /** For failures: the same tool failing the same way in other sessions (a few, and how many). */
+  similar?: { count: number; items: SimilarFailure[] };
 }
 
 export interface StepDetail {
@@ -78,6 +100,8 @@ export interface StepDetail {
   toolCalls: ToolCallView[];
   /** How the session ended, when it ended in this step. */
   end?: { type: string; message: string };
+  /** What the model did next (the following step), in a line. */
+  next?: { step: number; summary: string };
 }
 
 export type HostToWebview =
@@ -90,7 +114,11 @@ export type WebviewToHost =
   | { type: "ready" }
   | { type: "selectStep"; step: number }
   | { type: "showFullOutput"; eventId: string }
-  | { type: "copyEvent"; eventId: string };
+  | { type: "copyEvent"; eventId: string }
+  /** Retry a tool call (by its tool_call event id), optionally editing the input first. */
+  | { type: "retry"; eventId: string; edit: boolean }
+  | { type: "reveal"; eventId: string }
+  | { type: "openSession"; sessionId: string; step: number };
 
 /** What the webview keeps across reloads (getState/setState) and the serializer restores. */
 export interface StepDetailsState {

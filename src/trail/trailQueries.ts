@@ -204,3 +204,23 @@ export function getBlob(db: Database, hash: string): string | undefined {
   const v = db.exec("SELECT body FROM blobs WHERE hash = ?", [hash])[0]?.values[0]?.[0];
   return v === undefined ? undefined : String(v);
 }
+
+/** The same tool failing the same way in other sessions: how often, and the newest few. */
+export function similarFailures(
+  db: Database,
+  toolName: string,
+  errorType: string,
+  excludeSessionId: string,
+  limit = 5,
+): { count: number; items: { session_id: string; step_number: number; timestamp: string; task: string | null }[] } {
+  const where = `outcome = 'error' AND event_type = 'tool_result' AND tool_name = ? AND error_type = ? AND session_id != ?`;
+  const count = Number(db.exec(`SELECT count(*) FROM events WHERE ${where}`, [toolName, errorType, excludeSessionId])[0]?.values[0]?.[0] ?? 0);
+  const items = queryAll<{ session_id: string; step_number: number; timestamp: string; task: string | null }>(
+    db,
+    `SELECT e.session_id, e.step_number, e.timestamp,
+       (SELECT json_extract(s.content, '$.task') FROM events s WHERE s.session_id = e.session_id AND s.event_type = 'session_start') AS task
+     FROM events e WHERE ${where.replace(/\b(outcome|event_type|tool_name|error_type|session_id)\b/g, "e.$1")} ORDER BY e.seq DESC LIMIT ?`,
+    [toolName, errorType, excludeSessionId, limit],
+  );
+  return { count, items };
+}

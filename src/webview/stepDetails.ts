@@ -1,7 +1,7 @@
 // The Step Details webview (browser code). Every piece of trail content is put on the page
 // with textContent or as an attribute value, never as HTML: a tool output may hold markup or
 // a prompt injection, and it must stay inert text.
-import type { HostToWebview, SessionHeader, StepDetail, StepDetailsState, StepSummary, ToolCallView, WebviewToHost } from "../shared/protocol";
+import type { HostToWebview, RetryView, SessionHeader, StepDetail, StepDetailsState, StepSummary, ToolCallView, WebviewToHost } from "../shared/protocol";
 
 interface VsCodeApi {
   postMessage(message: WebviewToHost): void;
@@ -177,6 +177,12 @@ function renderDetail(): void {
     parts.push(block);
   }
   for (const tc of d.toolCalls) parts.push(renderToolCall(tc));
+  if (d.next) {
+    const link = el("button", { class: "link" }, `Step ${d.next.step}`);
+    const step = d.next.step;
+    link.addEventListener("click", () => select(step));
+    parts.push(el("div", { class: "next-step" }, el("strong", {}, "Next: "), link, ` ${d.next.summary}`));
+  }
   if (d.end) {
     parts.push(el("section", { class: `card end end-${d.end.type}` }, el("h3", {}, endTitle(d.end.type)), el("pre", { class: "prose" }, d.end.message)));
   }
@@ -195,9 +201,21 @@ function renderToolCall(tc: ToolCallView): HTMLElement {
         el("span", {}, ms(tc.executionTimeMs)),
         tc.requiresApproval ? el("span", { class: `badge approval-${tc.approval?.decision ?? "pending"}` }, tc.approval ? tc.approval.decision : "awaiting approval") : null)),
   );
-  const copy = el("button", { class: "link", title: "Copy the tool call's events as JSON" }, icon("copy"), " Copy JSON");
-  copy.addEventListener("click", () => post({ type: "copyEvent", eventId: tc.callEventId }));
-  card.append(el("div", { class: "actions" }, copy));
+  const button = (label: string, codicon: string, title: string, onClick: () => void) => {
+    const b = el("button", { class: "link", title }, icon(codicon), ` ${label}`);
+    b.addEventListener("click", onClick);
+    return b;
+  };
+  card.append(
+    el(
+      "div",
+      { class: "actions" },
+      button("Retry", "debug-rerun", "Run this tool call again now, under the same approval policy (recorded as tool_retry)", () => post({ type: "retry", eventId: tc.callEventId, edit: false })),
+      button("Retry with input…", "edit", "Edit the input, then run it again", () => post({ type: "retry", eventId: tc.callEventId, edit: true })),
+      button("Reveal", "go-to-file", "Open the file it touched, or the command in a terminal", () => post({ type: "reveal", eventId: tc.callEventId })),
+      button("Copy JSON", "copy", "Copy the tool call's events as JSON", () => post({ type: "copyEvent", eventId: tc.callEventId })),
+    ),
+  );
   card.append(el("details", { class: "input", attrs: { open: "" } }, el("summary", {}, tc.rawInput !== undefined ? "Input (malformed JSON from the model)" : "Input"),
     el("pre", { class: "code" }, tc.rawInput ?? JSON.stringify(tc.input, null, 2))));
   if (tc.approval) {
@@ -232,7 +250,34 @@ function renderToolCall(tc: ToolCallView): HTMLElement {
     }
     card.append(out);
   }
+  if (tc.similar) {
+    const list = el("ul", { class: "similar" });
+    for (const f of tc.similar.items) {
+      const link = el("button", { class: "link", title: f.task }, `${f.time.replace("T", " ").slice(0, 16)} · step ${f.step} · ${f.task.split("\n")[0].slice(0, 60)}`);
+      link.addEventListener("click", () => post({ type: "openSession", sessionId: f.sessionId, step: f.step }));
+      list.append(el("li", {}, link));
+    }
+    card.append(el("details", { class: "similar-block" }, el("summary", {}, `${tc.similar.count} similar failure${tc.similar.count > 1 ? "s" : ""} (${tc.toolName}, ${tc.error?.type}) in other sessions`), list));
+  }
+  for (const r of tc.retries) card.append(renderRetry(tc, r));
   return card;
+}
+
+/** A retry beside the original: outcome, and what changed in the input and the output. */
+function renderRetry(tc: ToolCallView, r: RetryView): HTMLElement {
+  const side = (title: string, outcome: string, input: unknown, output: string | undefined, error: ToolCallView["error"]) =>
+    el("div", { class: `side outcome-${outcome}` },
+      el("h4", {}, icon(outcome === "error" ? "error" : "pass", `outcome-${outcome}`), ` ${title}`),
+      el("pre", { class: "code" }, JSON.stringify(input, null, 2)),
+      error ? el("div", { class: "error" }, el("span", { class: "error-type" }, error.type), " ", error.message, typeof error.detail?.stderr === "string" && error.detail.stderr ? el("pre", { class: "code stderr" }, error.detail.stderr) : null) : null,
+      output !== undefined ? el("pre", { class: "code output" }, output) : null);
+  const inputChanged = JSON.stringify(r.input) !== JSON.stringify(tc.input);
+  return el("section", { class: "retry", attrs: { "data-event": r.eventId } },
+    el("h4", {}, icon("debug-rerun"), ` Retry at ${r.time.replace("T", " ").slice(0, 19)}: ${r.outcome === "success" ? "succeeded" : `failed (${r.error?.type})`}`,
+      el("span", { class: "meta inline" }, el("span", {}, ms(r.executionTimeMs)), inputChanged ? el("span", { class: "badge" }, "input edited") : null, r.approval ? el("span", { class: "dim" }, `${r.approval.decision} by ${r.approval.approverId}`) : null)),
+    el("div", { class: "side-by-side" },
+      side("Original", tc.outcome, tc.input, tc.output, tc.error),
+      side("Retry", r.outcome, r.input, r.output, r.error)));
 }
 
 // ---- messages and keys --------------------------------------------------------------------

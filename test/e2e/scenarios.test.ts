@@ -251,3 +251,39 @@ e2eTest(
     await wb.treeRow(/⚠ HASH_MISMATCH/).waitFor({ timeout: 20_000 });
   },
 );
+
+e2eTest(
+  "debugging: a failed run_command is retried from the tree after the cause is fixed, and the retry shows success next to the original failure",
+  {
+    scenario: { turns: [{ content: [{ type: "tool_use", name: "run_command", input: { command: "test -f fixed.txt && echo fixed-now" } }] }, done] },
+    settings: { "agentAudit.approvalPolicy": { run_command: "auto" } },
+  },
+  async ({ wb, ws, trailPath }) => {
+    await wb.openSessionsView();
+    await runAgent(wb, "Check the fix");
+    const session = wb.treeRow("Check the fix");
+    await session.locator(".codicon-pass").waitFor({ timeout: 60_000 });
+    await wb.expand(session);
+    await wb.expand(wb.treeRow(/^Step 1/));
+    const failed = wb.treeRow(/^run_command.*command_failed/);
+    await failed.waitFor();
+    fs.writeFileSync(path.join(ws, "fixed.txt"), "");
+    // The row's inline action (the same command as its context menu's "Retry Tool Call").
+    await failed.hover();
+    await failed.locator('.action-label[aria-label="Retry Tool Call"]').click();
+    await wb.clickNotificationButton(/Retry of run_command succeeded \(it failed originally\)/, "Open Step Details", 60_000);
+    await wb.treeRow(/↻ run_command \(retry\).*✔ ok/).waitFor({ timeout: 20_000 });
+    const view = wb.webview();
+    const retry = view.locator("section.retry", { hasText: "succeeded" });
+    await retry.waitFor({ timeout: 30_000 });
+    await retry.locator(".side.outcome-error", { hasText: "command_failed" }).waitFor();
+    await retry.locator(".side.outcome-success pre.output", { hasText: "fixed-now" }).waitFor();
+    await wb.screenshot(path.join(DOC_IMAGES, "retry.png"));
+    const events = await latestEvents(trailPath);
+    const original = events.find((e) => e.event_type === "tool_result")!;
+    const retried = events.find((e) => e.event_type === "tool_retry")!;
+    assert.equal(original.error_type, "command_failed", "the original failure is untouched");
+    assert.equal(retried.outcome, "success");
+    assert.equal(retried.parent_event_id, events.find((e) => e.event_type === "tool_call")!.event_id);
+  },
+);

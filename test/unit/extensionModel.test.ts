@@ -238,3 +238,17 @@ test("events an integrity check found broken are marked in the tree, up to their
   const calls = model.children(step1).filter((n) => n.kind === "toolCall");
   assert.deepEqual(calls.map((n) => model.view(n).description.startsWith("⚠ HASH_MISMATCH")), [false, true]);
 });
+
+test("the Failed Tool Calls view groups by tool, then error type, most frequent first, and marks failures a retry fixed", async (t) => {
+  const { r } = await recordedSession(t);
+  const { failedToolCalls } = await import("../../src/trail/trailQueries");
+  const { groupFailures } = await import("../../src/extension/failuresModel");
+  const failures = failedToolCalls(r.store.database);
+  const call = failures[0].call!;
+  const groups = groupFailures("k", failures, new Set([call.event_id]));
+  assert.deepEqual(groups.map((g) => [g.toolName, g.count, g.byType.map((x) => x.errorType)]), [["run_command", 1, ["command_failed"]]]);
+  const item = groups[0].byType[0].items[0];
+  assert.equal(item.input, "$ echo boom >&2; exit 2");
+  assert.equal(item.retriedOk, true);
+  assert.equal(item.step, 1);
+});
