@@ -84,10 +84,11 @@ export class Workbench {
     if ((await row.getAttribute("aria-expanded")) === "false") await row.locator(".monaco-tl-twistie").click();
   }
 
-  /** Clicks an action in the view's title bar (VS Code shows them while the view is hovered). */
+  /** Clicks an action in the Sessions view's title bar (VS Code shows them while it is hovered). */
   async clickViewTitleAction(label: string): Promise<void> {
-    await this.page.locator(".part.sidebar").hover();
-    await this.page.locator(`.part.sidebar .actions-container [aria-label="${label}"]`).first().click();
+    const header = this.page.locator(".part.sidebar .pane-header", { hasText: "Sessions" }).first();
+    await header.hover();
+    await header.locator(`.actions-container [aria-label="${label}"]`).first().click();
   }
 
   /** The Step Details webview: an iframe in an iframe. */
