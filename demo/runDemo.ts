@@ -39,10 +39,13 @@ async function main(): Promise<void> {
   spawnSync(process.execPath, [cli, "show", "latest", "--workspace", workspace], { stdio: "inherit", env });
   say("\nIntegrity (agent-audit verify, against the signed checkpoints and the anchor kept outside the workspace):");
   spawnSync(process.execPath, [cli, "verify", "--workspace", workspace], { stdio: "inherit", env });
+  say("\nReplay (agent-audit replay latest): the recorded answers, the tools run again on the workspace as it is now.");
+  say("The typo is already fixed, so the recorded edit no longer applies: the replay must notice and stop there.\n");
+  spawnSync(process.execPath, [cli, "replay", "latest", "--workspace", workspace, "--approve", "all"], { stdio: "inherit", env });
   const trail = path.join(workspace, ".agent-audit", "trail.db");
   say(`\nThe trail: ${trail}`);
   say(`Open it without our code:  sqlite3 ${trail} "SELECT seq, event_type, tool_name, outcome FROM events"`);
-  say(`Edits were auto-approved (--approve all) and recorded as such; the failing "npm test" is in: agent-audit failures --workspace ${workspace}`);
+  say(`Edits were auto-approved (--approve all) and recorded as such; the failing "npm test" is in: node dist/cli.js failures --workspace ${workspace}`);
   say("\nTo run the same command against Claude itself:");
   say(`  export ANTHROPIC_API_KEY=sk-ant-…   # your key`);
   say(`  node dist/cli.js run "${task.replace(/"/g, '\\"')}" --workspace <your project>`);

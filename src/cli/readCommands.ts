@@ -148,7 +148,7 @@ export async function verifyCommand(args: ParsedArgs): Promise<number> {
   if (report.valid) {
     process.stdout.write(
       `Trail valid: ${report.events} events, chain intact up to seq ${report.head.seq} (head ${report.head.hash.slice(0, 16)}…), ` +
-        `${report.checkpoints} signed checkpoints up to seq ${report.lastSignedSeq}${anchorFile ? `, matches the anchor at seq ${report.anchor?.seq}` : ", no anchor"}\n${file}\n`,
+        `${report.checkpoints} signed checkpoint${report.checkpoints === 1 ? "" : "s"} up to seq ${report.lastSignedSeq}${anchorFile ? `, matches the anchor at seq ${report.anchor?.seq}` : ", no anchor"}\n${file}\n`,
     );
   } else {
     process.stdout.write(`Trail INVALID: ${errors.length} finding${errors.length > 1 ? "s" : ""}\n`);

@@ -43,6 +43,7 @@ export function renderEvent(e: TrailEventRow, c: Record<string, any>): string[] 
       break;
     case "tool_result":
     case "tool_retry":
+      if (c.replay?.diverged) lines.push(`    ≠ differs from the recording (then: ${c.replay.recorded_error_type ?? c.replay.recorded_outcome})`);
       if (c.outcome === "success") {
         lines.push(`    ✔ ${e.event_type === "tool_retry" ? "retry " : ""}ok  ${formatMs(e.execution_time_ms)}  ${firstLine(c.output, 80)}`);
       } else {
@@ -61,6 +62,9 @@ export function renderEvent(e: TrailEventRow, c: Record<string, any>): string[] 
       break;
     case "session_error":
       lines.push("", `Error: ${c.error?.message}`);
+      break;
+    case "replay_diverged":
+      lines.push("", `Replay diverged: ${c.message}`);
       break;
     default:
       lines.push(`  ${e.event_type}`);
