@@ -61,7 +61,14 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
   const trailKeys = new Map((db.exec("SELECT fingerprint, public_key FROM keys")[0]?.values ?? []).map(([f, k]) => [String(f), String(k)]));
   const trusted = new Map((opts.trustedKeys ?? []).map((k) => [k.fingerprint, k.public_key]));
   for (const k of opts.anchor?.keys ?? []) trusted.set(k.fingerprint, k.public_key);
-  const keyFor = (fp: string): string | undefined => (trusted.size ? trusted.get(fp) : trailKeys.get(fp));
+  // Trusted keys decide only when they have something to do with this trail (they signed
+  // some of it, or the trail lists them). A verifier whose own key never touched the trail
+  // (the CLI checking a trail the extension signed) falls back to the trail's own keys, and
+  // the report says so (trustedKeys empty): that proves consistency, not who signed.
+  const used = new Set(checkpoints.map((c) => c.key_fingerprint));
+  const strict = [...trusted.keys()].some((fp) => used.has(fp) || trailKeys.has(fp));
+  if (!strict) trusted.clear();
+  const keyFor = (fp: string): string | undefined => (strict ? trusted.get(fp) : trailKeys.get(fp));
   let lastSignedSeq = 0;
   let expectedNo = 1;
   for (const c of checkpoints) {

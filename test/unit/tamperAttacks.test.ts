@@ -254,6 +254,17 @@ test("tamper evidence: the attack suite", { timeout: 300_000 }, async (t) => {
     assert.ok(tally.found + tally.unreadable > 0);
   });
 
+  await t.test("a verifier whose own key never signed this trail falls back to the trail's keys, and says so", () => {
+    const { ws } = victim(t, made);
+    const other = tempDir(t, "aat-other-key-");
+    fs.writeFileSync(path.join(other, "signing-key.pem"), generateSigningKey(), { mode: 0o600 });
+    const v = verify(ws, made, [], other);
+    assert.equal(v.code, 0, v.stdout);
+    assert.deepEqual(v.report.trustedKeys, []);
+    const text = spawnSync(process.execPath, [CLI, "verify", "--workspace", ws], { encoding: "utf8", env: { ...process.env, AGENT_AUDIT_CONFIG_DIR: other } });
+    assert.match(text.stderr, /no trusted key .*checked against the keys stored in the trail itself/);
+  });
+
   await t.test("9. a correct trail from a crashed session (torn journal tail discarded on reopen) verifies valid", async () => {
     const { ws, db } = victim(t, made);
     const journal = db.replace(/\.db$/, ".journal");
