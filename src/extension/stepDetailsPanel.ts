@@ -105,6 +105,8 @@ export class StepDetailsPanel implements vscode.Disposable {
     try {
       switch (m.type) {
         case "ready":
+          // After a window reload the panel can come back before any view opened the trail.
+          await this.service()?.load();
           this.ready = true;
           this.postSession();
           break;

@@ -66,9 +66,15 @@ export class Workbench {
   }
 
   async openSessionsView(): Promise<void> {
-    await this.page.locator('.activitybar a[aria-label="Agent Audit"]').click();
     // An empty trail shows the welcome content instead of the tree: wait for the view itself.
-    await this.page.locator('[id="workbench.view.extension.agentAudit"]').waitFor({ timeout: 30_000 });
+    // After a reload VS Code may restore the container on its own, and clicking its
+    // activity-bar item then would close it again: click only while it is not showing.
+    const container = this.page.locator('[id="workbench.view.extension.agentAudit"]');
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (await container.waitFor({ timeout: attempt === 0 ? 1_500 : 10_000 }).then(() => true, () => false)) return;
+      await this.page.locator('.activitybar a[aria-label="Agent Audit"]').click();
+    }
+    await container.waitFor({ timeout: 10_000 });
   }
 
   tree(): Locator {
