@@ -125,18 +125,7 @@ export async function verifyCommand(args: ParsedArgs): Promise<number> {
     throw new UsageError((err as Error).message);
   }
   const ownKey = loadSigningKeyIfPresent()?.key;
-  const report = verifyTrail(store.database, { sql: await loadSqlEngine(), anchor, trustedKeys: ownKey ? [ownKey] : [] });
-  if (open.rollback) {
-    const { trailEndsAt, journalContinuesFrom } = open.rollback;
-    report.findings.unshift({
-      category: "TRUNCATED",
-      severity: "error",
-      seq: trailEndsAt + 1,
-      toSeq: journalContinuesFrom,
-      message: `trail.db ends at seq ${trailEndsAt} but its journal continues from seq ${journalContinuesFrom}: events ${trailEndsAt + 1}–${journalContinuesFrom} were removed or an older copy was restored`,
-    });
-    report.valid = false;
-  }
+  const report = verifyTrail(store.database, { sql: await loadSqlEngine(), anchor, trustedKeys: ownKey ? [ownKey] : [], journalRollback: open.rollback });
   const warnings = report.findings.filter((f) => f.severity === "warning").map((f) => `${f.category}: ${f.message}`);
   if (open.discardedBytes) warnings.push(`${open.discardedBytes} bytes at the end of the journal are an unfinished write (never acknowledged); they are not part of the trail`);
   if (!report.trustedKeys.length && report.checkpoints) warnings.push("no trusted key (no anchor, no local signing key): signatures were checked against the keys stored in the trail itself");

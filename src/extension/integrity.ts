@@ -105,12 +105,12 @@ export class IntegrityFeature implements vscode.Disposable {
           anchor = readAnchor(anchorFile);
           result.anchor = anchorFile;
         }
-        const report = verifyTrail(store.database, { sql: await loadSqlEngine(), anchor, trustedKeys: [await service.signerKey()] });
-        if (open.rollback) {
-          const { trailEndsAt, journalContinuesFrom } = open.rollback;
-          report.findings.unshift({ category: "TRUNCATED", severity: "error", seq: trailEndsAt + 1, toSeq: journalContinuesFrom, message: `trail.db ends at seq ${trailEndsAt} but its journal continues from seq ${journalContinuesFrom}` });
-          report.valid = false;
-        }
+        const report = verifyTrail(store.database, {
+          sql: await loadSqlEngine(),
+          anchor,
+          trustedKeys: [await service.signerKey()],
+          journalRollback: open.rollback,
+        });
         result.report = report;
       } finally {
         await store.close();

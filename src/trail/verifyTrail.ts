@@ -25,6 +25,8 @@ export interface VerifyOptions {
   trustedKeys?: PublicKeyRecord[];
   /** To build the reference schema for the trigger check. */
   sql: SqlJsStatic;
+  /** From a read-only open: the journal continues past the end of the database file. */
+  journalRollback?: { trailEndsAt: number; journalContinuesFrom: number };
   maxFindings?: number;
 }
 
@@ -41,6 +43,16 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
     if (findings.length < max) findings.push(f);
   };
 
+  if (opts.journalRollback) {
+    const { trailEndsAt, journalContinuesFrom } = opts.journalRollback;
+    add({
+      category: "TRUNCATED",
+      severity: "error",
+      seq: trailEndsAt + 1,
+      toSeq: journalContinuesFrom,
+      message: `trail.db ends at seq ${trailEndsAt} but its journal continues from seq ${journalContinuesFrom}: events ${trailEndsAt + 1}–${journalContinuesFrom} were removed or an older copy was restored`,
+    });
+  }
   const quick = db.exec("PRAGMA quick_check")[0]?.values.map((r) => String(r[0])) ?? [];
   if (quick.length !== 1 || quick[0] !== "ok") {
     add({ category: "CORRUPT", severity: "error", message: `SQLite reports damage: ${quick.slice(0, 3).join("; ")}` });
