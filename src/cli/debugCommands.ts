@@ -1,4 +1,6 @@
 import { agentConfig } from "../agent/agentDefaults";
+import type { AgentConfig, ApprovalHandler } from "../agent/agentRunner";
+import type { TrailStore } from "../trail/trailStore";
 import { inputSummary } from "../shared/inputSummary";
 import { replaySession } from "../agent/replaySession";
 import { retryToolCall } from "../agent/retryToolCall";
@@ -30,13 +32,7 @@ export async function retryCommand(args: ParsedArgs): Promise<number> {
     }
     if (typeof input !== "object" || input === null || Array.isArray(input)) throw new UsageError("--input must be a JSON object");
   }
-  const workspace = workspaceFrom(stringFlag(args, "workspace"));
-  const approvals = approvalsFor(approveModeFrom(args));
-  const store = await openTrailForWriting(workspace);
-  const controller = new AbortController();
-  const stop = cancelOnSigint(controller);
-  try {
-    const cfg = agentConfig({});
+  return withToolRun(args, async ({ workspace, store, approve, signal, cfg }) => {
     const r = await retryToolCall({
       db: store.database,
       eventId,
@@ -44,9 +40,9 @@ export async function retryCommand(args: ParsedArgs): Promise<number> {
       workspaceRoot: workspace,
       tools: workspaceTools(),
       policy: {},
-      approve: approvals.approve,
+      approve,
       trail: store,
-      signal: controller.signal,
+      signal,
       maxOutputBytes: cfg.maxOutputBytes,
       identity: { agentId: cfg.agentId, agentVersion: cfg.agentVersion, userId: cfg.userId },
       redactor: new SecretRedactor(),
@@ -61,32 +57,22 @@ export async function retryCommand(args: ParsedArgs): Promise<number> {
     if (c.outcome === "success") process.stdout.write(`\n${firstLine(c.output, 400)}\n`);
     process.stdout.write(`Recorded as tool_retry ${r.event.event_id} (seq ${r.event.seq}), linked to ${r.original.call.event_id}\n`);
     return c.outcome === "success" ? 0 : 1;
-  } finally {
-    stop();
-    approvals.close();
-    await store.close();
-  }
+  });
 }
 
 /** `agent-audit replay <session-id>`: exit 0 when the replay ends like a normal session. */
 export async function replayCommand(args: ParsedArgs): Promise<number> {
-  const workspace = workspaceFrom(stringFlag(args, "workspace"));
-  const approvals = approvalsFor(approveModeFrom(args));
-  const store = await openTrailForWriting(workspace);
-  const controller = new AbortController();
-  const stop = cancelOnSigint(controller);
-  try {
+  return withToolRun(args, async ({ workspace, store, approve, signal, cfg }) => {
     const id = resolveSession(args, store.database, "replay");
     process.stdout.write(`Replaying session ${id} in ${workspace}: the model's answers come from the recording; the tools run for real.\n`);
-    const cfg = agentConfig({});
     const o = await replaySession({
       db: store.database,
       sessionId: id,
       workspaceRoot: workspace,
       tools: workspaceTools(),
-      approve: approvals.approve,
+      approve,
       trail: store,
-      signal: controller.signal,
+      signal,
       config: { agentId: cfg.agentId, agentVersion: cfg.agentVersion, userId: cfg.userId, policy: {}, maxOutputBytes: cfg.maxOutputBytes },
       redactor: new SecretRedactor(),
       onProgress: printProgress,
@@ -98,6 +84,24 @@ export async function replayCommand(args: ParsedArgs): Promise<number> {
     if (o.error) process.stdout.write(`${o.error.message}\n`);
     process.stdout.write(`Compare: agent-audit diff ${id.slice(0, 8)} ${o.session_id.slice(0, 8)}\nTrail: ${trailPathFor(workspace)}\n`);
     return o.status === "completed" ? 0 : 1;
+  });
+}
+
+/**
+ * What retry and replay share: the workspace, its trail open for writing, approvals per
+ * --approve, Ctrl-C as cancellation, the default identity; all released afterwards.
+ */
+async function withToolRun<T>(
+  args: ParsedArgs,
+  body: (ctx: { workspace: string; store: TrailStore; approve: ApprovalHandler; signal: AbortSignal; cfg: AgentConfig }) => Promise<T>,
+): Promise<T> {
+  const workspace = workspaceFrom(stringFlag(args, "workspace"));
+  const approvals = approvalsFor(approveModeFrom(args));
+  const store = await openTrailForWriting(workspace);
+  const controller = new AbortController();
+  const stop = cancelOnSigint(controller);
+  try {
+    return await body({ workspace, store, approve: approvals.approve, signal: controller.signal, cfg: agentConfig({}) });
   } finally {
     stop();
     approvals.close();
