@@ -42,9 +42,8 @@ async function main(): Promise<void> {
   say("\nReplay (agent-audit replay latest): the recorded answers, the tools run again on the workspace as it is now.");
   say("The typo is already fixed, so the recorded edit no longer applies: the replay must notice and stop there.\n");
   spawnSync(process.execPath, [cli, "replay", "latest", "--workspace", workspace, "--approve", "all"], { stdio: "inherit", env });
-  const trail = path.join(workspace, ".agent-audit", "trail.db");
-  say(`\nThe trail: ${trail}`);
-  say(`Open it without our code:  sqlite3 ${trail} "SELECT seq, event_type, tool_name, outcome FROM events"`);
+  say("\nThe trail is .agent-audit/trail.db in the workspace. Open it without our code:");
+  say(`  cd ${workspace} && sqlite3 .agent-audit/trail.db "SELECT seq, event_type, tool_name, outcome FROM events"`);
   say(`Edits were auto-approved (--approve all) and recorded as such; the failing "npm test" is in: node dist/cli.js failures --workspace ${workspace}`);
   say("\nTo run the same command against Claude itself:");
   say(`  export ANTHROPIC_API_KEY=sk-ant-…   # your key`);

@@ -236,7 +236,10 @@ class AgentSession {
         }, lastEvent);
       }
       if (err instanceof ReplayDivergedError) {
-        return this.finish("replay_diverged", this.currentStep(), { message: err.message, ...err.detail }, lastEvent);
+        // The stop comes before the next model call is made, so it belongs to the last step
+        // that ran: recorded under a new step number it would read as a step that never was.
+        this.totals.steps = lastEvent.step_number;
+        return this.finish("replay_diverged", lastEvent.step_number, { message: err.message, ...err.detail }, lastEvent);
       }
       if (err instanceof ModelCallError) {
         return this.finish("session_error", this.currentStep(), {

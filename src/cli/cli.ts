@@ -1,4 +1,7 @@
 import { TrailError } from "../trail/trailErrors";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { ParsedArgs } from "./cliArgs";
 import { parseArgs, UsageError } from "./cliArgs";
 import { checkpointCommand, exportCommand, failuresCommand, READ_FLAGS, sessionsCommand, showCommand, verifyCommand } from "./readCommands";
 import { RUN_FLAGS, runAgentCommand } from "./runAgentCommand";
@@ -13,10 +16,11 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit failures [--workspace DIR] [--json]
   agent-audit verify [--workspace DIR] [--anchor FILE] [--json]
   agent-audit checkpoint [--print] [--workspace DIR]
-  agent-audit export <session-id> --format jsonl [--out FILE]
+  agent-audit export <session-id> --format jsonl [--out FILE] [--workspace DIR]
   agent-audit retry <event-id> [--input JSON] [--workspace DIR] [--approve ask|all|none]
   agent-audit replay <session-id> [--workspace DIR] [--approve ask|all|none]
   agent-audit diff <session-a> <session-b> [--workspace DIR] [--json]
+  agent-audit --version
 
 The trail is DIR/.agent-audit/trail.db (DIR defaults to the current folder).
 run uses ANTHROPIC_API_KEY and, if set, ANTHROPIC_BASE_URL. Checkpoints are signed with
@@ -24,18 +28,34 @@ run uses ANTHROPIC_API_KEY and, if set, ANTHROPIC_BASE_URL. Checkpoints are sign
 ~/.config/agent-audit/anchors/ (AGENT_AUDIT_CONFIG_DIR overrides the folder).
 Exit codes: 0 ok, 1 session not completed / trail invalid, 2 bad arguments or unreadable trail.`;
 
-const COMMANDS: Record<string, { flags: { values: string[]; booleans: string[] }; run: (a: ReturnType<typeof parseArgs>) => Promise<number> }> = {
-  run: { flags: RUN_FLAGS, run: runAgentCommand },
-  sessions: { flags: READ_FLAGS, run: sessionsCommand },
-  show: { flags: READ_FLAGS, run: showCommand },
-  failures: { flags: READ_FLAGS, run: failuresCommand },
-  verify: { flags: READ_FLAGS, run: verifyCommand },
-  checkpoint: { flags: READ_FLAGS, run: checkpointCommand },
-  retry: { flags: DEBUG_FLAGS, run: retryCommand },
-  replay: { flags: DEBUG_FLAGS, run: replayCommand },
-  diff: { flags: DEBUG_FLAGS, run: diffCommand },
-  export: { flags: READ_FLAGS, run: exportCommand },
+interface Command {
+  flags: { values: string[]; booleans: string[] };
+  /** How many positional arguments the command takes at most; more is a usage error. */
+  positionals: number;
+  run: (a: ParsedArgs) => Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: { flags: RUN_FLAGS, positionals: 1, run: runAgentCommand },
+  sessions: { flags: READ_FLAGS, positionals: 0, run: sessionsCommand },
+  show: { flags: READ_FLAGS, positionals: 1, run: showCommand },
+  failures: { flags: READ_FLAGS, positionals: 0, run: failuresCommand },
+  verify: { flags: READ_FLAGS, positionals: 0, run: verifyCommand },
+  checkpoint: { flags: READ_FLAGS, positionals: 0, run: checkpointCommand },
+  retry: { flags: DEBUG_FLAGS, positionals: 1, run: retryCommand },
+  replay: { flags: DEBUG_FLAGS, positionals: 1, run: replayCommand },
+  diff: { flags: DEBUG_FLAGS, positionals: 2, run: diffCommand },
+  export: { flags: READ_FLAGS, positionals: 1, run: exportCommand },
 };
+
+/** The version in package.json, which sits next to dist/ in the package and the repository. */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
 
 /** Runs the CLI; resolves with the exit code. Errors become one line on stderr. */
 export async function main(argv: string[]): Promise<number> {
@@ -44,13 +64,22 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return name ? 0 : 2;
   }
+  if (name === "--version" || name === "-v" || name === "version") {
+    process.stdout.write(`agent-audit ${packageVersion()}\n`);
+    return 0;
+  }
   const command = COMMANDS[name];
   if (!command) {
     process.stderr.write(`agent-audit: unknown command "${name}"; try: agent-audit --help\n`);
     return 2;
   }
   try {
-    return await command.run(parseArgs(rest, command.flags));
+    const args = parseArgs(rest, command.flags);
+    if (args.positionals.length > command.positionals) {
+      const extra = args.positionals.slice(command.positionals).map((a) => JSON.stringify(a)).join(" ");
+      throw new UsageError(`unexpected argument${args.positionals.length - command.positionals > 1 ? "s" : ""} ${extra}; see: agent-audit --help`);
+    }
+    return await command.run(args);
   } catch (err) {
     if (err instanceof UsageError || err instanceof TrailError) {
       process.stderr.write(`agent-audit ${name}: ${err.message}\n`);

@@ -13,8 +13,8 @@ import type { ParsedArgs } from "./cliArgs";
 import { UsageError, stringFlag } from "./cliArgs";
 import { approvalsFor, approveModeFrom, cancelOnSigint, printProgress } from "./runAgentCommand";
 import { resolveSession } from "./readCommands";
-import { firstLine, formatMs } from "./textFormat";
-import { openTrailForReading, openTrailForWriting, trailPathFor, workspaceFrom } from "./trailLocation";
+import { firstLine, formatMs, formatTokens } from "./textFormat";
+import { openTrailForReading, openTrailForWriting, workspaceFrom } from "./trailLocation";
 
 export const DEBUG_FLAGS = { values: ["workspace", "input", "approve"], booleans: ["json"] };
 
@@ -82,7 +82,7 @@ export async function replayCommand(args: ParsedArgs): Promise<number> {
     process.stdout.write(`\nReplay ${o.session_id}: ${o.status}`);
     process.stdout.write(o.divergedSteps.length ? `; differs from the recording in step${o.divergedSteps.length > 1 ? "s" : ""} ${o.divergedSteps.join(", ")}\n` : "; every tool did what it did in the recording\n");
     if (o.error) process.stdout.write(`${o.error.message}\n`);
-    process.stdout.write(`Compare: agent-audit diff ${id.slice(0, 8)} ${o.session_id.slice(0, 8)}\nTrail: ${trailPathFor(workspace)}\n`);
+    process.stdout.write(`Compare: agent-audit diff ${id.slice(0, 8)} ${o.session_id.slice(0, 8)}\n`);
     return o.status === "completed" ? 0 : 1;
   });
 }
@@ -122,6 +122,6 @@ export async function diffCommand(args: ParsedArgs): Promise<number> {
   }
   process.stdout.write(renderSessionDiff(d) + "\n");
   const tokens = (id: string) => sessionEvents(store.database, id).reduce((n, e) => n + (e.input_tokens ?? 0) + (e.output_tokens ?? 0), 0);
-  process.stdout.write(`Tokens: A ${tokens(a)}, B ${tokens(b)}\n`);
+  process.stdout.write(`Tokens: A ${formatTokens(tokens(a))}, B ${formatTokens(tokens(b))}\n`);
   return 0;
 }

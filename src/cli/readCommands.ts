@@ -8,6 +8,7 @@ import { loadSqlEngine } from "../trail/sqlEngine";
 import { verifyTrail } from "../trail/verifyTrail";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, stringFlag } from "./cliArgs";
+import { plural } from "../shared/plural";
 import { renderSession } from "./sessionText";
 import { content, firstLine, formatTokens, table } from "./textFormat";
 import { anchorsDir, openTrailForReading, openTrailForWriting, workspaceFrom } from "./trailLocation";
@@ -87,7 +88,7 @@ export async function failuresCommand(args: ParsedArgs): Promise<number> {
     return 0;
   }
   const counts = failureCounts(store.database).map((c) => `${c.tool_name} ${c.error_type} ×${c.count}`);
-  process.stdout.write(`${failures.length} failed tool calls: ${counts.join(", ")}\n\n`);
+  process.stdout.write(`${plural(failures.length, "failed tool call")}: ${counts.join(", ")}\n\n`);
   const rows = [["WHEN", "SESSION", "STEP", "TOOL", "ERROR", "INPUT", "MESSAGE"]];
   for (const f of failures) {
     const c = content(f.result);
@@ -108,7 +109,7 @@ export async function exportCommand(args: ParsedArgs): Promise<number> {
   const out = stringFlag(args, "out");
   if (out) {
     fs.writeFileSync(out, lines);
-    process.stderr.write(`Wrote ${lines.split("\n").length - 1} events of session ${id} to ${out}\n`);
+    process.stderr.write(`Wrote ${plural(lines.split("\n").length - 1, "event")} of session ${id} to ${out}\n`);
   } else process.stdout.write(lines);
   return 0;
 }
@@ -137,10 +138,10 @@ export async function verifyCommand(args: ParsedArgs): Promise<number> {
   if (report.valid) {
     process.stdout.write(
       `Trail valid: ${report.events} events, chain intact up to seq ${report.head.seq} (head ${report.head.hash.slice(0, 16)}…), ` +
-        `${report.checkpoints} signed checkpoint${report.checkpoints === 1 ? "" : "s"} up to seq ${report.lastSignedSeq}${anchorFile ? `, matches the anchor at seq ${report.anchor?.seq}` : ", no anchor"}\n${file}\n`,
+        `${plural(report.checkpoints, "signed checkpoint")} up to seq ${report.lastSignedSeq}${anchorFile ? `, matches the anchor at seq ${report.anchor?.seq}` : ", no anchor"}\n${file}\n`,
     );
   } else {
-    process.stdout.write(`Trail INVALID: ${errors.length} finding${errors.length > 1 ? "s" : ""}\n`);
+    process.stdout.write(`Trail INVALID: ${plural(errors.length, "finding")}\n`);
     for (const f of errors) process.stdout.write(`  ${f.category}${f.seq !== undefined ? ` at seq ${f.seq}${f.toSeq !== undefined && f.toSeq !== f.seq ? `–${f.toSeq}` : ""}` : ""}: ${f.message}\n`);
     process.stdout.write(`${file}\n`);
   }

@@ -8,6 +8,8 @@ import { workspaceTools } from "../agent/tools/toolSet";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, intFlag, stringFlag } from "./cliArgs";
 import { terminalApproval } from "./terminalApproval";
+import { isReplayedAnswer } from "./sessionText";
+import { plural } from "../shared/plural";
 import { firstLine, formatMs, formatTokens } from "./textFormat";
 import { openTrailForWriting, trailPathFor, workspaceFrom } from "./trailLocation";
 
@@ -51,7 +53,7 @@ export async function runAgentCommand(args: ParsedArgs): Promise<number> {
       onProgress: printProgress,
     });
     process.stdout.write(`\nSession ${outcome.session_id}: ${outcome.status}`);
-    process.stdout.write(`  (${outcome.totals.steps} steps, ${formatTokens(outcome.totals.input_tokens)} in / ${formatTokens(outcome.totals.output_tokens)} out tokens, ${outcome.totals.failed_tool_calls} failed tool calls, ${formatMs(outcome.totals.duration_ms)})\n`);
+    process.stdout.write(`  (${plural(outcome.totals.steps, "step")}, ${formatTokens(outcome.totals.input_tokens)} in / ${formatTokens(outcome.totals.output_tokens)} out tokens, ${plural(outcome.totals.failed_tool_calls, "failed tool call")}, ${formatMs(outcome.totals.duration_ms)})\n`);
     if (outcome.status === "completed") process.stdout.write(`\n${outcome.final_text ?? ""}\n`);
     else if (outcome.error) process.stdout.write(`${outcome.error.message}\n`);
     process.stdout.write(`\nTrail: ${trailPath}\n`);
@@ -100,7 +102,7 @@ export function printProgress(p: ProgressEvent): void {
     case "llm_call": {
       const calls = c.tool_calls_requested.length;
       process.stdout.write(
-        `\nstep ${e.step_number}  model ${formatMs(c.latency_ms)}  ${formatTokens(c.usage.input_tokens)} in / ${formatTokens(c.usage.output_tokens)} out tokens` +
+        `\nstep ${e.step_number}  ${isReplayedAnswer(c) ? "recorded answer (replay, no model call)" : `model ${formatMs(c.latency_ms)}  ${formatTokens(c.usage.input_tokens)} in / ${formatTokens(c.usage.output_tokens)} out tokens`}` +
           `${c.retries ? `  ${c.retries} retries` : ""}  ${calls ? `${calls} tool call${calls > 1 ? "s" : ""}` : "final answer"}\n`,
       );
       break;

@@ -1,5 +1,7 @@
 import type { SessionSummary, TrailEventRow } from "../trail/trailQueries";
 import { inputSummary } from "../shared/inputSummary";
+import { TERMINAL_EVENT_TYPES } from "../trail/eventTypes";
+import { plural } from "../shared/plural";
 import { content, firstLine, formatMs, formatTokens } from "./textFormat";
 
 /** A session step by step, as `agent-audit show` prints it. */
@@ -12,7 +14,8 @@ export function renderSession(s: SessionSummary, events: TrailEventRow[]): strin
   let step = -1;
   for (const e of events) {
     const c = content(e);
-    if (e.step_number !== step && e.step_number > 0) {
+    // A session's end is printed under the last step that ran, never as a step of its own.
+    if (e.step_number !== step && e.step_number > 0 && !(TERMINAL_EVENT_TYPES.includes(e.event_type) && step > 0)) {
       step = e.step_number;
       out.push("", `Step ${step}`);
     }
@@ -28,7 +31,8 @@ export function renderEvent(e: TrailEventRow, c: Record<string, any>): string[] 
     case "session_start":
       break;
     case "llm_call": {
-      lines.push(`  model call  ${formatMs(e.latency_ms)}  ${formatTokens(e.input_tokens)} in / ${formatTokens(e.output_tokens)} out${c.retries ? `  (${c.retries} retries)` : ""}`);
+      if (isReplayedAnswer(c)) lines.push("  recorded answer (replay: no model call)");
+      else lines.push(`  model call  ${formatMs(e.latency_ms)}  ${formatTokens(e.input_tokens)} in / ${formatTokens(e.output_tokens)} out${c.retries ? `  (${plural(c.retries, "retry", "retries")})` : ""}`);
       for (const b of c.response?.content ?? []) {
         if (b.type === "thinking") lines.push(`    thinking: ${firstLine(b.thinking, 100)}`);
         if (b.type === "text" && b.text.trim()) lines.push(`    says: ${firstLine(b.text, 100)}`);
@@ -45,7 +49,7 @@ export function renderEvent(e: TrailEventRow, c: Record<string, any>): string[] 
     case "tool_retry":
       if (c.replay?.diverged) lines.push(`    ≠ differs from the recording (then: ${c.replay.recorded_error_type ?? c.replay.recorded_outcome})`);
       if (c.outcome === "success") {
-        lines.push(`    ✔ ${e.event_type === "tool_retry" ? "retry " : ""}ok  ${formatMs(e.execution_time_ms)}  ${firstLine(c.output, 80)}`);
+        lines.push(`    ✔ ${e.event_type === "tool_retry" ? "retry " : ""}ok  ${formatMs(e.execution_time_ms)}  ${outputPreview(c.output)}`);
       } else {
         lines.push(`    ✖ ${c.error?.type}: ${firstLine(c.error?.message, 100)}  ${formatMs(e.execution_time_ms)}`);
         const d = c.error?.detail ?? {};
@@ -70,4 +74,21 @@ export function renderEvent(e: TrailEventRow, c: Record<string, any>): string[] 
       lines.push(`  ${e.event_type}`);
   }
   return lines;
+}
+
+/** An llm_call whose answer a replay took from the recording: no model was called, no tokens spent. */
+export function isReplayedAnswer(c: Record<string, any>): boolean {
+  return typeof c.request_id === "string" && c.request_id.startsWith("replay-of:");
+}
+
+/**
+ * A tool output in one line that does not pass for the whole output: the first line, and how
+ * many more there are (`README.md  (+3 more lines)`), so a listing never reads as one entry.
+ */
+export function outputPreview(output: unknown, max = 80): string {
+  const text = typeof output === "string" ? output.replace(/\n+$/, "") : output === undefined || output === null ? "" : JSON.stringify(output);
+  if (!text) return "(no output)";
+  const lines = text.split("\n");
+  const more = lines.length - 1;
+  return firstLine(text, max) + (more ? `  (+${plural(more, "more line")})` : "");
 }

@@ -56,7 +56,7 @@ export function parseSession(summary: SessionSummary, events: TrailEventRow[]): 
       out.start = e;
       continue;
     }
-    const step = stepOf(Math.max(1, e.step_number));
+    const step = stepOf(stepFor(e, steps));
     step.events.push(e);
     switch (e.event_type) {
       case "llm_call":
@@ -86,6 +86,17 @@ export function parseSession(summary: SessionSummary, events: TrailEventRow[]): 
   }
   out.steps = [...steps.values()].sort((a, b) => a.step - b.step);
   return out;
+}
+
+/**
+ * The step an event is shown in. A session's end belongs to the last step that ran: older
+ * replays recorded their stop under the next, never-started step number, which must not
+ * read as a step of its own.
+ */
+function stepFor(e: TrailEventRow, steps: Map<number, ParsedStep>): number {
+  const n = Math.max(1, e.step_number);
+  if (TERMINAL_EVENT_TYPES.includes(e.event_type) && !steps.has(n) && steps.size) return Math.max(...steps.keys());
+  return n;
 }
 
 /** Tools whose input names a workspace file (the tree offers "Reveal File" for them). */

@@ -49,6 +49,16 @@ export interface NodeView {
   opensDetails: boolean;
 }
 
+/**
+ * The badge for a session's failed tool calls. VS Code accepts at most two characters (it
+ * rejects "99+" and then shows nothing, so the worst sessions looked clean): 1–99 as the
+ * number, more as "!"; the exact count is in the tooltip and the description.
+ */
+export function failedCountBadge(n: number): { badge: string; tooltip: string } | undefined {
+  if (!Number.isInteger(n) || n <= 0) return undefined;
+  return { badge: n > 99 ? "!" : String(n), tooltip: `${n.toLocaleString("en-US")} failed tool call${n === 1 ? "" : "s"}` };
+}
+
 const STATUS_ICON: Record<string, IconView> = {
   running: { id: "sync~spin" },
   completed: { id: "pass", color: "testing.iconPassed" },

@@ -1,7 +1,7 @@
 import * as vscode from "vscode";
 import type { Logger } from "./logger";
 import type { NodeView, TreeNode } from "./sessionsTreeModel";
-import { SessionsTreeModel } from "./sessionsTreeModel";
+import { failedCountBadge, SessionsTreeModel } from "./sessionsTreeModel";
 import type { TrailService } from "./trailService";
 
 export const SESSIONS_VIEW_ID = "agentAudit.sessions";
@@ -75,13 +75,15 @@ function toTreeItem(v: NodeView, node: TreeNode): vscode.TreeItem {
   return item;
 }
 
-/** The red count of failed tool calls on a session row. */
+/**
+ * The count of failed tool calls on a session row. No color: VS Code paints the whole label in
+ * a decoration's color, and a completed session with one failed call must not read as failed.
+ */
 class FailedCountDecorations implements vscode.FileDecorationProvider {
   provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
     if (uri.scheme !== DECORATION_SCHEME) return undefined;
-    const n = Number(new URLSearchParams(uri.query).get("failed"));
-    if (!n) return undefined;
-    return new vscode.FileDecoration(n > 99 ? "99+" : String(n), `${n} failed tool call${n > 1 ? "s" : ""}`, new vscode.ThemeColor("list.errorForeground"));
+    const badge = failedCountBadge(Number(new URLSearchParams(uri.query).get("failed")));
+    return badge && new vscode.FileDecoration(badge.badge, badge.tooltip);
   }
 }
 

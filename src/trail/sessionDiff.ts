@@ -1,5 +1,6 @@
 import type { Database } from "sql.js";
 import { canonicalJson } from "./canonicalJson";
+import { TERMINAL_EVENT_TYPES } from "./eventTypes";
 import { getSession, sessionEvents } from "./trailQueries";
 import type { SessionSummary, TrailEventRow } from "./trailQueries";
 
@@ -60,7 +61,9 @@ function stepsOf(events: TrailEventRow[]): StepSide[] {
   const steps = new Map<number, StepSide>();
   const calls = new Map<string, ToolSide>();
   for (const e of events) {
-    if (e.step_number < 1) continue;
+    // A step is a model call and what it triggered; a session's end (and an older replay's
+    // stop recorded under the next step number) does not make a step of its own.
+    if (e.step_number < 1 || TERMINAL_EVENT_TYPES.includes(e.event_type)) continue;
     let st = steps.get(e.step_number);
     if (!st) {
       st = { step: e.step_number, tools: [], inputTokens: 0, outputTokens: 0, modelMs: null };

@@ -18,7 +18,11 @@ export interface E2E {
 }
 
 export const RESULTS = path.join(REPO, "test-results", "e2e");
-export const DOC_IMAGES = path.join(REPO, "docs", "images");
+/**
+ * Where tests put the README's screenshots: an ignored folder, so a test run never modifies
+ * tracked files. `npm run screenshots` copies them into docs/images when someone means to.
+ */
+export const DOC_IMAGES = path.join(REPO, "test-results", "screenshots");
 
 /**
  * One end-to-end test: a fresh workspace, the local Anthropic API with `scenario`, a fresh

@@ -2,15 +2,26 @@
 # Provisions what the end-to-end tests need, from Debian and the npm registry only, into
 # .tools/e2e (git-ignored). Idempotent: a second run finds everything and returns at once.
 #   - Debian: chromium (the browser Playwright drives), libkrb5-dev (code-server's native
-#     modules build against it).
+#     modules build against it), sqlite3 (tests open trails without our code).
 #   - npm: node@24 (code-server 4.139 needs Node 24; the package puts a binary in
 #     node_modules/node/bin), then code-server@4.139.1, installed with that Node on PATH and
 #     its install script allowed (it builds its native modules).
+#
+# Why it is built the way it is:
+#   - `npm test` runs this from inside npm, which exports npm_config_* variables describing the
+#     *outer* run (npm_config_user_agent names Node 20; code-server's install script reads it
+#     and refuses). The inner installs therefore run with every npm_* variable removed, exactly
+#     as if this script had been started from a plain shell.
+#   - An interrupted install must never leave a half-built .tools/e2e that later runs trust
+#     (dangling .bin links broke every later run). Everything is built in a fresh staging
+#     folder, checked, stamped, and only then moved into place; a leftover staging folder or an
+#     unstamped .tools/e2e is thrown away and rebuilt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 TOOLS=.tools/e2e
 CODE_SERVER_VERSION=4.139.1
 NODE_MAJOR=24
+STAMP_TEXT="code-server $CODE_SERVER_VERSION node $NODE_MAJOR"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -24,9 +35,32 @@ if [ ${#need[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-mkdir -p "$TOOLS"
-if [ ! -f "$TOOLS/package.json" ]; then
-  cat > "$TOOLS/package.json" <<JSON
+# True when $1 holds a complete, working toolset of the wanted versions.
+complete() {
+  local dir=$1
+  [ "$(cat "$dir/.provisioned" 2>/dev/null)" = "$STAMP_TEXT" ] || return 1
+  [ "$("$dir/node_modules/node/bin/node" --version 2>/dev/null | cut -d. -f1)" = "v$NODE_MAJOR" ] || return 1
+  [ -f "$dir/node_modules/code-server/out/node/entry.js" ] || return 1
+}
+
+if complete "$TOOLS"; then
+  echo "e2e provision: ready (code-server $CODE_SERVER_VERSION, $("$TOOLS/node_modules/node/bin/node" --version), $(/usr/bin/chromium --version 2>/dev/null | head -1))"
+  exit 0
+fi
+
+# npm with none of the outer npm's variables: what a plain shell would run.
+clean_npm() {
+  local vars
+  vars=$(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p; s/^\(INIT_CWD\)=.*/\1/p; s/^\(NODE\)=.*/\1/p')
+  # shellcheck disable=SC2086
+  env $(for v in $vars; do printf -- '-u %s ' "$v"; done) "$@"
+}
+
+mkdir -p .tools
+rm -rf .tools/e2e.staging-*
+STAGING=$(mktemp -d .tools/e2e.staging-XXXXXX)
+trap 'rm -rf "$STAGING"' EXIT
+cat > "$STAGING/package.json" <<JSON
 {
   "name": "agent-audit-trail-e2e-tools",
   "private": true,
@@ -34,17 +68,17 @@ if [ ! -f "$TOOLS/package.json" ]; then
   "allowScripts": { "code-server": true }
 }
 JSON
-fi
 
-node24="$TOOLS/node_modules/node/bin/node"
-if [ ! -x "$node24" ] || [ "$("$node24" --version | cut -d. -f1)" != "v$NODE_MAJOR" ]; then
-  echo "e2e provision: npm install node@$NODE_MAJOR"
-  (cd "$TOOLS" && npm install --no-audit --no-fund --loglevel=error "node@$NODE_MAJOR")
+echo "e2e provision: npm install node@$NODE_MAJOR"
+(cd "$STAGING" && clean_npm npm install --no-audit --no-fund --loglevel=error "node@$NODE_MAJOR")
+echo "e2e provision: npm install code-server@$CODE_SERVER_VERSION (builds native modules; a few minutes)"
+(cd "$STAGING" && PATH="$PWD/node_modules/node/bin:$PATH" clean_npm npm install --no-audit --no-fund --loglevel=error "node@$NODE_MAJOR" "code-server@$CODE_SERVER_VERSION")
+echo "$STAMP_TEXT" > "$STAGING/.provisioned"
+if ! complete "$STAGING"; then
+  echo "e2e provision: the installed tools do not work (see above)" >&2
+  exit 1
 fi
-
-cs_pkg="$TOOLS/node_modules/code-server/package.json"
-if [ ! -f "$cs_pkg" ] || ! grep -q "\"version\": \"$CODE_SERVER_VERSION\"" "$cs_pkg"; then
-  echo "e2e provision: npm install code-server@$CODE_SERVER_VERSION (builds native modules; a few minutes)"
-  (cd "$TOOLS" && PATH="$PWD/node_modules/node/bin:$PATH" npm install --no-audit --no-fund --loglevel=error "node@$NODE_MAJOR" "code-server@$CODE_SERVER_VERSION")
-fi
-echo "e2e provision: ready (code-server $CODE_SERVER_VERSION, $("$node24" --version), $(/usr/bin/chromium --version 2>/dev/null | head -1))"
+rm -rf "$TOOLS"
+mv "$STAGING" "$TOOLS"
+trap - EXIT
+echo "e2e provision: ready (code-server $CODE_SERVER_VERSION, $("$TOOLS/node_modules/node/bin/node" --version), $(/usr/bin/chromium --version 2>/dev/null | head -1))"

@@ -270,6 +270,10 @@ e2eTest(
     const session = wb.treeRow("Check the fix");
     await session.locator(".codicon-pass").waitFor({ timeout: 60_000 });
     await wb.expand(session);
+    // A completed session with a failed call keeps its label in the normal color (a red label
+    // reads as a failed session); the failure shows as the step's icon and the count badge.
+    const labelColor = (row: typeof session) => row.locator(".label-name").first().evaluate((n) => getComputedStyle(n).color);
+    assert.equal(await labelColor(session), await labelColor(wb.treeRow(/^Step 1/)), "session label in the normal foreground color");
     await wb.expand(wb.treeRow(/^Step 1/));
     const failed = wb.treeRow(/^run_command.*command_failed/);
     await failed.waitFor();

@@ -118,6 +118,9 @@ test("bad arguments, a missing workspace, a missing key and an unreadable trail 
     [["sessions", "--workspace", ws], /no trail in/],
     [["show", "--workspace", ws], /no trail in|needs a session id/],
     [["export", "x", "--workspace", ws], /--format jsonl/],
+    [["sessions", "extra-arg", "--workspace", ws], /unexpected argument "extra-arg"/],
+    [["diff", "a", "b", "c", "--workspace", ws], /unexpected argument "c"/],
+    [["show", "latest", "more", "stuff"], /unexpected arguments "more" "stuff"/],
   ];
   for (const [args, message] of cases) {
     const r = await cli(args);
@@ -201,4 +204,35 @@ test("max iterations reached exits 1", async (t) => {
   const r = await cli(["run", "Loop", "--workspace", ws, "--max-iterations", "2"], { env });
   assert.equal(r.code, 1);
   assert.match(r.stdout, /: timeout/);
+});
+
+test("--version and -v print the package's version", async () => {
+  const { version } = JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "..", "..", "package.json"), "utf8"));
+  for (const flag of ["--version", "-v"]) {
+    const r = await cli([flag]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `agent-audit ${version}\n`);
+  }
+  assert.match((await cli(["--help"])).stdout, /agent-audit export <session-id> --format jsonl \[--out FILE\] \[--workspace DIR\]/);
+});
+
+test("counts read as English and show does not pass a listing's first line off as the whole output", async (t) => {
+  const ws = sampleWorkspace(t);
+  const env = await withApi(t, {
+    turns: [
+      { content: [{ type: "tool_use", name: "list_directory", input: { path: "." } }, { type: "tool_use", name: "run_command", input: { command: "exit 3" } }] },
+      { content: [{ type: "text", text: "Done." }] },
+    ],
+  });
+  const run = await cli(["run", "Look around", "--workspace", ws, "--approve", "all"], { env });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /\(2 steps, [\d,]+ in \/ [\d,]+ out tokens, 1 failed tool call, /);
+  const entries = fs.readdirSync(ws).filter((n) => n !== ".agent-audit").length;
+  const show = await cli(["show", "latest", "--workspace", ws]);
+  assert.match(show.stdout, new RegExp(`list_directory \\.\\n\\s+✔ ok .*\\(\\+${entries - 1} more lines?\\)`));
+  const failures = await cli(["failures", "--workspace", ws]);
+  assert.match(failures.stdout, /^1 failed tool call: run_command command_failed ×1/);
+  const checkpoint = await cli(["verify", "--workspace", ws]);
+  assert.doesNotMatch(checkpoint.stdout, /\b1 signed checkpoints\b/);
+  assert.match(checkpoint.stdout, /\b\d+ signed checkpoints?\b/);
 });

@@ -9,7 +9,9 @@ import { replaySession } from "../../src/agent/replaySession";
 import { retryToolCall } from "../../src/agent/retryToolCall";
 import { workspaceTools } from "../../src/agent/tools/toolSet";
 import { diffSessions } from "../../src/trail/sessionDiff";
-import { failedToolCalls, failureCounts, sessionEvents } from "../../src/trail/trailQueries";
+import { failedToolCalls, failureCounts, getSession, sessionEvents } from "../../src/trail/trailQueries";
+import { parseSession } from "../../src/extension/sessionModel";
+import { renderSession } from "../../src/cli/sessionText";
 import type { TrailStore } from "../../src/trail/trailStore";
 import { verifyChain } from "../../src/trail/verifyChain";
 import type { Turn } from "../fakeAnthropic/scenario";
@@ -158,12 +160,19 @@ test("replay diverges exactly where a file was changed, and the diff aligns sess
   assert.deepEqual(o.divergedSteps, [1, 2], "step 1 read different content; step 2 flipped");
   assert.equal(c(ofType(events, "tool_result")[1]).replay.recorded_outcome, "success");
   assert.equal(ofType(events, "llm_call").length, 2, "no recorded answer was used after the flip");
+  // The stop is not a step: it is recorded under the last step that ran, everywhere.
+  assert.equal(end.step_number, 2);
+  assert.equal(o.totals.steps, 2);
+  assert.equal(getSession(r.store.database, o.session_id)!.steps, 2);
+  assert.deepEqual(parseSession(getSession(r.store.database, o.session_id)!, events).steps.map((st) => st.step), [1, 2]);
+  assert.doesNotMatch(renderSession(getSession(r.store.database, o.session_id)!, events), /Step 3/);
 
   const d = diffSessions(r.store.database, r.outcome.session_id, o.session_id);
   assert.equal(d.rows.length, 4);
   assert.equal(d.firstDivergence, 2);
   assert.deepEqual(d.rows[1].differences, ["run_command: success vs command_failed"]);
   assert.deepEqual(d.rows[3].differences, ["only in the first session"]);
+  assert.equal(d.rows[2].b, undefined, "B gave no answer in step 3");
   assert.equal(d.rows[0].same, true, "step 1 made the same call with the same outcome");
 });
 

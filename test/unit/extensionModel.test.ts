@@ -5,7 +5,7 @@ import type { ApprovalRequest } from "../../src/agent/agentRunner";
 import { APPROVE, EDIT, editorApprovalHandler, REJECT, validateJsonObject } from "../../src/extension/approvalFlow";
 import type { ApprovalUi } from "../../src/extension/approvalFlow";
 import type { TrailSource, TreeNode } from "../../src/extension/sessionsTreeModel";
-import { SessionsTreeModel } from "../../src/extension/sessionsTreeModel";
+import { failedCountBadge, SessionsTreeModel } from "../../src/extension/sessionsTreeModel";
 import { readSettings } from "../../src/extension/settings";
 import { toHeader, toStepDetail, toStepSummaries } from "../../src/extension/stepDetailsModel";
 import { throttle } from "../../src/extension/throttle";
@@ -251,4 +251,15 @@ test("the Failed Tool Calls view groups by tool, then error type, most frequent 
   assert.equal(item.input, "$ echo boom >&2; exit 2");
   assert.equal(item.retriedOk, true);
   assert.equal(item.step, 1);
+});
+
+test("the failed-calls badge is one VS Code accepts (≤ 2 characters) for any count, with the exact count in words", () => {
+  assert.equal(failedCountBadge(0), undefined);
+  assert.deepEqual(failedCountBadge(1), { badge: "1", tooltip: "1 failed tool call" });
+  assert.deepEqual(failedCountBadge(99), { badge: "99", tooltip: "99 failed tool calls" });
+  for (const n of [100, 150, 12_345]) {
+    const b = failedCountBadge(n)!;
+    assert.ok(b.badge.length <= 2, `badge "${b.badge}" for ${n}`);
+    assert.match(b.tooltip, new RegExp(`^${n.toLocaleString("en-US")} failed tool calls$`));
+  }
 });

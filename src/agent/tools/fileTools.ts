@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
+import { RE2JS } from "re2js";
 import * as path from "node:path";
 import { toolErrorFromFs, ToolError } from "../toolError";
-import { resolveInWorkspace, TRAIL_FOLDER } from "../workspacePaths";
+import { isTrailFolder, resolveInWorkspace, writeInWorkspace } from "../workspacePaths";
 import { globToRegExp } from "./glob";
 import type { ToolDefinition } from "./toolDefinition";
 import { HARD_OUTPUT_CEILING } from "./toolDefinition";
@@ -9,6 +10,8 @@ import { walkFiles } from "./walkWorkspace";
 
 const MAX_MATCHES = 200;
 const MAX_SEARCH_FILE_BYTES = 2 * 1024 * 1024;
+/** A search that takes longer than this ends with a `timeout` error rather than running on. */
+export const SEARCH_TIME_LIMIT_MS = 20_000;
 
 export const readFileTool: ToolDefinition<{ path: string; start_line?: number; end_line?: number }> = {
   name: "read_file",
@@ -77,7 +80,7 @@ export const listDirectoryTool: ToolDefinition<{ path: string }> = {
       throw toolErrorFromFs(err, rel);
     }
     const names = entries
-      .filter((e) => !(rel === "." && e.name === TRAIL_FOLDER))
+      .filter((e) => !(rel === "." && isTrailFolder(e.name)))
       .map((e) => (e.isDirectory() ? `${e.name}/` : e.name))
       .sort();
     return names.length ? names.join("\n") : `(${rel} is empty)`;
@@ -119,7 +122,7 @@ export const searchTextTool: ToolDefinition<{ query: string; glob?: string; rege
     properties: {
       query: { type: "string", description: "Text to find (case-sensitive)" },
       glob: { type: "string", description: "Only search files matching this glob" },
-      regex: { type: "boolean", description: "Treat query as a JavaScript regular expression" },
+      regex: { type: "boolean", description: "Treat query as a regular expression (RE2 syntax: no backreferences or lookaround)" },
     },
     required: ["query"],
     additionalProperties: false,
@@ -127,11 +130,14 @@ export const searchTextTool: ToolDefinition<{ query: string; glob?: string; rege
   async run(input, ctx) {
     let matcher: (line: string) => boolean;
     if (input.regex) {
-      let re: RegExp;
+      // RE2 semantics (linear time in the input, whatever the pattern): a backtracking engine
+      // on the extension host let one catastrophic pattern from the model freeze every
+      // extension, and no cancel can interrupt a running RegExp.
+      let re: RE2JS;
       try {
-        re = new RegExp(input.query);
+        re = RE2JS.compile(input.query);
       } catch (err) {
-        throw new ToolError("invalid_input", `query is not a valid regular expression: ${(err as Error).message}`);
+        throw new ToolError("invalid_input", `query is not a valid regular expression (RE2 syntax: no backreferences or lookaround): ${(err as Error).message}`);
       }
       matcher = (l) => re.test(l);
     } else {
@@ -140,7 +146,19 @@ export const searchTextTool: ToolDefinition<{ query: string; glob?: string; rege
     }
     const fileFilter = input.glob ? globToRegExp(input.glob) : undefined;
     const out: string[] = [];
+    const started = performance.now();
+    let lastYield = started;
     for (const file of walkFiles(ctx.root, ctx.signal)) {
+      // Give the event loop a turn now and then (cancellation, the UI), and stop at the limit.
+      const now = performance.now();
+      if (now - lastYield > 50) {
+        await new Promise((r) => setImmediate(r));
+        lastYield = performance.now();
+        if (ctx.signal.aborted) throw new ToolError("cancelled", "search cancelled");
+      }
+      if (now - started > SEARCH_TIME_LIMIT_MS) {
+        throw new ToolError("timeout", `search stopped after ${SEARCH_TIME_LIMIT_MS / 1000} s with ${out.length} matches so far; narrow it with glob`, { matches_so_far: out.length });
+      }
       if (fileFilter && !fileFilter.test(file)) continue;
       const abs = path.join(ctx.root, file);
       let buf: Buffer;
@@ -179,15 +197,14 @@ export const writeFileTool: ToolDefinition<{ path: string; content: string }> = 
     additionalProperties: false,
   },
   async run(input, ctx) {
-    const { abs, rel } = resolveInWorkspace(ctx.root, input.path);
-    const existed = fs.existsSync(abs);
+    const target = resolveInWorkspace(ctx.root, input.path);
+    let existed: boolean;
     try {
-      fs.mkdirSync(path.dirname(abs), { recursive: true });
-      fs.writeFileSync(abs, input.content);
+      ({ existed } = writeInWorkspace(ctx.root, target, input.content));
     } catch (err) {
-      throw toolErrorFromFs(err, rel);
+      throw toolErrorFromFs(err, target.rel);
     }
-    return `${existed ? "Replaced" : "Created"} ${rel} (${Buffer.byteLength(input.content)} bytes)`;
+    return `${existed ? "Replaced" : "Created"} ${target.rel} (${Buffer.byteLength(input.content)} bytes)`;
   },
   summarize: (input) => {
     const lines = input.content.split("\n");
@@ -232,7 +249,11 @@ export const editFileTool: ToolDefinition<{ path: string; old_text: string; new_
     }
     const updated = text.slice(0, first) + input.new_text + text.slice(first + input.old_text.length);
     try {
-      fs.writeFileSync(abs, updated);
+      // The file is re-read through the opened descriptor: if it changed since, nothing is written.
+      writeInWorkspace(ctx.root, { abs, rel }, (now) => {
+        if (now !== text) throw new ToolError("invalid_input", `${rel} changed while it was being edited; read it again`, { path: rel });
+        return updated;
+      }, true);
     } catch (err) {
       throw toolErrorFromFs(err, rel);
     }

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { isTrailFolder } from "../workspacePaths";
 
 /** Folders no tool descends into: version control, dependencies, and our own trail. */
 const SKIPPED = new Set([".git", "node_modules", ".agent-audit", ".hg", ".svn"]);
@@ -25,7 +26,7 @@ export function* walkFiles(root: string, signal?: AbortSignal, limit = 50_000): 
     for (const e of entries) {
       const child = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) {
-        if (!SKIPPED.has(e.name)) dirs.push(child);
+        if (!SKIPPED.has(e.name) && !(rel === "" && isTrailFolder(e.name))) dirs.push(child);
       } else if (e.isFile()) {
         if (++count > limit) return;
         yield child;
