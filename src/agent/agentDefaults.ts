@@ -3,6 +3,7 @@ import { version } from "../../package.json";
 import type { AgentConfig } from "./agentRunner";
 import { DEFAULT_SYSTEM_PROMPT } from "./agentRunner";
 import type { ApprovalPolicy } from "./tools/toolSet";
+import { extraNamesFromEnv } from "./tools/commandEnvironment";
 
 export const AGENT_ID = "agent-audit-trail";
 export const AGENT_VERSION = version;
@@ -29,6 +30,7 @@ export function agentConfig(o: {
   policy?: Record<string, ApprovalPolicy>;
   userId?: string;
   maxOutputBytes?: number;
+  commandEnv?: readonly string[];
 }): AgentConfig {
   const thinking = o.thinkingBudget && o.thinkingBudget > 0 ? o.thinkingBudget : undefined;
   return {
@@ -43,5 +45,6 @@ export function agentConfig(o: {
     userId: o.userId || osUser(),
     policy: o.policy ?? {},
     maxOutputBytes: o.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+    commandEnv: o.commandEnv ?? extraNamesFromEnv(process.env.AGENT_AUDIT_COMMAND_ENV),
   };
 }

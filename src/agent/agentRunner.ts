@@ -6,8 +6,8 @@ import type { ChatMessage, ContentPart, ModelClient, ModelResponse, ResponseBloc
 import { ModelCallError } from "./modelClient";
 import type { SecretRedactor } from "./secretRedactor";
 import type { ToolExecution } from "./toolExecution";
-import { executeTool, executionContent, markControlError, toolResultForModel } from "./toolExecution";
-import type { ToolContext, ToolDefinition } from "./tools/toolDefinition";
+import { executeTool, executionContent, markControlError, previewOf, toolResultForModel } from "./toolExecution";
+import type { FileChange, ToolContext, ToolDefinition } from "./tools/toolDefinition";
 import type { ApprovalPolicy } from "./tools/toolSet";
 import { defaultPolicy } from "./tools/toolSet";
 
@@ -21,6 +21,8 @@ export interface ApprovalRequest {
   input: Record<string, unknown>;
   /** Readable account of what will happen (a diff for edit_file, the command line for run_command). */
   summary: string;
+  /** For file changes: the file's whole content before and after, for a diff view. */
+  change?: FileChange;
   step: number;
   signal: AbortSignal;
 }
@@ -46,6 +48,8 @@ export interface AgentConfig {
   /** Per-tool policy; tools not listed get the default for their kind. */
   policy: Record<string, ApprovalPolicy>;
   maxOutputBytes: number;
+  /** Extra environment variable names run_command passes on (beyond its fixed allowlist). */
+  commandEnv?: readonly string[];
 }
 
 /** What happened, for a UI; the trail has the full record. */
@@ -70,6 +74,8 @@ export interface RunRequest {
   sessionId?: string;
   /** Extra fields for session_start (e.g. replay_of). */
   startExtras?: Record<string, unknown>;
+  /** The tool inputs come from a recording (replay): redaction placeholders in them never run. */
+  recordedInputs?: boolean;
   /** Extra fields for a tool_result (a replay marks divergence from the recording here). */
   annotateToolResult?: (step: number, use: { id: string; name: string }, x: ToolExecution) => Record<string, unknown> | undefined;
 }
@@ -276,9 +282,10 @@ class AgentSession {
       inputError: use.input_error ? { message: use.input_error, raw: use.raw_input } : undefined,
       availableTools: [...req.tools.keys()],
       policy,
-      ctx: { root: req.workspaceRoot, signal: req.signal, maxOutputBytes: req.config.maxOutputBytes },
+      ctx: { root: req.workspaceRoot, signal: req.signal, maxOutputBytes: req.config.maxOutputBytes, commandEnv: req.config.commandEnv },
+      recordedInput: req.recordedInputs,
       ask: async (t, input) => {
-        const d = await this.askApproval(step, t, input, { root: req.workspaceRoot, signal: req.signal, maxOutputBytes: req.config.maxOutputBytes }, call);
+        const d = await this.askApproval(step, t, input, { root: req.workspaceRoot, signal: req.signal, maxOutputBytes: req.config.maxOutputBytes, commandEnv: req.config.commandEnv }, call);
         this.activity = { kind: "tool_call", step, tool_name: use.name, tool_call_event_id: call.event_id };
         return d;
       },
@@ -302,7 +309,7 @@ class AgentSession {
     const askedAt = new Date().toISOString();
     let decision: ApprovalDecision;
     try {
-      decision = await req.approve({ tool_name: tool.name, input, summary: tool.summarize(input, ctx), step, signal: req.signal });
+      decision = await req.approve({ tool_name: tool.name, input, summary: tool.summarize(input, ctx), change: previewOf(tool, input, ctx), step, signal: req.signal });
     } catch (err) {
       if (req.signal.aborted) throw new Cancelled();
       throw err;

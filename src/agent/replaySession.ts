@@ -91,6 +91,7 @@ export async function replaySession(req: ReplayRequest): Promise<ReplayOutcome> 
     redactor: req.redactor,
     onProgress: req.onProgress,
     startExtras: { replay_of: req.sessionId },
+    recordedInputs: true,
     annotateToolResult: (step, use, x: ToolExecution) => {
       const then = recordedResults.get(use.id);
       if (!then) return { replay: { diverged: true, recorded: null, note: "the recording has no result for this call" } };

@@ -5,7 +5,7 @@ import type { TrailEventRow } from "../trail/trailQueries";
 import type { ApprovalHandler, TrailWriter } from "./agentRunner";
 import type { SecretRedactor } from "./secretRedactor";
 import type { ToolExecution } from "./toolExecution";
-import { executeTool, executionContent } from "./toolExecution";
+import { executeTool, executionContent, previewOf } from "./toolExecution";
 import type { ToolDefinition } from "./tools/toolDefinition";
 import type { ApprovalPolicy } from "./tools/toolSet";
 import { defaultPolicy } from "./tools/toolSet";
@@ -24,6 +24,8 @@ export interface RetryRequest {
   trail: TrailWriter;
   signal: AbortSignal;
   maxOutputBytes: number;
+  /** Extra environment variable names run_command passes on. */
+  commandEnv?: readonly string[];
   identity: { agentId: string; agentVersion: string; userId: string };
   redactor?: SecretRedactor;
 }
@@ -51,7 +53,7 @@ export async function retryToolCall(req: RetryRequest): Promise<RetryResult> {
   const policy: ApprovalPolicy = req.policy[toolName] ?? (tool ? defaultPolicy(tool.kind) : "deny");
   const input = req.input ?? original.input;
   if (!input) throw new Error(`The original ${toolName} call had malformed input (${original.raw_input ?? "?"}); give the input to use`);
-  const ctx = { root: req.workspaceRoot, signal: req.signal, maxOutputBytes: req.maxOutputBytes };
+  const ctx = { root: req.workspaceRoot, signal: req.signal, maxOutputBytes: req.maxOutputBytes, commandEnv: req.commandEnv };
   let approval: Record<string, unknown> | undefined;
   const execution = await executeTool({
     toolName,
@@ -60,9 +62,11 @@ export async function retryToolCall(req: RetryRequest): Promise<RetryResult> {
     availableTools: [...req.tools.keys()],
     policy,
     ctx,
+    // An input given with the retry is the user's own; the original comes from the trail.
+    recordedInput: req.input === undefined,
     ask: async (t, i) => {
       const askedAt = new Date().toISOString();
-      const d = await req.approve({ tool_name: toolName, input: i, summary: `retry: ${t.summarize(i, ctx)}`, step: call.step_number, signal: req.signal });
+      const d = await req.approve({ tool_name: toolName, input: i, summary: `retry: ${t.summarize(i, ctx)}`, change: previewOf(t, i, ctx), step: call.step_number, signal: req.signal });
       approval = {
         approver_id: d.approver_id,
         asked_at: askedAt,

@@ -1,5 +1,6 @@
 import { lintSource } from "@secretlint/core";
 import { creator as recommendedRules } from "@secretlint/secretlint-rule-preset-recommend";
+import { genericSecretRanges } from "./genericSecrets";
 
 const CONFIG = {
   rules: [
@@ -12,6 +13,7 @@ const CONFIG = {
   ],
 };
 const SEPARATOR = "\n\n";
+const GENERIC_MARKER = "[REDACTED:generic-secret]";
 
 /**
  * Replaces secrets (API keys, tokens, private keys, passwords in connection strings) in
@@ -38,9 +40,13 @@ export class SecretRedactor {
       source: { filePath: "/agent-audit/event.txt", content: strings.join(SEPARATOR), contentType: "text" },
       options: { config: CONFIG },
     });
-    if (result.messages.length === 0) return value;
     // Per string, the ranges to replace (secretlint gives offsets in the joined text).
     const edits = new Map<number, { start: number; end: number; marker: string }[]>();
+    strings.forEach((str, i) => {
+      const generic = genericSecretRanges(str);
+      if (generic.length) edits.set(i, generic);
+    });
+    if (result.messages.length === 0 && edits.size === 0) return value;
     for (const m of result.messages) {
       const [start, end] = m.range;
       const i = findIndex(offsets, start);
@@ -52,15 +58,13 @@ export class SecretRedactor {
       list.push({ start: local, end: localEnd, marker });
       edits.set(i, list);
     }
+    for (const list of edits.values()) {
+      for (const e of list) if (e.marker === GENERIC_MARKER) this.counts.set(e.marker, (this.counts.get(e.marker) ?? 0) + 1);
+    }
     const replaced = strings.map((s, i) => {
-      const list = (edits.get(i) ?? []).sort((a, b) => b.start - a.start);
       let out = s;
-      let lastStart = Infinity;
-      for (const e of list) {
-        if (e.end > lastStart) continue; // overlapping findings: the outer one already covers it
-        out = out.slice(0, e.start) + e.marker + out.slice(e.end);
-        lastStart = e.start;
-      }
+      // Overlapping findings (two rules on one secret) are merged, so no part of either survives.
+      for (const e of mergeRanges(edits.get(i) ?? []).reverse()) out = out.slice(0, e.start) + e.marker + out.slice(e.end);
       return out;
     });
     let k = 0;
@@ -68,22 +72,49 @@ export class SecretRedactor {
   }
 }
 
+/** Every string in `v`, object keys included (a secret can be a key: `{"sk-ant-…": …}`). */
 function collectStrings(v: unknown, out: string[]): void {
   if (typeof v === "string") out.push(v);
   else if (Array.isArray(v)) for (const x of v) collectStrings(x, out);
-  else if (v && typeof v === "object") for (const x of Object.values(v)) collectStrings(x, out);
+  else if (v && typeof v === "object") {
+    for (const [key, x] of Object.entries(v)) {
+      out.push(key);
+      collectStrings(x, out);
+    }
+  }
 }
 
-/** Rebuilds `v` with its strings taken, in the same walk order, from `next`. */
+/** Rebuilds `v` with its strings (keys included), in the same walk order, taken from `next`. */
 function rebuild(v: unknown, next: () => string): unknown {
   if (typeof v === "string") return next();
   if (Array.isArray(v)) return v.map((x) => rebuild(x, next));
   if (v && typeof v === "object") {
     const out: Record<string, unknown> = {};
-    for (const [key, x] of Object.entries(v)) out[key] = rebuild(x, next);
+    for (const x of Object.values(v)) {
+      const k = next();
+      out[k] = rebuild(x, next);
+    }
     return out;
   }
   return v;
+}
+
+/**
+ * Sorted, non-overlapping ranges: overlapping ones become their union, named by the most
+ * specific rule (a vendor's rule over our generic one).
+ */
+function mergeRanges(list: { start: number; end: number; marker: string }[]): { start: number; end: number; marker: string }[] {
+  const sorted = [...list].sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: { start: number; end: number; marker: string }[] = [];
+  for (const e of sorted) {
+    const last = out[out.length - 1];
+    if (last && e.start < last.end) {
+      last.end = Math.max(last.end, e.end);
+      if (last.marker === GENERIC_MARKER && e.marker !== GENERIC_MARKER) last.marker = e.marker;
+    }
+    else out.push({ ...e });
+  }
+  return out;
 }
 
 function findIndex(offsets: number[], at: number): number {

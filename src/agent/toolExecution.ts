@@ -2,7 +2,7 @@ import { validateInput } from "./inputSchema";
 import type { LimitedOutput } from "./outputLimit";
 import { limitOutput } from "./outputLimit";
 import { ToolError } from "./toolError";
-import type { ToolContext, ToolDefinition } from "./tools/toolDefinition";
+import type { FileChange, ToolContext, ToolDefinition } from "./tools/toolDefinition";
 import type { ApprovalPolicy } from "./tools/toolSet";
 
 /** How one tool call went: what ran, whether it was approved, and its output or error. */
@@ -27,6 +27,18 @@ export interface ExecuteToolOptions {
   /** Asks for approval (and records it); errors it throws (cancellation, trail failure) propagate. */
   ask: (tool: ToolDefinition, input: Record<string, unknown>) => Promise<{ decision: "approved" | "rejected" | "edited"; input?: Record<string, unknown>; reason?: string; approver_id: string }>;
   onStart?: () => void;
+  /**
+   * Set for inputs that come from the trail (retry, replay): the trail holds
+   * `[REDACTED:rule]` where a secret was, and running that placeholder as if it were the value
+   * (a password, a token in a command line) would be wrong. Such an input runs only once the
+   * approver has replaced every placeholder with the real value.
+   */
+  recordedInput?: boolean;
+}
+
+/** The redaction markers a value holds (`[REDACTED:rule]`), in order of appearance. */
+export function redactionMarkers(value: unknown): string[] {
+  return JSON.stringify(value ?? null).match(/\[REDACTED:[a-z0-9-]+\]/g) ?? [];
 }
 
 /**
@@ -63,6 +75,15 @@ export async function executeTool(o: ExecuteToolOptions): Promise<ToolExecution>
         input = d.input;
         if (editProblems.length) throw new ToolError("invalid_input", `The edited input for ${o.toolName} is invalid: ${editProblems.join("; ")}`, { problems: editProblems });
       }
+    }
+    const markers = o.recordedInput ? redactionMarkers(input) : [];
+    if (markers.length) {
+      throw new ToolError(
+        "invalid_input",
+        `The recorded input of ${o.toolName} contains ${markers.join(", ")}: a secret was removed from the trail there, and the placeholder is not run as if it were the value. ` +
+          "Retry with the input edited to hold the real value (VS Code: Retry with Input…; CLI: --input).",
+        { redacted: markers },
+      );
     }
     o.onStart?.();
     const raw = await tool.run(input, o.ctx);
@@ -117,4 +138,13 @@ function limitDetail(detail: Record<string, unknown>, max: number): Record<strin
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(detail)) out[k] = typeof v === "string" && Buffer.byteLength(v) > max ? limitOutput(v, max).text : v;
   return out;
+}
+
+/** A tool's preview of its file change; none when it cannot be computed (the run reports why). */
+export function previewOf(tool: ToolDefinition, input: Record<string, unknown>, ctx: ToolContext): FileChange | undefined {
+  try {
+    return tool.preview?.(input, ctx);
+  } catch {
+    return undefined;
+  }
 }

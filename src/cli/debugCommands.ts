@@ -6,7 +6,8 @@ import { replaySession } from "../agent/replaySession";
 import { retryToolCall } from "../agent/retryToolCall";
 import { SecretRedactor } from "../agent/secretRedactor";
 import { workspaceTools } from "../agent/tools/toolSet";
-import { sessionEvents } from "../trail/trailQueries";
+import { getEvent, sessionEvents } from "../trail/trailQueries";
+import { redactionMarkers } from "../agent/toolExecution";
 import { diffSessions } from "../trail/sessionDiff";
 import { renderSessionDiff } from "../shared/diffText";
 import type { ParsedArgs } from "./cliArgs";
@@ -33,6 +34,14 @@ export async function retryCommand(args: ParsedArgs): Promise<number> {
     if (typeof input !== "object" || input === null || Array.isArray(input)) throw new UsageError("--input must be a JSON object");
   }
   return withToolRun(args, async ({ workspace, store, approve, signal, cfg }) => {
+    if (!input) {
+      const recorded = getEvent(store.database, eventId);
+      const call = recorded?.event_type === "tool_result" && recorded.parent_event_id ? getEvent(store.database, recorded.parent_event_id) : recorded;
+      const markers = call ? redactionMarkers(JSON.parse(call.content).input) : [];
+      if (markers.length) {
+        throw new UsageError(`the recorded input holds ${markers.join(", ")} (a secret redacted from the trail); give the real input with --input '<json>'`);
+      }
+    }
     const r = await retryToolCall({
       db: store.database,
       eventId,
@@ -44,6 +53,7 @@ export async function retryCommand(args: ParsedArgs): Promise<number> {
       trail: store,
       signal,
       maxOutputBytes: cfg.maxOutputBytes,
+      commandEnv: cfg.commandEnv,
       identity: { agentId: cfg.agentId, agentVersion: cfg.agentVersion, userId: cfg.userId },
       redactor: new SecretRedactor(),
     }).catch((err: Error) => {
@@ -73,7 +83,7 @@ export async function replayCommand(args: ParsedArgs): Promise<number> {
       approve,
       trail: store,
       signal,
-      config: { agentId: cfg.agentId, agentVersion: cfg.agentVersion, userId: cfg.userId, policy: {}, maxOutputBytes: cfg.maxOutputBytes },
+      config: { agentId: cfg.agentId, agentVersion: cfg.agentVersion, userId: cfg.userId, policy: {}, maxOutputBytes: cfg.maxOutputBytes, commandEnv: cfg.commandEnv },
       redactor: new SecretRedactor(),
       onProgress: printProgress,
     }).catch((err: Error) => {

@@ -7,9 +7,9 @@ import { SecretRedactor } from "../agent/secretRedactor";
 import { workspaceTools } from "../agent/tools/toolSet";
 import { getApiKey, offerToSetApiKey } from "./apiKey";
 import { editorApprovalHandler } from "./approvalFlow";
-import type { ApprovalUi } from "./approvalFlow";
+import type { VscodeApprovalPrompt } from "./approvalPrompt";
 import type { Logger } from "./logger";
-import { readSettings, SETTINGS } from "./settings";
+import { effectiveSettings } from "./effectiveSettings";
 import type { TrailService } from "./trailService";
 
 interface RunningSession {
@@ -38,10 +38,12 @@ export class AgentRunController implements vscode.Disposable {
     private readonly revealSession: (folder: string, sessionId: string) => void,
     private readonly openDetails: (folder: string, sessionId: string, step: number) => void,
     private readonly afterSession: (service: TrailService) => void,
+    private readonly approvals: VscodeApprovalPrompt,
   ) {
     this.statusItem.name = "Agent Audit";
     this.disposables.push(
       this.statusItem,
+      approvals.onDidChangePending(() => this.updateStatus()),
       vscode.commands.registerCommand("agentAudit.runAgent", () => this.run()),
       vscode.commands.registerCommand("agentAudit.cancelSession", () => this.cancel()),
       vscode.commands.registerCommand("agentAudit.focusRunningSession", () => {
@@ -89,7 +91,7 @@ export class AgentRunController implements vscode.Disposable {
       await offerToSetApiKey('Anthropic API key is missing — run "Agent Audit: Set Anthropic API Key"');
       return;
     }
-    const settings = readSettings(vscode.workspace.getConfiguration(SETTINGS.section, service.folder.uri));
+    const settings = effectiveSettings(service.folder.uri, this.log);
     let store;
     try {
       store = await service.openForWriting();
@@ -104,6 +106,7 @@ export class AgentRunController implements vscode.Disposable {
       systemPrompt: settings.systemPrompt,
       policy: settings.approvalPolicy,
       maxOutputBytes: settings.maxToolOutputBytes,
+      commandEnv: settings.commandEnvironment,
     });
     const running: RunningSession = {
       folder: service.source.key,
@@ -117,9 +120,7 @@ export class AgentRunController implements vscode.Disposable {
     this.log.info(`run in ${service.folder.uri.fsPath}: model ${config.model}, max ${config.maxIterations} steps`);
     this.updateStatus();
     const approverId = `vscode:${osUser()}`;
-    const approve = editorApprovalHandler(vscodeApprovalUi, approverId, () =>
-      vscode.workspace.getConfiguration(SETTINGS.section, service.folder.uri).get<boolean>(SETTINGS.modalApprovals) === true,
-    );
+    const approve = editorApprovalHandler(this.approvals, approverId, () => effectiveSettings(service.folder.uri).modalApprovals);
     let outcome: SessionOutcome | undefined;
     try {
       outcome = await vscode.window.withProgress(
@@ -150,6 +151,7 @@ export class AgentRunController implements vscode.Disposable {
     } finally {
       this.running = undefined;
       this.updateStatus();
+      await service.doneWriting().catch((err: Error) => this.log.error(`closing the trail after the run failed: ${err.message}`));
     }
     if (outcome) {
       this.afterSession(service);
@@ -185,9 +187,18 @@ export class AgentRunController implements vscode.Disposable {
       this.statusItem.hide();
       return;
     }
-    this.statusItem.text = `$(sync~spin) Agent: step ${r.step}/${r.maxSteps} · ${compact(r.tokens)} tokens`;
-    this.statusItem.tooltip = `Agent Audit: ${r.activity}. Click to show the session.`;
-    this.statusItem.command = "agentAudit.focusRunningSession";
+    if (this.approvals.isPending) {
+      // A pending approval stays one click away even after its notification was hidden.
+      this.statusItem.text = `$(bell-dot) Agent: approval needed (step ${r.step})`;
+      this.statusItem.tooltip = `Agent Audit: ${r.activity}. Click to answer.`;
+      this.statusItem.command = "agentAudit.showPendingApproval";
+      this.statusItem.backgroundColor = new vscode.ThemeColor("statusBarItem.warningBackground");
+    } else {
+      this.statusItem.text = `$(sync~spin) Agent: step ${r.step}/${r.maxSteps} · ${compact(r.tokens)} tokens`;
+      this.statusItem.tooltip = `Agent Audit: ${r.activity}. Click to show the session.`;
+      this.statusItem.command = "agentAudit.focusRunningSession";
+      this.statusItem.backgroundColor = undefined;
+    }
     this.statusItem.show();
   }
 
@@ -229,19 +240,6 @@ export class AgentRunController implements vscode.Disposable {
     this.disposables.forEach((d) => d.dispose());
   }
 }
-
-/** Approvals as notifications (or modal dialogs) and an input box for edits. */
-export const vscodeApprovalUi: ApprovalUi = {
-  async ask(message, detail, modal, buttons) {
-    if (modal) return vscode.window.showWarningMessage(message, { modal: true, detail }, ...buttons);
-    // Notifications show one line well; the summary (diff, command line) goes after it.
-    const oneLine = `${message}: ${detail.split("\n").slice(0, 6).join("  ⏎  ")}`;
-    return vscode.window.showWarningMessage(oneLine.length > 400 ? oneLine.slice(0, 399) + "…" : oneLine, ...buttons);
-  },
-  async editJson(title, json, validate) {
-    return vscode.window.showInputBox({ title, value: json, prompt: "Edit the tool input (JSON). What you enter is what runs and what is recorded.", ignoreFocusOut: true, validateInput: validate });
-  },
-};
 
 function compact(n: number): string {
   return n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n);

@@ -1,9 +1,10 @@
 import type { ApprovalDecision, ApprovalHandler, ApprovalRequest } from "../agent/agentRunner";
+import type { FileChange } from "../agent/tools/toolDefinition";
 
 /** The few UI calls an approval needs (VS Code's in the extension, a fake in tests). */
 export interface ApprovalUi {
   /** Shows the question; resolves with the button chosen, or undefined when dismissed. */
-  ask(message: string, detail: string, modal: boolean, buttons: string[]): Promise<string | undefined>;
+  ask(message: string, detail: string, modal: boolean, buttons: string[], change?: FileChange): Promise<string | undefined>;
   /** Lets the user edit JSON text; undefined when they cancel. `validate` returns an error or undefined. */
   editJson(title: string, json: string, validate: (text: string) => string | undefined): Promise<string | undefined>;
 }
@@ -20,7 +21,7 @@ export const EDIT = "Edit…";
 export function editorApprovalHandler(ui: ApprovalUi, approverId: string, modal: () => boolean): ApprovalHandler {
   return async (req: ApprovalRequest): Promise<ApprovalDecision> => {
     const message = `Agent wants to run ${req.tool_name} (step ${req.step})`;
-    const choice = await ui.ask(message, req.summary, modal(), [APPROVE, EDIT, REJECT]);
+    const choice = await ui.ask(message, req.summary, modal(), [APPROVE, EDIT, REJECT], req.change);
     if (req.signal.aborted) return { decision: "rejected", approver_id: approverId, reason: "session cancelled" };
     if (choice === APPROVE) return { decision: "approved", approver_id: approverId };
     if (choice === EDIT) {

@@ -9,11 +9,14 @@ import { renderSessionDiff } from "../shared/diffText";
 import { diffSessions } from "../trail/sessionDiff";
 import { getEvent, getEventWithLinks } from "../trail/trailQueries";
 import { editorApprovalHandler, validateJsonObject } from "./approvalFlow";
-import { vscodeApprovalUi } from "./agentRunController";
+import type { ApprovalUi } from "./approvalFlow";
+import { RecordedCommandDocs } from "./recordedCommandDocs";
+import { redactionMarkers } from "../agent/toolExecution";
 import type { Logger } from "./logger";
 import type { TreeNode } from "./sessionsTreeModel";
-import { readSettings, SETTINGS } from "./settings";
+import { effectiveSettings } from "./effectiveSettings";
 import type { TrailService } from "./trailService";
+import type { TrailStore } from "../trail/trailStore";
 
 const DIFF_SCHEME = "agent-audit-diff";
 
@@ -24,12 +27,14 @@ const DIFF_SCHEME = "agent-audit-diff";
 export class DebuggingCommands implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly diffs = new Map<string, string>();
+  private readonly recordedCommands = new RecordedCommandDocs();
 
   constructor(
     private readonly services: () => TrailService[],
     private readonly log: Logger,
     private readonly openDetails: (folder: string, sessionId: string, step: number) => void,
     private readonly selection: () => readonly TreeNode[],
+    private readonly approvals: ApprovalUi,
   ) {
     const callOf = (node?: TreeNode | { folder: string; callEventId: string }) => {
       const n = node ?? this.selection()[0];
@@ -83,25 +88,48 @@ export class DebuggingCommands implements vscode.Disposable {
     }
     const service = this.service(folder);
     if (!service) return;
-    const store = await service.openForWriting();
+    await this.withWriter(service, (store) => this.retryIn(service, store, folder, callEventId, edit));
+  }
+
+  /** Runs `body` with the folder's trail open for writing, and closes it after. */
+  private async withWriter(service: TrailService, body: (store: TrailStore) => Promise<void>): Promise<void> {
+    let store: TrailStore;
+    try {
+      store = await service.openForWriting();
+    } catch (err) {
+      void vscode.window.showErrorMessage((err as Error).message);
+      return;
+    }
+    try {
+      await body(store);
+    } finally {
+      await service.doneWriting();
+    }
+  }
+
+  private async retryIn(service: TrailService, store: TrailStore, folder: string, callEventId: string, edit: boolean): Promise<void> {
     const call = getEvent(store.database, callEventId);
     if (!call) return;
     const original = JSON.parse(call.content);
     let input: Record<string, unknown> | undefined;
-    if (edit) {
+    // A secret was redacted from the recorded input: ask for the value rather than run the placeholder.
+    const markers = redactionMarkers(original.input);
+    if (edit || markers.length) {
       const text = await vscode.window.showInputBox({
         title: `Retry ${original.tool_name} with this input`,
         value: JSON.stringify(original.input ?? {}),
-        prompt: "Edit the tool input (JSON). The retry is recorded with it; the original stays as it was.",
+        prompt: markers.length
+          ? `Replace ${markers.join(", ")} with the real value (it was redacted from the trail, and is redacted again in the retry's record).`
+          : "Edit the tool input (JSON). The retry is recorded with it; the original stays as it was.",
         validateInput: validateJsonObject,
         ignoreFocusOut: true,
       });
       if (text === undefined) return;
       input = JSON.parse(text);
     }
-    const settings = readSettings(vscode.workspace.getConfiguration(SETTINGS.section, service.folder.uri));
-    const cfg = agentConfig({ policy: settings.approvalPolicy, maxOutputBytes: settings.maxToolOutputBytes });
-    const approve = editorApprovalHandler(vscodeApprovalUi, `vscode:${osUser()}`, () => settings.modalApprovals);
+    const settings = effectiveSettings(service.folder.uri);
+    const cfg = agentConfig({ policy: settings.approvalPolicy, maxOutputBytes: settings.maxToolOutputBytes, commandEnv: settings.commandEnvironment });
+    const approve = editorApprovalHandler(this.approvals, `vscode:${osUser()}`, () => settings.modalApprovals);
     try {
       const r = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Retrying ${original.tool_name}`, cancellable: true },
@@ -119,6 +147,7 @@ export class DebuggingCommands implements vscode.Disposable {
             trail: store,
             signal: controller.signal,
             maxOutputBytes: cfg.maxOutputBytes,
+            commandEnv: cfg.commandEnv,
             identity: { agentId: cfg.agentId, agentVersion: cfg.agentVersion, userId: cfg.userId },
             redactor: new SecretRedactor(),
           });
@@ -138,7 +167,11 @@ export class DebuggingCommands implements vscode.Disposable {
     }
   }
 
-  /** File tools: open the file at the lines involved. Commands: show it, offer a terminal with it typed. */
+  /**
+   * File tools: open the file at the lines involved. Commands: show the recorded command in a
+   * read-only editor with a Copy action. Nothing from a trail ever reaches a terminal or a
+   * shell: a trail may be someone else's, and a newline typed into a terminal is an Enter.
+   */
   async reveal(folder: string, callEventId: string): Promise<void> {
     const service = this.service(folder);
     const db = (await service?.load())?.database;
@@ -149,15 +182,15 @@ export class DebuggingCommands implements vscode.Disposable {
     if (c.tool_name === "run_command") {
       const result = linked.children.find((e) => e.event_type === "tool_result");
       const r = result ? JSON.parse(result.content) : undefined;
-      const detail = r?.error
-        ? `${r.error.type}: ${r.error.message}\n${r.error.detail?.stderr ? `stderr:\n${String(r.error.detail.stderr).slice(0, 800)}` : ""}`
-        : String(r?.output ?? "").slice(0, 800);
-      const choice = await vscode.window.showInformationMessage(`$ ${input.command}`, { modal: true, detail }, "Open in Terminal");
-      if (choice) {
-        const terminal = vscode.window.createTerminal({ name: "Agent Audit", cwd: service.folder.uri.fsPath });
-        terminal.show();
-        terminal.sendText(String(input.command ?? ""), false); // typed, not run: the user decides
-      }
+      const command = String(input.command ?? "");
+      const outcome = r?.error
+        ? `${r.error.type}: ${r.error.message}${r.error.detail?.stderr ? `\nstderr:\n${String(r.error.detail.stderr)}` : ""}`
+        : String(r?.output ?? "(no result recorded)");
+      const uri = this.recordedCommands.show(callEventId, command, outcome);
+      await vscode.window.showTextDocument(uri, { preview: true });
+      const copy = "Copy Command";
+      const choice = await vscode.window.showInformationMessage("The recorded command is shown read-only; it is not run.", copy);
+      if (choice === copy) await vscode.env.clipboard.writeText(command);
       return;
     }
     if (typeof input.path !== "string") return;
@@ -189,9 +222,12 @@ export class DebuggingCommands implements vscode.Disposable {
     }
     const service = this.service(folder);
     if (!service) return;
-    const store = await service.openForWriting();
-    const settings = readSettings(vscode.workspace.getConfiguration(SETTINGS.section, service.folder.uri));
-    const cfg = agentConfig({ policy: settings.approvalPolicy, maxOutputBytes: settings.maxToolOutputBytes });
+    await this.withWriter(service, (store) => this.replayIn(service, store, folder, sessionId));
+  }
+
+  private async replayIn(service: TrailService, store: TrailStore, folder: string, sessionId: string): Promise<void> {
+    const settings = effectiveSettings(service.folder.uri);
+    const cfg = agentConfig({ policy: settings.approvalPolicy, maxOutputBytes: settings.maxToolOutputBytes, commandEnv: settings.commandEnvironment });
     try {
       const o = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: "Replaying the session (recorded answers, real tools)", cancellable: true },
@@ -203,10 +239,10 @@ export class DebuggingCommands implements vscode.Disposable {
             sessionId,
             workspaceRoot: service.folder.uri.fsPath,
             tools: workspaceTools(),
-            approve: editorApprovalHandler(vscodeApprovalUi, `vscode:${osUser()}`, () => settings.modalApprovals),
+            approve: editorApprovalHandler(this.approvals, `vscode:${osUser()}`, () => settings.modalApprovals),
             trail: store,
             signal: controller.signal,
-            config: { agentId: cfg.agentId, agentVersion: cfg.agentVersion, userId: cfg.userId, policy: cfg.policy, maxOutputBytes: cfg.maxOutputBytes },
+            config: { agentId: cfg.agentId, agentVersion: cfg.agentVersion, userId: cfg.userId, policy: cfg.policy, maxOutputBytes: cfg.maxOutputBytes, commandEnv: cfg.commandEnv },
             redactor: new SecretRedactor(),
           });
         },
@@ -235,5 +271,6 @@ export class DebuggingCommands implements vscode.Disposable {
 
   dispose(): void {
     this.disposables.forEach((d) => d.dispose());
+    this.recordedCommands.dispose();
   }
 }

@@ -8,7 +8,8 @@ import { brokenSeqs, IntegrityFeature } from "./integrity";
 import { componentLogger } from "./logger";
 import { registerFailuresView } from "./failuresView";
 import { registerSessionsView } from "./sessionsView";
-import { SETTINGS } from "./settings";
+import { effectiveSettings } from "./effectiveSettings";
+import { VscodeApprovalPrompt } from "./approvalPrompt";
 import { signingKeyProvider } from "./signingKey";
 import { StepDetailsPanel } from "./stepDetailsPanel";
 import { TrailService } from "./trailService";
@@ -22,7 +23,9 @@ export function activate(context: vscode.ExtensionContext): void {
   const log = componentLogger(channel, "extension");
   context.subscriptions.push(channel);
 
-  const trailRelPath = () => vscode.workspace.getConfiguration(SETTINGS.section).get<string>(SETTINGS.trailPath) || ".agent-audit/trail.db";
+  // The trail's place is a user setting only: a workspace must not move it out of the folder
+  // the file tools guard (effectiveSettings ignores and reports a workspace value).
+  const trailRelPath = () => effectiveSettings(undefined, log).trailPath;
   let services: TrailService[] = [];
   const syncFolders = () => {
     const folders = vscode.workspace.workspaceFolders ?? [];
@@ -37,7 +40,7 @@ export function activate(context: vscode.ExtensionContext): void {
 
   // Checkpoints are signed with the user's key (SecretStorage); the latest is also kept in
   // global storage, outside every workspace, as the anchor verification compares against.
-  const signing = { signer: signingKeyProvider(context.secrets, componentLogger(channel, "key")), anchorDir: path.join(context.globalStorageUri.fsPath, "anchors") };
+  const signing = { ...signingKeyProvider(context.secrets, componentLogger(channel, "key")), anchorDir: path.join(context.globalStorageUri.fsPath, "anchors") };
   let integrity: IntegrityFeature | undefined;
   const view = registerSessionsView(() => services, componentLogger(channel, "tree"), (folder) => brokenSeqs(integrity?.result(folder)));
   let debugging: DebuggingCommands | undefined;
@@ -52,7 +55,8 @@ export function activate(context: vscode.ExtensionContext): void {
       reveal: async (folder, eventId) => debugging?.reveal(folder, eventId),
     },
   );
-  debugging = new DebuggingCommands(() => services, componentLogger(channel, "debug"), (folder, sessionId, step) => panel.show(folder, sessionId, step), () => view.treeView.selection);
+  const approvals = new VscodeApprovalPrompt();
+  debugging = new DebuggingCommands(() => services, componentLogger(channel, "debug"), (folder, sessionId, step) => panel.show(folder, sessionId, step), () => view.treeView.selection, approvals);
   const failures = registerFailuresView(() => services, (f) => {
     void view.reveal(f.folder, f.sessionId, f.step);
     panel.show(f.folder, f.sessionId, f.step);
@@ -76,9 +80,11 @@ export function activate(context: vscode.ExtensionContext): void {
     (folder, sessionId, step) => panel.show(folder, sessionId, step),
     // Each session ends with a signed checkpoint; check the trail against it right away.
     (service) => void integrity?.verify(service),
+    approvals,
   );
 
   context.subscriptions.push(
+    approvals,
     integrity,
     failures,
     view,

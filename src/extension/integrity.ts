@@ -108,7 +108,7 @@ export class IntegrityFeature implements vscode.Disposable {
         const report = verifyTrail(store.database, {
           sql: await loadSqlEngine(),
           anchor,
-          trustedKeys: [await service.signerKey()],
+          trustedKeys: [await service.signerKey()].filter((k) => k !== undefined),
           journalRollback: open.rollback,
         });
         result.report = report;

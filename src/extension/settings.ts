@@ -1,4 +1,5 @@
 import type { ApprovalPolicy } from "../agent/tools/toolSet";
+import { ENV_NAME } from "../agent/tools/commandEnvironment";
 
 /** Every setting key, once. */
 export const SETTINGS = {
@@ -12,7 +13,17 @@ export const SETTINGS = {
   anthropicBaseUrl: "anthropicBaseUrl",
   trailPath: "trailPath",
   maxToolOutputBytes: "maxToolOutputBytes",
+  commandEnvironment: "commandEnvironment",
 } as const;
+
+/**
+ * Settings a workspace may not set (they are `machine`-scoped in package.json, and read here
+ * from the user's level only): where the API key is sent, where the trail is kept (outside
+ * `.agent-audit/` it would be outside the file tools' guard), which environment variables
+ * reach commands, and how approvals are asked. A cloned repository's .vscode/settings.json
+ * must not be able to redirect the key or weaken the record.
+ */
+export const USER_ONLY_SETTINGS = [SETTINGS.anthropicBaseUrl, SETTINGS.trailPath, SETTINGS.commandEnvironment, SETTINGS.modalApprovals] as const;
 
 export interface AgentAuditSettings {
   model: string;
@@ -24,11 +35,22 @@ export interface AgentAuditSettings {
   anthropicBaseUrl: string;
   trailPath: string;
   maxToolOutputBytes: number;
+  commandEnvironment: string[];
+  /** Workspace values that were ignored (user-only settings, looser approval policies), named. */
+  ignoredWorkspaceValues: string[];
 }
 
 /** The part of WorkspaceConfiguration we read (an in-memory fake in tests). */
 export interface ConfigurationReader {
   get<T>(key: string): T | undefined;
+  inspect<T>(key: string): { defaultValue?: T; globalValue?: T; workspaceValue?: T; workspaceFolderValue?: T } | undefined;
+}
+
+const STRICTNESS: Record<ApprovalPolicy, number> = { auto: 0, ask: 1, deny: 2 };
+
+function policyEntries(raw: unknown): [string, ApprovalPolicy][] {
+  if (!raw || typeof raw !== "object") return [];
+  return Object.entries(raw as Record<string, unknown>).filter((e): e is [string, ApprovalPolicy] => e[1] === "auto" || e[1] === "ask" || e[1] === "deny");
 }
 
 /** Reads the settings afresh (changes apply to the next run), with sane values for bad input. */
@@ -41,11 +63,25 @@ export function readSettings(config: ConfigurationReader): AgentAuditSettings {
     const v = config.get<string>(key);
     return typeof v === "string" && v.trim() ? v.trim() : fallback;
   };
-  const policy: Record<string, ApprovalPolicy> = {};
-  const raw = config.get<Record<string, unknown>>(SETTINGS.approvalPolicy) ?? {};
-  for (const [tool, value] of Object.entries(raw)) {
-    if (value === "auto" || value === "ask" || value === "deny") policy[tool] = value;
+  const ignored: string[] = [];
+  // User-only settings: the user's value (or the default); a workspace's value is reported.
+  const userValue = <T>(key: string): T | undefined => {
+    const i = config.inspect<T>(key);
+    if (i?.workspaceValue !== undefined || i?.workspaceFolderValue !== undefined) ignored.push(`${SETTINGS.section}.${key}`);
+    return i?.globalValue ?? i?.defaultValue;
+  };
+  const userStr = (key: string, fallback: string) => {
+    const v = userValue<string>(key);
+    return typeof v === "string" && v.trim() ? v.trim() : fallback;
+  };
+  // Approval policy: the user's (over the defaults); a workspace may only make a tool stricter.
+  const p = config.inspect<Record<string, unknown>>(SETTINGS.approvalPolicy);
+  const policy: Record<string, ApprovalPolicy> = Object.fromEntries([...policyEntries(p?.defaultValue), ...policyEntries(p?.globalValue)]);
+  for (const [tool, value] of [...policyEntries(p?.workspaceValue), ...policyEntries(p?.workspaceFolderValue)]) {
+    if (STRICTNESS[value] >= STRICTNESS[policy[tool] ?? "auto"]) policy[tool] = value;
+    else ignored.push(`${SETTINGS.section}.${SETTINGS.approvalPolicy}.${tool} = "${value}" (a workspace may only make approvals stricter)`);
   }
+  const extraEnv = userValue<unknown>(SETTINGS.commandEnvironment);
   const thinking = int(SETTINGS.thinkingBudget, 0, 0);
   return {
     model: str(SETTINGS.model, "claude-sonnet-5"),
@@ -53,9 +89,12 @@ export function readSettings(config: ConfigurationReader): AgentAuditSettings {
     thinkingBudget: thinking > 0 ? Math.max(thinking, 1024) : 0,
     systemPrompt: config.get<string>(SETTINGS.systemPrompt) ?? "",
     approvalPolicy: policy,
-    modalApprovals: config.get<boolean>(SETTINGS.modalApprovals) === true,
-    anthropicBaseUrl: str(SETTINGS.anthropicBaseUrl, ""),
-    trailPath: str(SETTINGS.trailPath, ".agent-audit/trail.db"),
+    // Modal by default: a notification hides itself after a while, and a pending approval must not.
+    modalApprovals: userValue<boolean>(SETTINGS.modalApprovals) !== false,
+    anthropicBaseUrl: userStr(SETTINGS.anthropicBaseUrl, ""),
+    trailPath: userStr(SETTINGS.trailPath, ".agent-audit/trail.db"),
     maxToolOutputBytes: int(SETTINGS.maxToolOutputBytes, 64 * 1024, 1024),
+    commandEnvironment: Array.isArray(extraEnv) ? extraEnv.filter((n): n is string => typeof n === "string" && ENV_NAME.test(n)) : [],
+    ignoredWorkspaceValues: ignored,
   };
 }

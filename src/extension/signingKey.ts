@@ -9,9 +9,14 @@ const SECRET_KEY = "agentAudit.checkpointSigningKey";
  * The user's checkpoint signing key, kept in SecretStorage (the OS keychain) and created on
  * first use. Only its public half ever reaches a trail.
  */
-export function signingKeyProvider(secrets: vscode.SecretStorage, log: Logger): () => Promise<CheckpointSigner> {
+export function signingKeyProvider(secrets: vscode.SecretStorage, log: Logger): { signer: () => Promise<CheckpointSigner>; existingSigner: () => Promise<CheckpointSigner | undefined> } {
   let signer: Promise<CheckpointSigner> | undefined;
-  return () =>
+  const existingSigner = async () => {
+    if (signer) return signer;
+    const pem = await secrets.get(SECRET_KEY);
+    return pem ? ed25519Signer(pem) : undefined;
+  };
+  const create = () =>
     (signer ??= (async () => {
       let pem = await secrets.get(SECRET_KEY);
       if (!pem) {
@@ -26,4 +31,5 @@ export function signingKeyProvider(secrets: vscode.SecretStorage, log: Logger): 
       signer = undefined;
       throw err;
     }));
+  return { signer: create, existingSigner };
 }

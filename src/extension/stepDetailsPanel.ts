@@ -1,6 +1,7 @@
 import * as vscode from "vscode";
 import { getEvent, getEventWithLinks, similarFailures } from "../trail/trailQueries";
 import type { HostToWebview, StepDetailsState, WebviewToHost } from "../shared/protocol";
+import { parseWebviewMessage } from "../shared/protocol";
 import type { Logger } from "./logger";
 import type { SessionsTreeModel } from "./sessionsTreeModel";
 import { toHeader, toStepDetail, toStepSummaries } from "./stepDetailsModel";
@@ -80,7 +81,11 @@ export class StepDetailsPanel implements vscode.Disposable {
     panel.webview.options = this.options();
     panel.webview.html = this.html();
     this.panelDisposables = [
-      panel.webview.onDidReceiveMessage((m: WebviewToHost) => void this.onMessage(m)),
+      panel.webview.onDidReceiveMessage((raw: unknown) => {
+        const m = parseWebviewMessage(raw);
+        if (m) void this.onMessage(m);
+        else this.log.warn(`step details: ignored a malformed message from the webview (${JSON.stringify(raw)?.slice(0, 200)})`);
+      }),
       panel.onDidDispose(() => {
         this.panel = undefined;
         this.ready = false;

@@ -15,11 +15,18 @@ const REFRESH_INTERVAL_MS = 250;
  * One workspace folder's trail: opened only when something needs it (a view, a run),
  * watched for changes made by other windows or the CLI, and announcing changes at most a
  * few times per second.
+ *
+ * Viewing never writes. The views read through a read-only store (no lock, no journal repair,
+ * no schema upgrade, no signing key), which works on a read-only mount and in an untrusted
+ * workspace. Only running, retrying and replaying open a writer, held while they run and
+ * closed after; its appends reach the views through the reader catching up.
  */
 export class TrailService implements vscode.Disposable {
   readonly source: StoreTrailSource;
   private store: TrailStore | undefined;
   private opening: Promise<TrailStore | undefined> | undefined;
+  private writer: Promise<TrailStore> | undefined;
+  private writerUsers = 0;
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private readonly fire = throttle(() => {
@@ -33,7 +40,7 @@ export class TrailService implements vscode.Disposable {
     readonly folder: vscode.WorkspaceFolder,
     private readonly trailRelPath: () => string,
     private readonly log: Logger,
-    private readonly signing: { signer: () => Promise<CheckpointSigner>; anchorDir: string },
+    private readonly signing: { signer: () => Promise<CheckpointSigner>; existingSigner: () => Promise<CheckpointSigner | undefined>; anchorDir: string },
   ) {
     this.source = new StoreTrailSource(folder.uri.toString(), folder.name, () => this.store);
     const dir = path.dirname(this.trailRelPath());
@@ -53,33 +60,64 @@ export class TrailService implements vscode.Disposable {
     return this.open();
   }
 
-  /** The store, creating the trail if needed (to run an agent). */
+  /**
+   * A store to append to, creating the trail if needed (to run an agent). Pair every call
+   * with `doneWriting()`; the writer is closed (flushed, lock-free) when the last user is done.
+   */
   async openForWriting(): Promise<TrailStore> {
-    const store = this.store ?? (await this.open(true));
-    if (!store) throw new Error(`Could not open the audit trail ${this.trailPath}; see the Agent Audit log`);
-    return store;
-  }
-
-  get anchorDir(): string {
-    return this.signing.anchorDir;
-  }
-
-  /** The signing key's public half (to trust its checkpoints when verifying). */
-  async signerKey() {
-    return (await this.signing.signer()).key;
-  }
-
-  private open(create = false): Promise<TrailStore | undefined> {
-    this.opening ??= (async () => {
+    this.writerUsers++;
+    this.writer ??= (async () => {
       try {
-        if (!create && !fs.existsSync(this.trailPath)) return undefined;
         const { store, report } = await TrailStore.open(this.trailPath, {
           log: (m) => this.log.info(m),
           signer: await this.signing.signer(),
           anchorDir: this.signing.anchorDir,
         });
         if (report.discardedBytes) {
-          this.log.warn(`${this.trailPath}: discarded ${report.discardedBytes} bytes of an unfinished write (never acknowledged); copy kept in ${report.discardedCopy}`);
+          this.log.warn(`${this.trailPath}: set aside ${report.discardedBytes} bytes of an unfinished write (never acknowledged); copy kept in ${report.discardedCopy}`);
+        }
+        store.onDidAppend(() => void this.onDiskChange());
+        return store;
+      } catch (err) {
+        this.writer = undefined;
+        const message = err instanceof TrailError ? err.message : `Cannot open ${this.trailPath} for writing: ${(err as Error).message}`;
+        this.log.error(message);
+        throw new Error(message);
+      }
+    })();
+    try {
+      return await this.writer;
+    } catch (err) {
+      this.writerUsers--;
+      throw err;
+    }
+  }
+
+  /** The end of one `openForWriting()` use. */
+  async doneWriting(): Promise<void> {
+    if (--this.writerUsers > 0 || !this.writer) return;
+    const writer = this.writer;
+    this.writer = undefined;
+    await (await writer).close();
+    await this.onDiskChange();
+  }
+
+  get anchorDir(): string {
+    return this.signing.anchorDir;
+  }
+
+  /** The user's signing key's public half, if the user has one (verifying never creates one). */
+  async signerKey() {
+    return (await this.signing.existingSigner())?.key;
+  }
+
+  private open(): Promise<TrailStore | undefined> {
+    this.opening ??= (async () => {
+      try {
+        if (!fs.existsSync(this.trailPath)) return undefined;
+        const { store, report } = await TrailStore.open(this.trailPath, { readOnly: true });
+        if (report.discardedBytes) {
+          this.log.warn(`${this.trailPath}: the journal ends in ${report.discardedBytes} bytes of an unfinished write (never acknowledged); not shown`);
         }
         this.log.info(`opened ${this.trailPath} (${store.head.seq} events)`);
         store.onDidAppend(() => this.fire());
@@ -93,7 +131,6 @@ export class TrailService implements vscode.Disposable {
           this.reportedError = true;
           void vscode.window.showErrorMessage(message, "Show Log").then((c) => c && vscode.commands.executeCommand("agentAudit.showLog"));
         }
-        if (create) throw err;
         return undefined;
       } finally {
         this.opening = undefined;
@@ -122,6 +159,9 @@ export class TrailService implements vscode.Disposable {
 
   async close(): Promise<void> {
     this.fire.dispose();
+    const writer = this.writer;
+    this.writer = undefined;
+    if (writer) await (await writer.catch(() => undefined))?.close();
     await this.store?.close();
     this.store = undefined;
   }

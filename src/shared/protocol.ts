@@ -129,3 +129,34 @@ export interface StepDetailsState {
 
 /** Characters of an output sent up front; the rest on "show all". */
 export const OUTPUT_PREVIEW_CHARS = 4000;
+
+const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/**
+ * A message from the webview, checked before the host acts on it: the right shape, ids of a
+ * sane form and size, steps that are whole numbers. The webview renders untrusted trail
+ * content; should anything there ever run script, all it could send is a valid message.
+ * Returns undefined for anything else.
+ */
+export function parseWebviewMessage(m: unknown): WebviewToHost | undefined {
+  if (typeof m !== "object" || m === null || Array.isArray(m)) return undefined;
+  const o = m as Record<string, unknown>;
+  const id = (v: unknown): v is string => typeof v === "string" && ID.test(v);
+  const step = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0 && v <= 1_000_000;
+  switch (o.type) {
+    case "ready":
+      return { type: "ready" };
+    case "selectStep":
+      return step(o.step) ? { type: "selectStep", step: o.step } : undefined;
+    case "showFullOutput":
+    case "copyEvent":
+    case "reveal":
+      return id(o.eventId) ? { type: o.type, eventId: o.eventId } : undefined;
+    case "retry":
+      return id(o.eventId) && typeof o.edit === "boolean" ? { type: "retry", eventId: o.eventId, edit: o.edit } : undefined;
+    case "openSession":
+      return id(o.sessionId) && step(o.step) ? { type: "openSession", sessionId: o.sessionId, step: o.step } : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
+import * as path from "node:path";
 import { isRunning } from "./durableFile";
 
 /**
@@ -14,18 +15,38 @@ import { isRunning } from "./durableFile";
  * A waiter also connects to the holder's socket: the holder then knows someone is waiting
  * (`contended`) and hands the lock over instead of keeping it for its next commit.
  */
+/** A lock folder without a pid for this long lost its holder between mkdir and writing the pid. */
+const STALE_EMPTY_LOCK_MS = 10_000;
+
 export class ProcessLock {
   private server: net.Server | undefined;
-  private readonly address: string | undefined;
-  private readonly lockDir: string;
+  private address: string | undefined;
+  private lockDir = "";
+  private named = false;
   private holdingDir = false;
   private wanted = false;
 
-  constructor(resourcePath: string) {
-    const id = createHash("sha256").update(resourcePath).digest("hex").slice(0, 32);
+  /** `resourcePath`'s folder must exist by the first `acquire()`. */
+  constructor(private readonly resourcePath: string) {}
+
+  /**
+   * The lock is named after the file, not the path string: two spellings of one trail (a
+   * symlinked folder, another letter case on a case-insensitive disk, a bind mount) must share
+   * one lock. The identity is the folder's device and inode (what the kernel sees as the same
+   * folder, whatever the path) plus the file name, case-folded where the file system folds it.
+   */
+  private nameLock(): void {
+    if (this.named) return;
+    const dir = path.dirname(this.resourcePath);
+    const st = fs.statSync(dir, { bigint: true });
+    const foldsCase = process.platform === "win32" || process.platform === "darwin";
+    const base = path.basename(this.resourcePath);
+    const identity = `${st.dev}:${st.ino}:${foldsCase ? base.toLowerCase() : base}`;
+    const id = createHash("sha256").update(identity).digest("hex").slice(0, 32);
     if (process.platform === "linux") this.address = `\0agent-audit-trail-${id}`;
     else if (process.platform === "win32") this.address = `\\\\?\\pipe\\agent-audit-trail-${id}`;
-    this.lockDir = `${resourcePath}.lock`;
+    this.lockDir = path.join(fs.realpathSync.native(dir), `${base}.lock`);
+    this.named = true;
   }
 
   /** True once another process has asked for the lock while we hold it. */
@@ -35,6 +56,7 @@ export class ProcessLock {
 
   /** Waits until this process holds the lock. */
   async acquire(): Promise<void> {
+    this.nameLock();
     for (let attempt = 0; ; attempt++) {
       if (await this.tryAcquire()) return;
       if (attempt % 8 === 0) this.pokeHolder();
@@ -90,13 +112,16 @@ export class ProcessLock {
       fs.mkdirSync(this.lockDir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      let holder = NaN;
+      let text: string;
       try {
-        holder = Number(fs.readFileSync(`${this.lockDir}/pid`, "utf8"));
+        text = fs.readFileSync(`${this.lockDir}/pid`, "utf8");
       } catch {
-        return false; // being created right now
+        // No pid yet: the holder is between mkdir and writing it. Only a lock left that way
+        // for long (its holder died right there) is taken over.
+        return this.takeOverIfOlderThan(STALE_EMPTY_LOCK_MS);
       }
-      if (Number.isInteger(holder) && !isRunning(holder)) {
+      const holder = /^\d+$/.test(text) ? Number(text) : NaN;
+      if (Number.isInteger(holder) && holder > 0 && !isRunning(holder)) {
         // Rename first so that, usually, only one waiter takes over a dead holder's lock.
         const grave = `${this.lockDir}.stale-${process.pid}-${Date.now()}`;
         try {
@@ -108,8 +133,23 @@ export class ProcessLock {
       }
       return false;
     }
-    fs.writeFileSync(`${this.lockDir}/pid`, String(process.pid));
+    // Written aside and renamed, so a reader sees either no pid or the whole pid, never "".
+    fs.writeFileSync(`${this.lockDir}/pid.${process.pid}`, String(process.pid));
+    fs.renameSync(`${this.lockDir}/pid.${process.pid}`, `${this.lockDir}/pid`);
     this.holdingDir = true;
     return true;
+  }
+
+  private takeOverIfOlderThan(ms: number): false {
+    try {
+      if (Date.now() - fs.statSync(this.lockDir).mtimeMs > ms) {
+        const grave = `${this.lockDir}.stale-${process.pid}-${Date.now()}`;
+        fs.renameSync(this.lockDir, grave);
+        fs.rmSync(grave, { recursive: true, force: true });
+      }
+    } catch {
+      /* another waiter took it over, or it was released */
+    }
+    return false;
   }
 }

@@ -212,7 +212,7 @@ function renderToolCall(tc: ToolCallView): HTMLElement {
       { class: "actions" },
       button("Retry", "debug-rerun", "Run this tool call again now, under the same approval policy (recorded as tool_retry)", () => post({ type: "retry", eventId: tc.callEventId, edit: false })),
       button("Retry with input…", "edit", "Edit the input, then run it again", () => post({ type: "retry", eventId: tc.callEventId, edit: true })),
-      button("Reveal", "go-to-file", "Open the file it touched, or the command in a terminal", () => post({ type: "reveal", eventId: tc.callEventId })),
+      button("Reveal", "go-to-file", "Open the file it touched, or show the command read-only (never run)", () => post({ type: "reveal", eventId: tc.callEventId })),
       button("Copy JSON", "copy", "Copy the tool call's events as JSON", () => post({ type: "copyEvent", eventId: tc.callEventId })),
     ),
   );

@@ -32,7 +32,15 @@ export const DOC_IMAGES = path.join(REPO, "test-results", "screenshots");
  */
 export function e2eTest(
   name: string,
-  opts: { scenario: Scenario; settings?: Record<string, unknown>; apiKey?: string | null },
+  opts: {
+    scenario: Scenario;
+    settings?: Record<string, unknown>;
+    apiKey?: string | null;
+    /** Extra environment for code-server and its extension host. */
+    env?: Record<string, string>;
+    /** Runs on the workspace before VS Code opens it; may return a clean-up (run before the folder is removed). */
+    prepare?: (ws: string) => Promise<(() => void) | void> | (() => void) | void;
+  },
   body: (e: E2E) => Promise<void>,
 ): void {
   test(name, { timeout: 240_000 }, async () => {
@@ -43,13 +51,15 @@ export function e2eTest(
     const apiUrl = await api.start();
     let cs: CodeServer | undefined;
     let wb: Workbench | undefined;
+    let cleanup: (() => void) | void = undefined;
     try {
+      cleanup = await opts.prepare?.(ws);
       cs = await startCodeServer({
         root,
         settings: { "agentAudit.anthropicBaseUrl": apiUrl, ...opts.settings },
         // The key reaches the extension host through the environment (the SecretStorage
         // path is what the missing-key test exercises).
-        env: { ANTHROPIC_API_KEY: opts.apiKey === null ? undefined : (opts.apiKey ?? "test-key-e2e"), ANTHROPIC_BASE_URL: undefined },
+        env: { ANTHROPIC_API_KEY: opts.apiKey === null ? undefined : (opts.apiKey ?? "test-key-e2e"), ANTHROPIC_BASE_URL: undefined, ...opts.env },
       });
       wb = await Workbench.open(cs.url, ws);
       await body({ ws, trailPath: path.join(ws, ".agent-audit", "trail.db"), wb, api, cs });
@@ -66,6 +76,7 @@ export function e2eTest(
       await wb?.close().catch(() => undefined);
       await cs?.stop().catch(() => undefined);
       await api.stop();
+      cleanup?.();
       fs.rmSync(root, { recursive: true, force: true });
     }
   });

@@ -85,11 +85,13 @@ e2eTest(
     const file = path.join(ws, "src", "greet.js");
     await wb.openSessionsView();
     await runAgent(wb, "Fix the greeting typo");
-    const prompt = wb.notification(/Agent wants to run edit_file/);
+    // The default is a modal dialog, with the whole change open in a diff editor beside it.
+    const prompt = wb.dialog(/Agent wants to run edit_file/);
     await prompt.waitFor({ timeout: 30_000 });
     assert.match(await prompt.innerText(), /- "Helo, "/);
+    await wb.page.locator(".tab", { hasText: /greet\.js: now ↔ proposed/ }).waitFor({ timeout: 20_000 });
     await wb.screenshot(path.join(DOC_IMAGES, "approval-prompt.png"));
-    await wb.clickNotificationButton(/Agent wants to run edit_file/, "Approve");
+    await wb.clickDialogButton(/Agent wants to run edit_file/, "Approve");
     await eventually(() => fs.readFileSync(file, "utf8").includes('"Hello, "'), "the approved edit on disk");
     const first = wb.treeRow("Fix the greeting typo");
     await first.locator(".codicon-pass").waitFor({ timeout: 30_000 });
@@ -98,7 +100,7 @@ e2eTest(
     await wb.treeRow(/^edit_file.*approved/).waitFor();
 
     await runAgent(wb, "Make the greeting folksy");
-    await wb.clickNotificationButton(/Agent wants to run edit_file/, "Reject");
+    await wb.clickDialogButton(/Agent wants to run edit_file/, "Reject");
     const events = await eventually(async () => {
       const ev = await latestEvents(trailPath);
       return ev.some((e) => e.event_type === "session_end") ? ev : undefined;

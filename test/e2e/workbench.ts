@@ -65,6 +65,17 @@ export class Workbench {
     await toast.locator(".monaco-button", { hasText: new RegExp(`^${escapeRe(button)}$`) }).click();
   }
 
+  /** A modal dialog (VS Code's own, in the page) whose text matches. */
+  dialog(text: RegExp): Locator {
+    return this.page.locator(".monaco-dialog-box", { hasText: text }).first();
+  }
+
+  async clickDialogButton(text: RegExp, button: string, timeout = 30_000): Promise<void> {
+    const box = this.dialog(text);
+    await box.waitFor({ timeout });
+    await box.locator(".dialog-buttons .monaco-button", { hasText: new RegExp(`^${escapeRe(button)}$`) }).click();
+  }
+
   async openSessionsView(): Promise<void> {
     // An empty trail shows the welcome content instead of the tree: wait for the view itself.
     // After a reload VS Code may restore the container on its own, and clicking its

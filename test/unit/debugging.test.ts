@@ -210,3 +210,30 @@ test("the CLI retries, replays and diffs", async (t) => {
   assert.equal((await cli(["retry"])).code, 2);
   assert.equal((await cli(["diff", "only-one"])).code, 2);
 });
+
+test("retry and replay never run a [REDACTED:…] placeholder as if it were the secret", async (t) => {
+  const root = sampleWorkspace(t);
+  const secret = `sk-ant-api03-${"Zq7".repeat(31)}AA`;
+  const command = `touch ran-with-key.txt; echo ${secret} > /dev/null`;
+  const r = await runScenario(t, { turns: [{ content: [{ type: "tool_use", name: "run_command", input: { command } }] }, done] }, { root, config: { policy: { run_command: "auto" } } });
+  const call = ofType(r.events, "tool_call")[0];
+  assert.match(c(call).input.command, /\[REDACTED:anthropic-api-key\]/, "the trail holds the placeholder");
+  fs.rmSync(path.join(root, "ran-with-key.txt"));
+
+  const retried = await retry(r.store, root, call.event_id);
+  const rc = JSON.parse(retried.event.content);
+  assert.equal(rc.outcome, "error");
+  assert.equal(rc.error.type, "invalid_input");
+  assert.match(rc.error.message, /contains \[REDACTED:anthropic-api-key\].*not run/);
+  assert.equal(fs.existsSync(path.join(root, "ran-with-key.txt")), false, "the command ran with the placeholder");
+
+  const o = await replay(r.store, root, r.outcome.session_id);
+  const replayed = ofType(sessionEvents(r.store.database, o.session_id), "tool_result")[0];
+  assert.equal(c(replayed).error?.type, "invalid_input");
+  assert.equal(fs.existsSync(path.join(root, "ran-with-key.txt")), false, "the replay ran the placeholder");
+
+  // The user supplies the value: then it runs.
+  const supplied = await retry(r.store, root, call.event_id, { input: { command } });
+  assert.equal(JSON.parse(supplied.event.content).outcome, "success");
+  assert.equal(fs.existsSync(path.join(root, "ran-with-key.txt")), true);
+});

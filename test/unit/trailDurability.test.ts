@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import { TrailStore } from "../../src/trail/trailStore";
@@ -79,4 +80,21 @@ test("two processes creating the same new trail at once agree on one trail", { t
   assert.equal(ra.code, 0, ra.stderr);
   assert.equal(rb.code, 0, rb.stderr);
   assert.equal(await assertHasEvery(trailPath, [...a.acks, ...b.acks]), 100);
+});
+
+test("two processes reaching one trail by different paths (a symlinked folder) share its lock and stay gapless", { timeout: 120_000, skip: process.platform === "win32" && "symlinks need privileges on Windows" }, async (t) => {
+  const dir = tempDir(t);
+  fs.mkdirSync(path.join(dir, "real"));
+  fs.symlinkSync(path.join(dir, "real"), path.join(dir, "alias"));
+  const viaReal = path.join(dir, "real", "trail.db");
+  const viaAlias = path.join(dir, "alias", ".", "trail.db");
+  (await TrailStore.open(viaReal)).store.close();
+  const a = startAppender(viaReal, 1000, "a", "burst");
+  const b = startAppender(viaAlias, 1000, "b", "burst");
+  const [ra, rb] = await Promise.all([a.exited, b.exited]);
+  assert.equal(ra.code, 0, ra.stderr);
+  assert.equal(rb.code, 0, rb.stderr);
+  const seqs = new Set([...a.acks, ...b.acks].map((x) => x.seq));
+  assert.equal(seqs.size, 2000, "two events were acknowledged with the same seq: the paths had different locks");
+  assert.equal(await assertHasEvery(viaReal, [...a.acks, ...b.acks]), 2000);
 });

@@ -206,6 +206,16 @@ export const writeFileTool: ToolDefinition<{ path: string; content: string }> = 
     }
     return `${existed ? "Replaced" : "Created"} ${target.rel} (${Buffer.byteLength(input.content)} bytes)`;
   },
+  preview: (input, ctx) => {
+    const { abs, rel } = resolveInWorkspace(ctx.root, input.path);
+    let before: string | null = null;
+    try {
+      before = fs.readFileSync(abs, "utf8");
+    } catch {
+      /* a new file */
+    }
+    return { path: rel, before, after: input.content };
+  },
   summarize: (input) => {
     const lines = input.content.split("\n");
     const preview = lines.slice(0, 20).map((l) => `+ ${l}`).join("\n");
@@ -259,6 +269,13 @@ export const editFileTool: ToolDefinition<{ path: string; old_text: string; new_
     }
     const line = text.slice(0, first).split("\n").length;
     return `Edited ${rel} at line ${line}`;
+  },
+  preview: (input, ctx) => {
+    const { abs, rel } = resolveInWorkspace(ctx.root, input.path);
+    const before = fs.readFileSync(abs, "utf8");
+    const at = before.indexOf(input.old_text);
+    if (!input.old_text || at < 0 || before.indexOf(input.old_text, at + 1) >= 0) return undefined;
+    return { path: rel, before, after: before.slice(0, at) + input.new_text + before.slice(at + input.old_text.length) };
   },
   summarize: (input, ctx) => {
     let where = "";

@@ -1,6 +1,7 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { ToolError } from "../toolError";
+import { commandEnvironment } from "./commandEnvironment";
 import type { LimitedOutput } from "../outputLimit";
 import type { ToolDefinition } from "./toolDefinition";
 import { HARD_OUTPUT_CEILING } from "./toolDefinition";
@@ -8,8 +9,6 @@ import { HARD_OUTPUT_CEILING } from "./toolDefinition";
 const DEFAULT_TIMEOUT_S = 60;
 const MAX_TIMEOUT_S = 600;
 
-/** Environment variables never handed to commands the model runs. */
-const WITHHELD_ENV = /^(ANTHROPIC_API_KEY|ANTHROPIC_AUTH_TOKEN|OPENAI_API_KEY|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|GITHUB_TOKEN|GH_TOKEN|NPM_TOKEN)$/;
 
 /** Collects a stream, keeping the first `keep` bytes and hashing all of them. */
 class CappedBuffer {
@@ -35,6 +34,20 @@ class CappedBuffer {
   }
 }
 
+/**
+ * Ends a command and everything it started: its process group on POSIX (the shell runs as a
+ * group leader), the whole process tree on Windows.
+ */
+function killTree(pid: number | undefined, isWin: boolean): void {
+  if (!pid) return;
+  try {
+    if (isWin) spawnSync("taskkill", ["/pid", String(pid), "/T", "/F"], { windowsHide: true, stdio: "ignore" });
+    else process.kill(-pid, "SIGKILL");
+  } catch {
+    /* already gone */
+  }
+}
+
 export const runCommandTool: ToolDefinition<{ command: string; timeout_seconds?: number }> = {
   name: "run_command",
   description:
@@ -54,7 +67,7 @@ export const runCommandTool: ToolDefinition<{ command: string; timeout_seconds?:
     const timeoutS = Math.min(input.timeout_seconds ?? DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S);
     if (!input.command.trim()) return Promise.reject(new ToolError("invalid_input", "command must not be empty"));
     if (ctx.signal.aborted) return Promise.reject(new ToolError("cancelled", "cancelled before the command started"));
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !WITHHELD_ENV.test(k)));
+    const env = commandEnvironment(process.env, ctx.commandEnv);
     return new Promise<LimitedOutput>((resolve, reject) => {
       const isWin = process.platform === "win32";
       const child = spawn(isWin ? "cmd.exe" : "/bin/sh", isWin ? ["/d", "/s", "/c", input.command] : ["-c", input.command], {
@@ -72,12 +85,7 @@ export const runCommandTool: ToolDefinition<{ command: string; timeout_seconds?:
       const stop = (why: typeof stopped) => {
         if (stopped) return;
         stopped = why;
-        try {
-          if (isWin) child.kill();
-          else process.kill(-child.pid!, "SIGKILL");
-        } catch {
-          /* already gone */
-        }
+        killTree(child.pid, isWin);
       };
       const timer = setTimeout(() => stop("timeout"), timeoutS * 1000);
       const onAbort = () => stop("cancelled");
@@ -93,6 +101,9 @@ export const runCommandTool: ToolDefinition<{ command: string; timeout_seconds?:
         ctx.signal.removeEventListener("abort", onAbort);
         reject(new ToolError("internal", `could not start the shell: ${e.message}`));
       });
+      // The shell is done: whatever it left running in the background (`server &`, a daemon
+      // that closed its output) goes too, so nothing the model started outlives its command.
+      child.on("exit", () => killTree(child.pid, isWin));
       child.on("close", (code, signal) => {
         clearTimeout(timer);
         ctx.signal.removeEventListener("abort", onAbort);

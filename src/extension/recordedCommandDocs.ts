@@ -1,0 +1,28 @@
+import * as vscode from "vscode";
+
+const SCHEME = "agent-audit-command";
+
+/**
+ * Read-only documents that show a command recorded in a trail (and what it did), so a user can
+ * read and copy it. A virtual document cannot be run, saved over a file, or sent to a shell.
+ */
+export class RecordedCommandDocs implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly texts = new Map<string, string>();
+  private readonly registration = vscode.workspace.registerTextDocumentContentProvider(SCHEME, this);
+
+  /** The document for one recorded run_command; open it with showTextDocument. */
+  show(callEventId: string, command: string, outcome: string): vscode.Uri {
+    const uri = vscode.Uri.from({ scheme: SCHEME, path: `/recorded command ${callEventId.slice(0, 8)}.txt`, query: callEventId });
+    this.texts.set(uri.toString(), `${command}\n\n──── recorded outcome (from the audit trail; this command is not run) ────\n${outcome}\n`);
+    return uri;
+  }
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.texts.get(uri.toString()) ?? "";
+  }
+
+  dispose(): void {
+    this.registration.dispose();
+    this.texts.clear();
+  }
+}
