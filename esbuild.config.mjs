@@ -18,6 +18,15 @@ const common = {
 
 const builds = [
   { ...common, entryPoints: ["src/cli/cli.ts"], outfile: "dist/cli.js", banner: { js: "#!/usr/bin/env node" } },
+  // The standalone evidence verifier copied into every bundle: Node's crypto only, no source
+  // map and not minified, so an auditor can read the one file that decides.
+  {
+    ...common,
+    entryPoints: ["src/trail/verifyBundleEntry.ts"],
+    outfile: "dist/verify-bundle.js",
+    sourcemap: false,
+    banner: { js: "#!/usr/bin/env node\n// Agent Audit Trail evidence verifier: node verify-bundle.js [bundle folder]. Uses Node's built-in crypto only." },
+  },
 ];
 builds.push(
   { ...common, entryPoints: ["src/extension/extension.ts"], outfile: "dist/extension.js", external: ["vscode"] },

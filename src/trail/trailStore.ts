@@ -16,7 +16,7 @@ import type { FileIdentity } from "./durableFile";
 import type { BlobInput, EventInput, StoredEvent } from "./eventTypes";
 import { TERMINAL_EVENT_TYPES } from "./eventTypes";
 import { GENESIS_HASH, computeEventHash, sha256Hex } from "./hashChain";
-import { decodeHeader, encodeHeader, encodeRecord, parseRecords } from "./journalFile";
+import { classifyLeftover, decodeHeader, encodeHeader, encodeRecord, parseRecords } from "./journalFile";
 import type { JournalHeader, JournalRecord } from "./journalFile";
 import { ProcessLock } from "./processLock";
 import { updateAnchor } from "./anchorFile";
@@ -62,6 +62,11 @@ export interface OpenReport {
    * by an older copy or cut short. Only reported by read-only opens (writers refuse).
    */
   rollback?: { trailEndsAt: number; journalContinuesFrom: number };
+  /**
+   * A record in the middle of the journal fails its check (found by read-only opens; writers
+   * refuse to open). Events from `fromSeq` on are not shown; nothing was changed.
+   */
+  corruption?: { fromSeq: number; toSeq: number; offset: number };
 }
 
 /** A snapshot being written in the background (see startSnapshot). */
@@ -121,6 +126,7 @@ export class TrailStore {
   private checkpointWanted = false;
   /** Set (read-only opens) when the journal starts after the end of the database file. */
   private rollback: OpenReport["rollback"];
+  private corruption: OpenReport["corruption"];
   /** The in-memory copy was upgraded from an older schema and must be written out. */
   private upgraded = false;
   private trailIdValue = "";
@@ -448,11 +454,13 @@ export class TrailStore {
       this.openJournal();
     }
     const size = fs.fstatSync(this.journalFd!).size;
-    if (size > this.journalEnd) this.applyJournal(size, repair, report);
+    // Past a damaged record nothing is read: what follows cannot be chained to what is known.
+    if (size > this.journalEnd && !this.corruption) this.applyJournal(size, repair, report);
     if (this.headSeq < this.ackedSeq) this.throwRolledBack();
   }
 
   private openJournal(): void {
+    this.corruption = undefined;
     if (this.journalFd !== undefined) fs.closeSync(this.journalFd);
     this.journalFd = fs.openSync(this.journalPath, this.options.readOnly ? "r" : "r+");
     this.journalIno = fs.fstatSync(this.journalFd, { bigint: true }).ino;
@@ -511,8 +519,36 @@ export class TrailStore {
     }
     const tornAt = this.journalEnd + goodEnd;
     this.journalEnd = tornAt;
-    if (goodEnd < got) this.handleTornTail(buf.subarray(goodEnd, got), tornAt, repair, report);
+    if (goodEnd < got) {
+      const leftover = buf.subarray(goodEnd, got);
+      const kind = classifyLeftover(leftover, this.headSeq + 1);
+      if (kind.kind === "corrupt") {
+        this.corruptJournal(kind.fromSeq, kind.toSeq, tornAt, repair, report);
+      } else {
+        this.handleTornTail(leftover, tornAt, repair, report);
+      }
+    }
     if (added.length) this.emit(added);
+  }
+
+  /**
+   * A bad record with acknowledged records possibly after it: never cut, never repaired. A
+   * writer refuses (both files stay byte-for-byte as they are); a reader shows what comes
+   * before it and reports it.
+   */
+  private corruptJournal(fromSeq: number, toSeq: number, offset: number, repair: boolean, report?: OpenReport): void {
+    const range = toSeq > fromSeq ? `seq ${fromSeq}–${toSeq}` : `seq ${fromSeq}`;
+    if (!repair) {
+      this.corruption = { fromSeq, toSeq, offset };
+      if (report) report.corruption = this.corruption;
+      return;
+    }
+    throw new TrailError(
+      "CORRUPT",
+      `${this.journalPath} is damaged at byte ${offset} (${range}): a record that was written and acknowledged fails its check. ` +
+        `Nothing was changed and nothing more will be written; the events before it can still be viewed read-only. Run "agent-audit verify".`,
+      this.journalPath,
+    );
   }
 
   /** Applies one journal record; false when it is not a valid continuation (torn or garbled). */
@@ -567,7 +603,15 @@ export class TrailStore {
       return;
     }
     const copy = `${this.journalPath}.discarded-${new Date().toISOString().replace(/[:.]/g, "-")}-${process.pid}`;
-    fs.writeFileSync(copy, bytes);
+    // The copy is durable (file and folder fsync'd) before a single byte is cut.
+    const fd = fs.openSync(copy, "wx");
+    try {
+      fs.writeSync(fd, bytes);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fsyncDir(path.dirname(copy));
     fs.ftruncateSync(this.journalFd!, offset);
     fs.fsyncSync(this.journalFd!);
     if (report) report.discardedCopy = copy;
