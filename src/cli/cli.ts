@@ -6,6 +6,7 @@ import { parseArgs, UsageError } from "./cliArgs";
 import { checkpointCommand, exportCommand, failuresCommand, READ_FLAGS, sessionsCommand, showCommand, verifyCommand } from "./readCommands";
 import { RUN_FLAGS, runAgentCommand } from "./runAgentCommand";
 import { DEBUG_FLAGS, diffCommand, replayCommand, retryCommand } from "./debugCommands";
+import { TRUST_FLAGS, trustCommand } from "./trustCommands";
 
 const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, and inspect it
 
@@ -14,19 +15,21 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit sessions [--workspace DIR] [--json]
   agent-audit show <session-id | latest> [--workspace DIR] [--json]
   agent-audit failures [--workspace DIR] [--json]
-  agent-audit verify [--workspace DIR] [--anchor FILE] [--json]
+  agent-audit verify [--workspace DIR] [--anchor FILE] [--strict] [--json]
   agent-audit checkpoint [--print] [--workspace DIR]
   agent-audit export <session-id> --format jsonl [--out FILE] [--workspace DIR]
   agent-audit retry <event-id> [--input JSON] [--workspace DIR] [--approve ask|all|none]
   agent-audit replay <session-id> [--workspace DIR] [--approve ask|all|none]
   agent-audit diff <session-a> <session-b> [--workspace DIR] [--json]
+  agent-audit trust add FILE | list | forget [--workspace DIR] | rotate-key
   agent-audit --version
 
 The trail is DIR/.agent-audit/trail.db (DIR defaults to the current folder).
-run uses ANTHROPIC_API_KEY and, if set, ANTHROPIC_BASE_URL. Checkpoints are signed with
-~/.config/agent-audit/signing-key.pem (created on first use) and the latest is kept in
-~/.config/agent-audit/anchors/ (AGENT_AUDIT_CONFIG_DIR overrides the folder).
-Exit codes: 0 ok, 1 session not completed / trail invalid, 2 bad arguments or unreadable trail.`;
+run uses ANTHROPIC_API_KEY and, if set, ANTHROPIC_BASE_URL. Your trust store (shared with the
+VS Code extension) is ~/.config/agent-audit (AGENT_AUDIT_CONFIG_DIR overrides it): your signing
+key, keys you trust, anchors (latest checkpoints) and pins (what you last saw at each trail).
+Exit codes: 0 ok, 1 session not completed / trail invalid, 2 bad arguments or unreadable trail,
+3 (verify) consistent but not authenticated: nothing outside the file vouches for it.`;
 
 interface Command {
   flags: { values: string[]; booleans: string[] };
@@ -46,6 +49,7 @@ const COMMANDS: Record<string, Command> = {
   replay: { flags: DEBUG_FLAGS, positionals: 1, run: replayCommand },
   diff: { flags: DEBUG_FLAGS, positionals: 2, run: diffCommand },
   export: { flags: READ_FLAGS, positionals: 1, run: exportCommand },
+  trust: { flags: TRUST_FLAGS, positionals: 3, run: trustCommand },
 };
 
 /** The version in package.json, which sits next to dist/ in the package and the repository. */

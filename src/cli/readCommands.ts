@@ -2,18 +2,16 @@ import * as fs from "node:fs";
 import { inputSummary } from "../shared/inputSummary";
 import { failedToolCalls, failureCounts, getSession, listSessions, resolveSessionId, sessionEvents } from "../trail/trailQueries";
 import type { TrailEventRow } from "../trail/trailQueries";
-import { ANCHOR_FORMAT, anchorPathFor, readAnchor } from "../trail/anchorFile";
-import { loadSigningKeyIfPresent } from "../trail/signingKeyFile";
-import { loadSqlEngine } from "../trail/sqlEngine";
-import { verifyTrail } from "../trail/verifyTrail";
+import { ANCHOR_FORMAT, anchorPathFor } from "../trail/anchorFile";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, stringFlag } from "./cliArgs";
 import { plural } from "../shared/plural";
 import { renderSession } from "./sessionText";
 import { content, firstLine, formatTokens, table } from "./textFormat";
-import { anchorsDir, openTrailForReading, openTrailForWriting, workspaceFrom } from "./trailLocation";
+import { openTrailForReading, openTrailForWriting, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
+import { verifyAtLocation } from "../trail/verifyAtLocation";
 
-export const READ_FLAGS = { values: ["workspace", "format", "out", "anchor"], booleans: ["json", "print"] };
+export const READ_FLAGS = { values: ["workspace", "format", "out", "anchor"], booleans: ["json", "print", "strict"] };
 
 /** An event as JSON: stored fields with content parsed, so it reads well and re-hashes exactly. */
 function eventJson(e: TrailEventRow): Record<string, unknown> {
@@ -114,39 +112,47 @@ export async function exportCommand(args: ParsedArgs): Promise<number> {
   return 0;
 }
 
+/** Exit code of `verify` for a trail that is consistent but that nothing outside it vouches for. */
+export const EXIT_NOT_AUTHENTICATED = 3;
+
 export async function verifyCommand(args: ParsedArgs): Promise<number> {
-  const { store, report: open, file } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
-  const anchorFlag = stringFlag(args, "anchor");
-  const defaultAnchor = anchorPathFor(anchorsDir(), store.trailId);
-  const anchorFile = anchorFlag ?? (fs.existsSync(defaultAnchor) ? defaultAnchor : undefined);
-  let anchor;
+  const workspace = workspaceFrom(stringFlag(args, "workspace"));
+  const file = trailPathFor(workspace);
+  if (!fs.existsSync(file)) throw new UsageError(`no trail in ${workspace} (expected ${file}); run an agent there first`);
+  let v;
   try {
-    anchor = anchorFile ? readAnchor(anchorFile) : undefined;
+    v = await verifyAtLocation(file, trustStore(), { anchorFile: stringFlag(args, "anchor") });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const ownKey = loadSigningKeyIfPresent()?.key;
-  const report = verifyTrail(store.database, { sql: await loadSqlEngine(), anchor, trustedKeys: ownKey ? [ownKey] : [], journalRollback: open.rollback });
+  const { report, open, anchorFile } = v;
+  const strict = args.flags.has("strict");
+  const code = !report.valid ? 1 : report.authenticated ? 0 : strict ? 1 : EXIT_NOT_AUTHENTICATED;
   const warnings = report.findings.filter((f) => f.severity === "warning").map((f) => `${f.category}: ${f.message}`);
   if (open.discardedBytes) warnings.push(`${open.discardedBytes} bytes at the end of the journal are an unfinished write (never acknowledged); they are not part of the trail`);
-  if (!report.trustedKeys.length && report.checkpoints) warnings.push("no trusted key (no anchor, no local signing key): signatures were checked against the keys stored in the trail itself");
   if (args.flags.has("json")) {
-    process.stdout.write(JSON.stringify({ file, anchor: anchorFile ?? null, ...report, warnings }, null, 2) + "\n");
-    return report.valid ? 0 : 1;
+    process.stdout.write(JSON.stringify({ file, anchor: anchorFile ?? null, pinned: v.pinned, ...report, warnings }, null, 2) + "\n");
+    return code;
   }
   const errors = report.findings.filter((f) => f.severity === "error");
-  if (report.valid) {
-    process.stdout.write(
-      `Trail valid: ${report.events} events, chain intact up to seq ${report.head.seq} (head ${report.head.hash.slice(0, 16)}…), ` +
-        `${plural(report.checkpoints, "signed checkpoint")} up to seq ${report.lastSignedSeq}${anchorFile ? `, matches the anchor at seq ${report.anchor?.seq}` : ", no anchor"}\n${file}\n`,
-    );
-  } else {
+  const facts =
+    `${plural(report.events, "event")}, chain intact up to seq ${report.head.seq} (head ${report.head.hash.slice(0, 16)}…), ` +
+    `${plural(report.checkpoints, "signed checkpoint")} up to seq ${report.lastSignedSeq}`;
+  if (!report.valid) {
     process.stdout.write(`Trail INVALID: ${plural(errors.length, "finding")}\n`);
     for (const f of errors) process.stdout.write(`  ${f.category}${f.seq !== undefined ? ` at seq ${f.seq}${f.toSeq !== undefined && f.toSeq !== f.seq ? `–${f.toSeq}` : ""}` : ""}: ${f.message}\n`);
-    process.stdout.write(`${file}\n`);
+  } else if (report.authenticated) {
+    process.stdout.write(`Trail valid and authenticated: ${facts}\n  vouched for by: ${report.trustRoots.join("; ")}\n`);
+  } else {
+    process.stdout.write(
+      `Trail consistent, but not authenticated: nothing outside this file vouches for it (no key you trust signed it, no anchor, no earlier pin of this location).\n` +
+        `  ${facts}\n  Someone who rewrote the file and re-hashed it would get this same verdict. ` +
+        `${v.pinned ? "It is now pinned: changes at this location from here on will be found." : ""}${strict ? " (--strict: a failure)" : ""}\n`,
+    );
   }
+  process.stdout.write(`${file}\n`);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-  return report.valid ? 0 : 1;
+  return code;
 }
 
 export async function checkpointCommand(args: ParsedArgs): Promise<number> {
@@ -164,7 +170,7 @@ export async function checkpointCommand(args: ParsedArgs): Promise<number> {
   try {
     const c = await store.checkpointNow();
     process.stdout.write(`Signed checkpoint ${c!.checkpoint_no}: seq ${c!.seq}, head ${c!.head_hash.slice(0, 16)}…, key ${c!.key_fingerprint.slice(0, 16)}…\n`);
-    process.stdout.write(`Anchor: ${anchorPathFor(anchorsDir(), c!.trail_id)} (keep a copy anywhere with: agent-audit checkpoint --print)\n`);
+    process.stdout.write(`Anchor: ${anchorPathFor(trustStore().anchorsDir, c!.trail_id)} (keep a copy anywhere with: agent-audit checkpoint --print)\n`);
   } finally {
     await store.close();
   }

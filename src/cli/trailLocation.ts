@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { configDir, loadOrCreateSigningKey } from "../trail/signingKeyFile";
+import { filePinKeeper } from "../trail/pinKeeper";
+import { TrustStore } from "../trail/trustStore";
 import { TrailError } from "../trail/trailErrors";
 import type { OpenReport } from "../trail/trailStore";
 import { TrailStore } from "../trail/trailStore";
@@ -37,23 +38,25 @@ export async function openTrailForReading(workspace: string): Promise<{ store: T
   }
 }
 
-/** Where the CLI keeps anchors (latest checkpoints), per trail id. */
-export function anchorsDir(): string {
-  return path.join(configDir(), "anchors");
+/** The user's trust store (key, trusted keys, anchors, pins), shared with the extension. */
+export function trustStore(): TrustStore {
+  return new TrustStore();
 }
 
 /** Opens (or creates) a workspace's trail to write, signing checkpoints with the user's key. */
 export async function openTrailForWriting(workspace: string): Promise<TrailStore> {
+  const trust = trustStore();
   let signer;
   try {
-    signer = loadOrCreateSigningKey();
+    signer = trust.signer();
   } catch (err) {
     throw new UsageError(`cannot use the signing key: ${(err as Error).message}`);
   }
   try {
     const { store } = await TrailStore.open(trailPathFor(workspace), {
       signer,
-      anchorDir: anchorsDir(),
+      anchorDir: trust.anchorsDir,
+      pins: filePinKeeper(trust.pins),
       log: (m) => process.stderr.write(`${m}\n`),
     });
     return store;

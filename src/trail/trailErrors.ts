@@ -5,6 +5,8 @@ export type TrailErrorCode =
   | "ROLLED_BACK" // the files on disk lost events this store had acknowledged
   | "INVALID_EVENT" // the caller passed an event that cannot be stored
   | "CLOSED" // the store was closed
+  | "SCHEMA_ALTERED" // the file's schema (views, column expressions, triggers…) was edited
+  | "PIN_MISMATCH" // the trail at this location is not the one this user last saw there
   | "IO"; // the disk refused a write or fsync
 
 /** An error whose message says what happened to which file and what to do about it. */

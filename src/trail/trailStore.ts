@@ -21,6 +21,11 @@ import type { JournalHeader, JournalRecord } from "./journalFile";
 import { ProcessLock } from "./processLock";
 import { updateAnchor } from "./anchorFile";
 import { SCHEMA_SQL, SCHEMA_VERSION, upgradeSchema } from "./schema";
+import type { SchemaDifference } from "./schemaCheck";
+import { describeDifferences, schemaDifferences } from "./schemaCheck";
+import type { PinKeeper } from "./pinKeeper";
+import type { TrailState } from "./pins";
+import { canonicalLocation } from "./pins";
 import type { Checkpoint, CheckpointSigner } from "./signing";
 import { checkpointPayload } from "./signing";
 import { loadSqlEngine } from "./sqlEngine";
@@ -45,6 +50,10 @@ export interface TrailStoreOptions {
   checkpointEvery?: number;
   /** Folder outside the workspace where the latest checkpoint is kept (see anchorFile.ts). */
   anchorDir?: string;
+  /** Compares the trail with the user's pin when opening for writing, and advances it (pins.ts). */
+  pins?: PinKeeper;
+  /** Open even when the schema differs from this version's (verify, to report it). */
+  allowAlteredSchema?: boolean;
   log?: (message: string) => void;
   clock?: () => Date;
 }
@@ -127,6 +136,7 @@ export class TrailStore {
   /** Set (read-only opens) when the journal starts after the end of the database file. */
   private rollback: OpenReport["rollback"];
   private corruption: OpenReport["corruption"];
+  private schemaDiffs: SchemaDifference[] = [];
   /** The in-memory copy was upgraded from an older schema and must be written out. */
   private upgraded = false;
   private trailIdValue = "";
@@ -262,12 +272,15 @@ export class TrailStore {
           this.path,
         );
       } else {
+        // A pinned trail that is gone is not replaced silently by a new one.
+        this.options.pins?.beforeWriting({ location: canonicalLocation(this.path), trailId: "", headSeq: 0, headHash: GENESIS_HASH, hashAt: () => undefined, checkpoints: 0, keys: [] });
         this.createNew();
         created = true;
       }
       if (!fs.existsSync(this.journalPath)) this.startJournal();
       const report: OpenReport = { created, discardedBytes: 0, removedTempFiles };
       this.catchUp(true, report);
+      this.options.pins?.beforeWriting(this.pinState());
       if (this.upgraded) {
         this.log(`upgraded ${path.basename(this.path)} to schema ${SCHEMA_VERSION}`);
         this.writeSnapshotNow();
@@ -369,6 +382,16 @@ export class TrailStore {
         (sql) => this.db.exec(sql),
         (name) => this.db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).length > 0,
       ) || this.upgraded;
+    // Nothing from the file (a view, a column expression, a trigger) is used before its
+    // schema is known to be ours; verify opens with allowAlteredSchema to report it.
+    this.schemaDiffs = schemaDifferences(this.db, this.sql);
+    if (this.schemaDiffs.length && !this.options.allowAlteredSchema) {
+      throw new TrailError(
+        "SCHEMA_ALTERED",
+        `${this.path}: its schema was edited (${describeDifferences(this.schemaDiffs)}). Nothing was run from it or changed; run "agent-audit verify".`,
+        this.path,
+      );
+    }
     this.prepareStatements();
     this.readCheckpointState();
     this.snapshotId = id;
@@ -409,6 +432,24 @@ export class TrailStore {
       ? { checkpoint_no: Number(row[0]), trail_id: String(row[1]), seq: Number(row[2]), head_hash: String(row[3]), time: String(row[4]), key_fingerprint: String(row[5]), signature: String(row[6]) }
       : undefined;
     this.registeredKeys = new Set((this.db.exec("SELECT fingerprint FROM keys")[0]?.values ?? []).map((r) => String(r[0])));
+  }
+
+  /** What a pin compares: identity, head, checkpoints, keys (pins.ts). */
+  private pinState(): TrailState {
+    return {
+      location: canonicalLocation(this.path),
+      trailId: this.trailIdValue,
+      headSeq: this.headSeq,
+      headHash: this.headHash,
+      hashAt: (seq) => {
+        this.hashAt.bind([seq]);
+        const h = this.hashAt.step() ? String(this.hashAt.get()[0]) : undefined;
+        this.hashAt.reset();
+        return h;
+      },
+      checkpoints: this.lastCheckpoint?.checkpoint_no ?? 0,
+      keys: [...this.registeredKeys],
+    };
   }
 
   /** The newest signed checkpoint in the trail, if any. */
@@ -801,6 +842,13 @@ export class TrailStore {
 
   /** Keeps the newest checkpoint outside the workspace too. A failure here loses nothing in the trail. */
   private writeAnchor(c: Checkpoint): void {
+    if (this.options.pins && this.options.signer) {
+      try {
+        this.options.pins.advance(this.pinState(), this.options.signer.key.fingerprint);
+      } catch (err) {
+        this.log(`could not update the pin: ${(err as Error).message}`);
+      }
+    }
     if (!this.options.anchorDir || !this.options.signer) return;
     try {
       updateAnchor(this.options.anchorDir, c, this.options.signer.key);

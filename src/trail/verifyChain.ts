@@ -9,7 +9,10 @@ export type FindingCategory =
   | "TRUNCATED" // the anchor (or a checkpoint) knows events the trail no longer has
   | "ROLLBACK" // the anchor's head hash differs from the trail's hash at that seq
   | "SIGNATURE_INVALID" // a checkpoint's signature fails, or the trail no longer matches what it signed
-  | "KEY_UNKNOWN" // a checkpoint is signed by a key that is not trusted
+  | "KEY_UNKNOWN" // a checkpoint is signed by a key that is neither trusted nor pinned for this trail
+  | "TRAIL_REPLACED" // the location holds another trail than the one pinned there
+  | "CHECKPOINTS_REMOVED" // fewer signed checkpoints than the pin saw
+  | "SCHEMA_ALTERED" // a table, column expression, view, index or trigger differs from its version's schema
   | "TRIGGERS_MISSING" // the append-only triggers were dropped or altered
   | "BLOB_MISMATCH" // stored content no longer matches its hash
   | "CORRUPT" // SQLite reports structural damage

@@ -1,6 +1,8 @@
 import type { Database, SqlJsStatic } from "sql.js";
 import type { AnchorFile } from "./anchorFile";
-import { SCHEMA_SQL } from "./schema";
+import type { Pin, TrailState } from "./pins";
+import { checkPin } from "./pins";
+import { schemaDifferences } from "./schemaCheck";
 import type { Checkpoint, PublicKeyRecord } from "./signing";
 import { checkpointSignatureValid, fingerprintOf } from "./signing";
 import type { Finding } from "./verifyChain";
@@ -8,13 +10,24 @@ import { checkBlobs, walkChain } from "./verifyChain";
 
 export interface VerifyReport {
   valid: boolean;
+  /**
+   * Something outside the file vouches for it: a checkpoint signed by a key you trust, the
+   * anchor, or your pin of this location. Without any, a valid trail is only *consistent*:
+   * someone who rewrote it and re-hashed everything would get the same verdict.
+   */
+  authenticated: boolean;
+  /** What vouched, in words ("a trusted key…", "the anchor…", "your pin of this location…"). */
+  trustRoots: string[];
+  trailId: string;
   events: number;
   head: { seq: number; hash: string };
   checkpoints: number;
   lastSignedSeq: number;
   anchor?: { seq: number; checkpointNo: number };
-  /** Where the trusted keys came from; empty when only the trail's own keys were available. */
+  /** Fingerprints of the trusted keys that signed checkpoints of this trail. */
   trustedKeys: string[];
+  /** Fingerprints of every key that signed a checkpoint. */
+  checkpointKeys: string[];
   findings: Finding[];
 }
 
@@ -27,6 +40,12 @@ export interface VerifyOptions {
   sql: SqlJsStatic;
   /** From a read-only open: the journal continues past the end of the database file. */
   journalRollback?: { trailEndsAt: number; journalContinuesFrom: number };
+  /** From a read-only open: a record in the middle of the journal fails its check. */
+  journalCorruption?: { fromSeq: number; toSeq: number; offset: number };
+  /** The user's pin of this location (pins.ts), if any. */
+  pin?: Pin;
+  /** The trail's canonical location, to advance the pin. */
+  location?: string;
   maxFindings?: number;
 }
 
@@ -53,6 +72,24 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
       message: `trail.db ends at seq ${trailEndsAt} but its journal continues from seq ${journalContinuesFrom}: events ${trailEndsAt + 1}–${journalContinuesFrom} were removed or an older copy was restored`,
     });
   }
+  if (opts.journalCorruption) {
+    const { fromSeq, toSeq, offset } = opts.journalCorruption;
+    add({
+      category: "CORRUPT",
+      severity: "error",
+      seq: fromSeq,
+      toSeq,
+      message: `trail.journal is damaged at byte ${offset}: events from seq ${fromSeq}${toSeq > fromSeq ? ` to ${toSeq}` : ""} were written and acknowledged but fail their check; they are not counted here`,
+    });
+  }
+  const schema = schemaDifferences(db, opts.sql);
+  const triggers = schema.filter((d) => d.type === "trigger");
+  if (triggers.length) {
+    add({ category: "TRIGGERS_MISSING", severity: "error", message: `append-only triggers dropped or altered: ${triggers.map((d) => d.name).join(", ")}` });
+  }
+  for (const d of schema.filter((x) => x.type !== "trigger")) {
+    add({ category: "SCHEMA_ALTERED", severity: "error", message: `${d.type} ${d.name} is ${d.problem === "altered" ? "not as this version's schema defines it" : d.problem === "missing" ? "missing" : "not part of the schema"}: queries through it could show something other than the events` });
+  }
   const quick = db.exec("PRAGMA quick_check")[0]?.values.map((r) => String(r[0])) ?? [];
   if (quick.length !== 1 || quick[0] !== "ok") {
     add({ category: "CORRUPT", severity: "error", message: `SQLite reports damage: ${quick.slice(0, 3).join("; ")}` });
@@ -65,24 +102,22 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
   // Hashes (as recomputed) at the seqs something signed: checkpoints and the anchor.
   const wanted = new Set<number>(checkpoints.map((c) => c.seq));
   if (anchorSeq !== undefined) wanted.add(anchorSeq);
+  if (opts.pin) wanted.add(opts.pin.events);
   const hashAt = new Map<number, string>();
 
   const chain = walkChain(db, wanted, hashAt, add);
 
   // ---- checkpoints ------------------------------------------------------------------------
+  // A key's public half comes from the user's trust store or the anchor first, else from the
+  // trail's own keys table. Either way the signature must verify; but only a trusted key (or
+  // one pinned for this location) vouches for the trail: a keys table is the forger's to fill.
   const trailKeys = new Map((db.exec("SELECT fingerprint, public_key FROM keys")[0]?.values ?? []).map(([f, k]) => [String(f), String(k)]));
   const trusted = new Map((opts.trustedKeys ?? []).map((k) => [k.fingerprint, k.public_key]));
   for (const k of opts.anchor?.keys ?? []) trusted.set(k.fingerprint, k.public_key);
-  // Trusted keys decide only when they have something to do with this trail (they signed
-  // some of it, or the trail lists them). A verifier whose own key never touched the trail
-  // (the CLI checking a trail the extension signed) falls back to the trail's own keys, and
-  // the report says so (trustedKeys empty): that proves consistency, not who signed.
-  const used = new Set(checkpoints.map((c) => c.key_fingerprint));
-  const strict = [...trusted.keys()].some((fp) => used.has(fp) || trailKeys.has(fp));
-  if (!strict) trusted.clear();
-  const keyFor = (fp: string): string | undefined => (strict ? trusted.get(fp) : trailKeys.get(fp));
+  const keyFor = (fp: string): string | undefined => trusted.get(fp) ?? trailKeys.get(fp);
   let lastSignedSeq = 0;
   let expectedNo = 1;
+  const vouchedBy = new Set<string>();
   for (const c of checkpoints) {
     const where = { checkpointNo: c.checkpoint_no, seq: c.seq };
     if (c.checkpoint_no !== expectedNo) {
@@ -91,12 +126,7 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
     expectedNo = c.checkpoint_no + 1;
     const key = keyFor(c.key_fingerprint);
     if (!key) {
-      add({
-        category: "KEY_UNKNOWN",
-        severity: "error",
-        ...where,
-        message: `checkpoint ${c.checkpoint_no} (seq ${c.seq}) is signed by key ${c.key_fingerprint.slice(0, 16)}…, which is not ${trusted.size ? "a trusted key" : "in the trail"}`,
-      });
+      add({ category: "KEY_UNKNOWN", severity: "error", ...where, message: `checkpoint ${c.checkpoint_no} (seq ${c.seq}) is signed by key ${c.key_fingerprint.slice(0, 16)}…, which is neither trusted nor in the trail` });
       continue;
     }
     if (fingerprintOf(key) !== c.key_fingerprint || !checkpointSignatureValid(c, key)) {
@@ -117,6 +147,38 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
       continue;
     }
     lastSignedSeq = Math.max(lastSignedSeq, c.seq);
+    if (trusted.has(c.key_fingerprint)) vouchedBy.add(c.key_fingerprint);
+  }
+  const checkpointKeys = [...new Set(checkpoints.map((c) => c.key_fingerprint))];
+
+  // ---- the pin of this location -------------------------------------------------------------
+  const state: TrailState = {
+    location: opts.location ?? "",
+    trailId,
+    headSeq: chain.headSeq,
+    headHash: chain.headHash,
+    hashAt: (seq) => hashAt.get(seq),
+    checkpoints: checkpoints.length,
+    keys: checkpointKeys,
+  };
+  const pinFindings = checkPin(opts.pin, state, new Set(trusted.keys())).filter((f) => f.category !== "KEY_UNKNOWN");
+  for (const f of pinFindings) add(f);
+  // When the trail is known to this user (a trusted key signed it, or it is pinned here), a
+  // checkpoint by any other key is someone else signing their version of it. A stranger's
+  // trail with keys nobody vouches for is not a finding: it is just not authenticated.
+  if (vouchedBy.size || opts.pin) {
+    const pinned = new Set(opts.pin?.keys ?? []);
+    for (const c of checkpoints) {
+      if (!trusted.has(c.key_fingerprint) && !pinned.has(c.key_fingerprint) && keyFor(c.key_fingerprint)) {
+        add({
+          category: "KEY_UNKNOWN",
+          severity: "error",
+          checkpointNo: c.checkpoint_no,
+          seq: c.seq,
+          message: `checkpoint ${c.checkpoint_no} (seq ${c.seq}) is signed by key ${c.key_fingerprint.slice(0, 16)}…, which you do not trust and which never signed this trail before: someone else signed their version of it (trust their key with "agent-audit trust add" if it is a colleague's)`,
+        });
+      }
+    }
   }
 
   // ---- the anchor outside the trail --------------------------------------------------------
@@ -124,7 +186,7 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
     const a = opts.anchor.checkpoint;
     const key = opts.anchor.keys.find((k) => k.fingerprint === a.key_fingerprint)?.public_key;
     if (a.trail_id !== trailId) {
-      add({ category: "ROLLBACK", severity: "error", message: `the anchor belongs to trail ${a.trail_id}, this trail is ${trailId}: it was replaced by a different file` });
+      add({ category: "TRAIL_REPLACED", severity: "error", message: `the anchor belongs to trail ${a.trail_id}, this trail is ${trailId}: it was replaced by a different file` });
     } else if (!key || !checkpointSignatureValid(a, key)) {
       add({ category: "SIGNATURE_INVALID", severity: "error", seq: a.seq, checkpointNo: a.checkpoint_no, message: "the anchor's own signature does not verify" });
     } else if (a.seq > chain.headSeq) {
@@ -132,12 +194,6 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
     } else if (hashAt.get(a.seq) !== a.head_hash) {
       add({ category: "ROLLBACK", severity: "error", seq: a.seq, message: `at seq ${a.seq} the trail's hash differs from the anchor's: the trail was rewritten` });
     }
-  }
-
-  // ---- the triggers -------------------------------------------------------------------------
-  const missing = missingTriggers(db, opts.sql);
-  if (missing.length) {
-    add({ category: "TRIGGERS_MISSING", severity: "error", message: `append-only triggers dropped or altered: ${missing.join(", ")}` });
   }
 
   checkBlobs(db, add);
@@ -151,14 +207,23 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
       message: `events ${lastSignedSeq + 1}–${chain.headSeq} are chained but not yet covered by a signed checkpoint`,
     });
   }
+  const valid = !findings.some((f) => f.severity === "error");
+  const trustRoots: string[] = [];
+  for (const fp of vouchedBy) trustRoots.push(`a key you trust (${fp.slice(0, 16)}…) signed its checkpoints`);
+  if (opts.anchor && valid) trustRoots.push(`the anchor kept outside the trail (seq ${opts.anchor.checkpoint.seq})`);
+  if (opts.pin?.vouched && pinFindings.length === 0) trustRoots.push(`your pin of this location (first seen ${opts.pin.first_seen.slice(0, 10)})`);
   return {
-    valid: !findings.some((f) => f.severity === "error"),
+    valid,
+    authenticated: valid && trustRoots.length > 0,
+    trustRoots,
+    trailId,
+    checkpointKeys,
     events: chain.events,
     head: { seq: chain.headSeq, hash: chain.headHash },
     checkpoints: checkpoints.length,
     lastSignedSeq,
     anchor: opts.anchor ? { seq: opts.anchor.checkpoint.seq, checkpointNo: opts.anchor.checkpoint.checkpoint_no } : undefined,
-    trustedKeys: [...trusted.keys()],
+    trustedKeys: [...vouchedBy],
     findings,
   };
 }
@@ -168,23 +233,4 @@ function readCheckpoints(db: Database): Checkpoint[] {
   return (db.exec("SELECT checkpoint_no, trail_id, seq, head_hash, time, key_fingerprint, signature FROM checkpoints ORDER BY checkpoint_no")[0]?.values ?? []).map((r) => ({
     checkpoint_no: Number(r[0]), trail_id: String(r[1]), seq: Number(r[2]), head_hash: String(r[3]), time: String(r[4]), key_fingerprint: String(r[5]), signature: String(r[6]),
   }));
-}
-
-let referenceTriggers: Map<string, string> | undefined;
-
-/** Names of our triggers that are absent from `db` or whose SQL differs from the schema's. */
-function missingTriggers(db: Database, sql: SqlJsStatic): string[] {
-  if (!referenceTriggers) {
-    const ref = new sql.Database();
-    ref.exec(SCHEMA_SQL);
-    referenceTriggers = triggersOf(ref);
-    ref.close();
-  }
-  const actual = triggersOf(db);
-  return [...referenceTriggers].filter(([name, body]) => actual.get(name) !== body).map(([name]) => name);
-}
-
-function triggersOf(db: Database): Map<string, string> {
-  const rows = db.exec("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")[0]?.values ?? [];
-  return new Map(rows.map(([n, s]) => [String(n), String(s).replace(/\s+/g, " ").trim()]));
 }

@@ -91,7 +91,7 @@ test("run, sessions, show, failures, verify and export work together as document
 
   const verify = await cli(["verify", "--workspace", ws]);
   assert.equal(verify.code, 0);
-  assert.match(verify.stdout, /Trail valid: \d+ events/);
+  assert.match(verify.stdout, /Trail valid and authenticated: \d+ events/);
 
   const out = path.join(tempDir(t), "session.jsonl");
   const exp = await cli(["export", s.session_id, "--format", "jsonl", "--out", out, "--workspace", ws]);

@@ -137,7 +137,10 @@ test("tamper evidence: the attack suite", { timeout: 300_000 }, async (t) => {
     assert.deepEqual(errors(byJournal.report), [["TRUNCATED", 16]], "the journal still knows where the trail ended");
     fs.rmSync(db.replace(/\.db$/, ".journal")); // a careful attacker removes it too
     const blind = verify(ws, made, [], tempDir(t, "aat-no-anchor-"));
-    assert.equal(blind.code, 0, `without an anchor nothing inside the file gives it away: ${blind.stdout}`);
+    // Without an anchor, a pin or a trusted key nothing inside the file gives it away, and the
+    // verdict says exactly that: consistent, not authenticated (exit 3), never "valid".
+    assert.equal(blind.code, 3, blind.stdout);
+    assert.equal(blind.report.authenticated, false);
     const v = verify(ws, made, anchor);
     assert.equal(v.code, 1);
     assert.deepEqual(errors(v.report), [["TRUNCATED", 16]]);
@@ -254,15 +257,22 @@ test("tamper evidence: the attack suite", { timeout: 300_000 }, async (t) => {
     assert.ok(tally.found + tally.unreadable > 0);
   });
 
-  await t.test("a verifier whose own key never signed this trail falls back to the trail's keys, and says so", () => {
+  await t.test("a verifier whose own key never signed this trail says it is consistent, not authenticated, until it trusts the signer", () => {
     const { ws } = victim(t, made);
     const other = tempDir(t, "aat-other-key-");
     fs.writeFileSync(path.join(other, "signing-key.pem"), generateSigningKey(), { mode: 0o600 });
     const v = verify(ws, made, [], other);
-    assert.equal(v.code, 0, v.stdout);
+    assert.equal(v.code, 3, v.stdout);
+    assert.equal(v.report.valid, true);
+    assert.equal(v.report.authenticated, false);
     assert.deepEqual(v.report.trustedKeys, []);
-    const text = spawnSync(process.execPath, [CLI, "verify", "--workspace", ws], { encoding: "utf8", env: { ...process.env, AGENT_AUDIT_CONFIG_DIR: other } });
-    assert.match(text.stderr, /no trusted key .*checked against the keys stored in the trail itself/);
+    assert.equal(spawnSync(process.execPath, [CLI, "verify", "--workspace", ws, "--strict"], { encoding: "utf8", env: { ...process.env, AGENT_AUDIT_CONFIG_DIR: other } }).status, 1);
+    // Trusting the signer (its anchor file, as `checkpoint --print` writes it) authenticates it.
+    const added = spawnSync(process.execPath, [CLI, "trust", "add", made.anchor], { encoding: "utf8", env: { ...process.env, AGENT_AUDIT_CONFIG_DIR: other } });
+    assert.equal(added.status, 0, added.stderr);
+    const trusted = verify(ws, made, [], other);
+    assert.equal(trusted.code, 0, trusted.stdout);
+    assert.equal(trusted.report.authenticated, true);
   });
 
   await t.test("9. a correct trail from a crashed session (torn journal tail discarded on reopen) verifies valid", async () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
@@ -180,17 +181,29 @@ test("a torn write at the end of the journal is discarded on reopen, kept aside,
   await store.close().catch(() => undefined);
 });
 
-test("a journal record whose hash does not match is treated as torn, not accepted", async (t) => {
+test("a complete journal record that fails its check is corruption: never accepted, never cut; writers refuse, readers show what comes before", async (t) => {
   const file = path.join(tempDir(t), "trail.db");
   const { store } = await TrailStore.open(file, { idleSnapshotMs: 60_000 });
-  for (let i = 0; i < 3; i++) await store.append(toolResult(i));
-  const text = fs.readFileSync(store.journalPath, "utf8");
+  for (let i = 0; i < 5; i++) await store.append(toolResult(i));
+  const journal = store.journalPath;
+  const text = fs.readFileSync(journal, "utf8");
   assert.ok(text.includes("line 2"));
-  fs.writeFileSync(store.journalPath, text.replace("line 2", "line X"));
-  const { store: reopened, report } = await TrailStore.open(file);
-  assert.equal(reopened.head.seq, 2);
-  assert.ok(report.discardedBytes > 0);
-  await reopened.close();
+  fs.writeFileSync(journal, text.replace("line 2", "line X")); // seq 3 of 5: acknowledged records follow it
+  const sha = (f: string) => createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+  const before = [sha(file), sha(journal)];
+  await assert.rejects(TrailStore.open(file), (err: unknown) => {
+    assert.ok(err instanceof TrailError);
+    assert.equal(err.code, "CORRUPT");
+    assert.match(err.message, /damaged at byte \d+ \(seq 3–5\).*Nothing was changed/);
+    return true;
+  });
+  assert.deepEqual([sha(file), sha(journal)], before, "opening changed the files");
+  assert.deepEqual(fs.readdirSync(path.dirname(file)).sort(), ["trail.db", "trail.journal"], "no copy, no truncation");
+  const { store: reader, report } = await TrailStore.open(file, { readOnly: true });
+  assert.equal(reader.head.seq, 2, "every event before the damage is shown");
+  assert.deepEqual(report.corruption && [report.corruption.fromSeq, report.corruption.toSeq], [3, 5]);
+  await reader.close();
+  assert.deepEqual([sha(file), sha(journal)], before);
   await store.close().catch(() => undefined);
 });
 
