@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { FakeAnthropicServer } from "../test/fakeAnthropic/fakeAnthropicServer";
 import type { Scenario } from "../test/fakeAnthropic/scenario";
+import { TrustStore } from "../src/trail/trustStore";
 
 const repo = path.resolve(__dirname, "..", "..");
 const cli = path.join(repo, "dist", "cli.js");
@@ -23,9 +24,13 @@ async function main(): Promise<void> {
   say("The model here is a SCRIPTED LOCAL STAND-IN for Claude (a local server replaying demo/scenario.json),");
   say("so no API key is needed. The SDK, the tools, the approvals and the audit trail are the real ones.");
   say(`Workspace: a copy of demo/sample-project in ${workspace}\n`);
-  // The demo's signing key and anchor stay in its own folder, not in ~/.config/agent-audit.
-  const configDir = path.join(workspace, "..", `${path.basename(workspace)}-config`);
-  const env = { ...process.env, ANTHROPIC_API_KEY: "demo-key-not-a-secret", ANTHROPIC_BASE_URL: baseURL, AGENT_AUDIT_CONFIG_DIR: configDir };
+  // The demo signs with your own trust store (the one `agent-audit` and the VS Code extension
+  // share), so replaying or verifying its trail later with either tool finds nothing amiss.
+  const trust = new TrustStore();
+  const key = trust.signer().key.fingerprint;
+  say(`Checkpoints are signed with your key ${key.slice(0, 16)}… from your trust store ${trust.dir}`);
+  say("(shared by the agent-audit CLI and the VS Code extension; AGENT_AUDIT_CONFIG_DIR points it elsewhere).\n");
+  const env = { ...process.env, ANTHROPIC_API_KEY: "demo-key-not-a-secret", ANTHROPIC_BASE_URL: baseURL };
   const run = (args: string[]) =>
     new Promise<number>((resolve) => {
       // Asynchronous spawn: the local API lives in this process and must keep answering.
@@ -37,7 +42,7 @@ async function main(): Promise<void> {
   await server.stop();
   say("\nThe whole session as recorded (agent-audit show latest):\n");
   spawnSync(process.execPath, [cli, "show", "latest", "--workspace", workspace], { stdio: "inherit", env });
-  say("\nIntegrity (agent-audit verify, against the signed checkpoints and the anchor kept outside the workspace):");
+  say("\nIntegrity (agent-audit verify: the hash chain, the signed checkpoints, your anchor and pin kept outside the workspace):");
   spawnSync(process.execPath, [cli, "verify", "--workspace", workspace], { stdio: "inherit", env });
   say("\nReplay (agent-audit replay latest): the recorded answers, the tools run again on the workspace as it is now.");
   say("The typo is already fixed, so the recorded edit no longer applies: the replay must notice and stop there.\n");

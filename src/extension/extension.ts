@@ -1,4 +1,3 @@
-import * as path from "node:path";
 import * as vscode from "vscode";
 import { AgentRunController } from "./agentRunController";
 import { DebuggingCommands } from "./debuggingCommands";
@@ -10,7 +9,8 @@ import { registerFailuresView } from "./failuresView";
 import { registerSessionsView } from "./sessionsView";
 import { effectiveSettings } from "./effectiveSettings";
 import { VscodeApprovalPrompt } from "./approvalPrompt";
-import { signingKeyProvider } from "./signingKey";
+import { retireSecretStorageKey } from "./signingKey";
+import { TrustStore } from "../trail/trustStore";
 import { StepDetailsPanel } from "./stepDetailsPanel";
 import { TrailService } from "./trailService";
 
@@ -33,14 +33,15 @@ export function activate(context: vscode.ExtensionContext): void {
     for (const s of services) if (!keep.includes(s)) s.dispose();
     const added = folders
       .filter((f) => !keep.some((s) => s.folder.uri.toString() === f.uri.toString()))
-      .map((f) => new TrailService(f, trailRelPath, componentLogger(channel, `trail:${f.name}`), signing));
+      .map((f) => new TrailService(f, trailRelPath, componentLogger(channel, `trail:${f.name}`), trust));
     services = [...keep, ...added];
     for (const s of added) s.onDidChange(() => onTrailChanged(s));
   };
 
-  // Checkpoints are signed with the user's key (SecretStorage); the latest is also kept in
-  // global storage, outside every workspace, as the anchor verification compares against.
-  const signing = { ...signingKeyProvider(context.secrets, componentLogger(channel, "key")), anchorDir: path.join(context.globalStorageUri.fsPath, "anchors") };
+  // Checkpoints are signed with the user's key from the trust store the CLI shares; anchors
+  // and pins live there too, outside every workspace (src/trail/trustStore.ts).
+  const trust = new TrustStore();
+  void retireSecretStorageKey(context.secrets, trust, componentLogger(channel, "key"));
   let integrity: IntegrityFeature | undefined;
   const view = registerSessionsView(() => services, componentLogger(channel, "tree"), (folder) => brokenSeqs(integrity?.result(folder)));
   let debugging: DebuggingCommands | undefined;

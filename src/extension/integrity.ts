@@ -1,13 +1,9 @@
 import * as fs from "node:fs";
 import * as vscode from "vscode";
-import { anchorPathFor, readAnchor } from "../trail/anchorFile";
-import type { AnchorFile } from "../trail/anchorFile";
-import { loadSqlEngine } from "../trail/sqlEngine";
 import { getEventBySeq } from "../trail/trailQueries";
-import { TrailStore } from "../trail/trailStore";
 import type { Finding } from "../trail/verifyChain";
 import type { VerifyReport } from "../trail/verifyTrail";
-import { verifyTrail } from "../trail/verifyTrail";
+import { verifyAtLocation } from "../trail/verifyAtLocation";
 import type { Logger } from "./logger";
 import type { TrailService } from "./trailService";
 
@@ -97,28 +93,15 @@ export class IntegrityFeature implements vscode.Disposable {
     }
     const result: FolderIntegrity = { folder: key, label: service.folder.name, file: service.trailPath };
     try {
-      const { store, report: open } = await TrailStore.open(service.trailPath, { readOnly: true });
-      try {
-        const anchorFile = anchorPathFor(service.anchorDir, store.trailId);
-        let anchor: AnchorFile | undefined;
-        if (fs.existsSync(anchorFile)) {
-          anchor = readAnchor(anchorFile);
-          result.anchor = anchorFile;
-        }
-        const report = verifyTrail(store.database, {
-          sql: await loadSqlEngine(),
-          anchor,
-          trustedKeys: [await service.signerKey()].filter((k) => k !== undefined),
-          journalRollback: open.rollback,
-        });
-        result.report = report;
-      } finally {
-        await store.close();
-      }
+      // The same verification as `agent-audit verify`: the user's trust store, anchor and pin.
+      const v = await verifyAtLocation(service.trailPath, service.trust);
+      result.report = v.report;
+      result.anchor = v.anchorFile;
     } catch (err) {
       result.error = (err as Error).message;
     }
-    this.log.info(`verified ${service.trailPath}: ${result.error ?? (result.report!.valid ? "valid" : `${result.report!.findings.length} findings`)}`);
+    const r = result.report;
+    this.log.info(`verified ${service.trailPath}: ${result.error ?? (!r!.valid ? `${r!.findings.length} findings` : r!.authenticated ? "valid, authenticated" : "consistent, not authenticated")}`);
     this.results.set(key, result);
     this.update();
     return result;
@@ -129,7 +112,9 @@ export class IntegrityFeature implements vscode.Disposable {
       .map((r) => {
         if (r.error) return `${r.label}: unreadable`;
         const errors = r.report!.findings.filter((f) => f.severity === "error").length;
-        return `${r.label}: ${errors ? `${errors} finding${errors > 1 ? "s" : ""}` : `valid (${r.report!.events} events, signed up to seq ${r.report!.lastSignedSeq})`}`;
+        if (errors) return `${r.label}: ${errors} finding${errors > 1 ? "s" : ""}`;
+        const facts = `${r.report!.events} events, signed up to seq ${r.report!.lastSignedSeq}`;
+        return r.report!.authenticated ? `${r.label}: valid (${facts})` : `${r.label}: consistent, but not authenticated — nothing outside the file vouches for it (${facts})`;
       })
       .join("; ");
   }
@@ -140,8 +125,11 @@ export class IntegrityFeature implements vscode.Disposable {
       this.status.hide();
     } else {
       const errors = all.reduce((n, r) => n + (r.error ? 1 : r.report!.findings.filter((f) => f.severity === "error").length), 0);
-      this.status.text = errors ? `$(shield) ${errors} trail finding${errors > 1 ? "s" : ""}` : "$(shield) Trail verified";
-      this.status.backgroundColor = errors ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
+      // Green only when something outside the file vouches for every trail: a consistent but
+      // unauthenticated trail gets a warning shield, never "verified".
+      const unauthenticated = !errors && all.some((r) => r.report && !r.report.authenticated);
+      this.status.text = errors ? `$(shield) ${errors} trail finding${errors > 1 ? "s" : ""}` : unauthenticated ? "$(unverified) Trail not authenticated" : "$(shield) Trail verified";
+      this.status.backgroundColor = errors ? new vscode.ThemeColor("statusBarItem.errorBackground") : unauthenticated ? new vscode.ThemeColor("statusBarItem.warningBackground") : undefined;
       this.status.tooltip = `Agent Audit: ${this.summary()}`;
       this.status.show();
     }
@@ -197,11 +185,14 @@ class IntegrityTreeProvider implements vscode.TreeDataProvider<IntegrityNode> {
     }
     if (node.kind === "summary") {
       const ok = !r.error && r.report?.valid;
-      const item = new vscode.TreeItem(r.error ? "Trail unreadable" : ok ? "Trail verified" : "Trail has findings");
+      const authenticated = ok && r.report!.authenticated;
+      const item = new vscode.TreeItem(r.error ? "Trail unreadable" : !ok ? "Trail has findings" : authenticated ? "Trail verified" : "Trail consistent, not authenticated");
       const rep = r.report;
       item.description = r.error ? r.error.slice(0, 80) : `${rep!.events} events · ${rep!.checkpoints} checkpoints · signed to seq ${rep!.lastSignedSeq}${r.anchor ? " · anchor ✓" : " · no anchor"}`;
-      item.iconPath = new vscode.ThemeIcon(ok ? "shield" : "error", new vscode.ThemeColor(ok ? "testing.iconPassed" : "errorForeground"));
-      item.tooltip = `${r.file}${r.anchor ? `\nanchor: ${r.anchor}` : "\nno anchor yet (one is written with each signed checkpoint)"}`;
+      item.iconPath = authenticated ? new vscode.ThemeIcon("shield", new vscode.ThemeColor("testing.iconPassed"))
+        : ok ? new vscode.ThemeIcon("unverified", new vscode.ThemeColor("editorWarning.foreground"))
+        : new vscode.ThemeIcon("error", new vscode.ThemeColor("errorForeground"));
+      item.tooltip = `${r.file}${r.anchor ? `\nanchor: ${r.anchor}` : "\nno anchor"}\n${rep?.trustRoots.length ? `vouched for by: ${rep.trustRoots.join("; ")}` : "nothing outside this file vouches for it (no key you trust signed it, no anchor, no earlier pin)"}`;
       return item;
     }
     const f = node.finding;

@@ -1,35 +1,23 @@
 import type * as vscode from "vscode";
-import type { CheckpointSigner } from "../trail/signing";
-import { ed25519Signer, generateSigningKey } from "../trail/signing";
+import type { TrustStore } from "../trail/trustStore";
 import type { Logger } from "./logger";
 
 const SECRET_KEY = "agentAudit.checkpointSigningKey";
 
 /**
- * The user's checkpoint signing key, kept in SecretStorage (the OS keychain) and created on
- * first use. Only its public half ever reaches a trail.
+ * Earlier versions kept the extension's own checkpoint key in SecretStorage, apart from the
+ * CLI's, so neither trusted what the other signed. Both now sign with the one key of the
+ * user's trust store (a 0600 file in ~/.config/agent-audit). A key found in SecretStorage is
+ * retired: its public half is trusted (its checkpoints keep verifying) and the secret removed.
  */
-export function signingKeyProvider(secrets: vscode.SecretStorage, log: Logger): { signer: () => Promise<CheckpointSigner>; existingSigner: () => Promise<CheckpointSigner | undefined> } {
-  let signer: Promise<CheckpointSigner> | undefined;
-  const existingSigner = async () => {
-    if (signer) return signer;
-    const pem = await secrets.get(SECRET_KEY);
-    return pem ? ed25519Signer(pem) : undefined;
-  };
-  const create = () =>
-    (signer ??= (async () => {
-      let pem = await secrets.get(SECRET_KEY);
-      if (!pem) {
-        pem = generateSigningKey();
-        await secrets.store(SECRET_KEY, pem);
-        log.info("created a checkpoint signing key in secret storage");
-      }
-      const s = ed25519Signer(pem);
-      log.info(`checkpoints are signed with key ${s.key.fingerprint.slice(0, 16)}…`);
-      return s;
-    })().catch((err) => {
-      signer = undefined;
-      throw err;
-    }));
-  return { signer: create, existingSigner };
+export async function retireSecretStorageKey(secrets: vscode.SecretStorage, trust: TrustStore, log: Logger): Promise<void> {
+  const pem = await secrets.get(SECRET_KEY);
+  if (!pem) return;
+  try {
+    const fp = trust.trustRetiredPrivateKey(pem);
+    await secrets.delete(SECRET_KEY);
+    log.info(`retired the extension's former signing key ${fp.slice(0, 16)}… (still trusted for its checkpoints); signing with ${trust.dir}`);
+  } catch (err) {
+    log.error(`could not retire the former signing key: ${(err as Error).message}`);
+  }
 }

@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
-import type { CheckpointSigner } from "../trail/signing";
+import { filePinKeeper } from "../trail/pinKeeper";
+import type { TrustStore } from "../trail/trustStore";
 import { TrailError } from "../trail/trailErrors";
 import { TrailStore } from "../trail/trailStore";
 import type { Logger } from "./logger";
@@ -40,7 +41,8 @@ export class TrailService implements vscode.Disposable {
     readonly folder: vscode.WorkspaceFolder,
     private readonly trailRelPath: () => string,
     private readonly log: Logger,
-    private readonly signing: { signer: () => Promise<CheckpointSigner>; existingSigner: () => Promise<CheckpointSigner | undefined>; anchorDir: string },
+    /** The user's trust store, shared with the CLI: signing key, trusted keys, anchors, pins. */
+    readonly trust: TrustStore,
   ) {
     this.source = new StoreTrailSource(folder.uri.toString(), folder.name, () => this.store);
     const dir = path.dirname(this.trailRelPath());
@@ -70,8 +72,9 @@ export class TrailService implements vscode.Disposable {
       try {
         const { store, report } = await TrailStore.open(this.trailPath, {
           log: (m) => this.log.info(m),
-          signer: await this.signing.signer(),
-          anchorDir: this.signing.anchorDir,
+          signer: this.trust.signer(),
+          anchorDir: this.trust.anchorsDir,
+          pins: filePinKeeper(this.trust.pins),
         });
         if (report.discardedBytes) {
           this.log.warn(`${this.trailPath}: set aside ${report.discardedBytes} bytes of an unfinished write (never acknowledged); copy kept in ${report.discardedCopy}`);
@@ -100,15 +103,6 @@ export class TrailService implements vscode.Disposable {
     this.writer = undefined;
     await (await writer).close();
     await this.onDiskChange();
-  }
-
-  get anchorDir(): string {
-    return this.signing.anchorDir;
-  }
-
-  /** The user's signing key's public half, if the user has one (verifying never creates one). */
-  async signerKey() {
-    return (await this.signing.existingSigner())?.key;
   }
 
   private open(): Promise<TrailStore | undefined> {

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { listSessions, sessionEvents } from "../../src/trail/trailQueries";
 import type { TrailEventRow } from "../../src/trail/trailQueries";
 import { TrailStore } from "../../src/trail/trailStore";
 import { sqlite3 } from "../helpers/sqliteCli";
+import { FakeAnthropicServer } from "../fakeAnthropic/fakeAnthropicServer";
 import type { Turn } from "../fakeAnthropic/scenario";
 import { REPO } from "./codeServer";
 import { DOC_IMAGES, e2eTest, eventually } from "./e2eHarness";
@@ -186,12 +187,24 @@ e2eTest(
     // The Step Details panel comes back too, on the same step (serializer + setState).
     await wb.webview().locator("h1", { hasText: "List the project" }).waitFor({ timeout: 60_000 });
     await wb.webview().locator("h2", { hasText: "Step 1" }).waitFor();
-    const verify = spawnSync(process.execPath, [path.join(REPO, "dist", "cli.js"), "verify", "--workspace", ws], {
-      encoding: "utf8",
-      env: { ...process.env, AGENT_AUDIT_CONFIG_DIR: path.join(ws, "..", "cli-config") },
-    });
+    // The CLI, with the same user's trust store (code-server runs with XDG_CONFIG_HOME=<root>/config),
+    // trusts what the extension signed: valid and authenticated, not a KEY_UNKNOWN.
+    const env = { ...process.env, AGENT_AUDIT_CONFIG_DIR: path.join(ws, "..", "config", "agent-audit") };
+    const verify = spawnSync(process.execPath, [path.join(REPO, "dist", "cli.js"), "verify", "--workspace", ws], { encoding: "utf8", env });
     assert.equal(verify.status, 0, verify.stdout + verify.stderr);
-    assert.match(verify.stdout, /Trail valid/);
+    assert.match(verify.stdout, /Trail valid and authenticated/);
+    // …and the other way round: a session the CLI adds is verified by the extension.
+    const api2 = new FakeAnthropicServer({ turns: [done] });
+    const url = await api2.start();
+    const run = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, [path.join(REPO, "dist", "cli.js"), "run", "From the CLI", "--workspace", ws, "--approve", "all"], { env: { ...env, ANTHROPIC_API_KEY: "k", ANTHROPIC_BASE_URL: url }, stdio: "ignore" });
+      child.on("close", resolve);
+    });
+    await api2.stop();
+    assert.equal(run, 0);
+    await wb.treeRow("From the CLI").waitFor({ timeout: 30_000 });
+    await wb.runCommand("Agent Audit: Verify Trail Integrity");
+    await wb.page.locator(".statusbar-item", { hasText: "Trail verified" }).waitFor({ timeout: 30_000 });
   },
 );
 
@@ -299,5 +312,31 @@ e2eTest(
     assert.equal(original.error_type, "command_failed", "the original failure is untouched");
     assert.equal(retried.outcome, "success");
     assert.equal(retried.parent_event_id, events.find((e) => e.event_type === "tool_call")!.event_id);
+  },
+);
+
+e2eTest(
+  "a forged trail (sqlite3 + sha256sum: the failure edited away, every hash recomputed, new trail id, checkpoints and keys deleted) is shown as a finding",
+  {
+    scenario: { turns: [{ content: [{ type: "tool_use", name: "run_command", input: { command: "echo failing >&2; exit 4" } }] }, done] },
+    settings: { "agentAudit.approvalPolicy": { run_command: "auto" } },
+  },
+  async ({ wb, trailPath }) => {
+    await wb.openSessionsView();
+    await runAgent(wb, "Run the tests");
+    await wb.treeRow("Run the tests").locator(".codicon-pass").waitFor({ timeout: 60_000 });
+    await wb.page.locator(".statusbar-item", { hasText: "Trail verified" }).waitFor({ timeout: 30_000 });
+    await eventually(() => sqlite3(trailPath, "SELECT count(*) FROM events WHERE event_type = 'session_end';").stdout.trim() === "1", "the snapshot");
+    const triggers = sqlite3(trailPath, "SELECT sql || ';' FROM sqlite_master WHERE type = 'trigger';").stdout;
+    const names = sqlite3(trailPath, "SELECT name FROM sqlite_master WHERE type = 'trigger';").stdout.trim().split("\n");
+    sqlite3(trailPath, names.map((n) => `DROP TRIGGER ${n};`).join("\n"));
+    sqlite3(trailPath, `UPDATE events SET content = replace(content, '"outcome":"error"', '"outcome":"success"') WHERE event_type = 'tool_result';`);
+    assert.equal(spawnSync("bash", [path.join(REPO, "test", "attacks", "rehash.sh"), trailPath]).status, 0);
+    sqlite3(trailPath, `DELETE FROM checkpoints; DELETE FROM keys; UPDATE meta SET value = 'forged-trail-id' WHERE key = 'trail_id'; ${triggers}`);
+    fs.rmSync(trailPath.replace(/\.db$/, ".journal"), { force: true });
+    await wb.runCommand("Agent Audit: Verify Trail Integrity");
+    await wb.notification(/Audit trail integrity: .*finding/).waitFor({ timeout: 30_000 });
+    await wb.page.locator('.monaco-list[aria-label="Integrity"] .monaco-list-row', { hasText: "TRAIL_REPLACED" }).waitFor({ timeout: 20_000 });
+    assert.equal(await wb.page.locator(".statusbar-item", { hasText: "Trail verified" }).count(), 0, "a forged trail shows as verified");
   },
 );

@@ -236,3 +236,27 @@ test("counts read as English and show does not pass a listing's first line off a
   assert.doesNotMatch(checkpoint.stdout, /\b1 signed checkpoints\b/);
   assert.match(checkpoint.stdout, /\b\d+ signed checkpoints?\b/);
 });
+
+test("the newcomer's sequence verifies clean: npm run demo, then replay latest and verify in the demo's folder", { timeout: 120_000 }, async (t) => {
+  const config = tempDir(t, "aat-newcomer-");
+  const demo = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, [path.resolve(__dirname, "..", "..", "demo", "runDemo.js")], { env: { ...process.env, AGENT_AUDIT_CONFIG_DIR: config }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d));
+    child.stderr.on("data", (d: Buffer) => (out += d));
+    child.on("close", (code) => resolve({ code, out }));
+  });
+  assert.equal(demo.code, 0, demo.out);
+  assert.match(demo.out, /signed with your key [0-9a-f]{16}… from your trust store/);
+  assert.match(demo.out, /Trail valid and authenticated/);
+  const ws = /Workspace: a copy of demo\/sample-project in (\S+)/.exec(demo.out)![1];
+  assert.ok(demo.out.split(path.join(ws, ".agent-audit", "trail.db")).length - 1 <= 2, "the trail's full path is printed at most twice (run, verify)");
+  t.after(() => fs.rmSync(ws, { recursive: true, force: true }));
+  const env = { AGENT_AUDIT_CONFIG_DIR: config };
+  const replay = await cli(["replay", "latest", "--workspace", ws, "--approve", "all"], { env });
+  assert.ok(replay.code === 0 || replay.code === 1, replay.stderr);
+  const verify = await cli(["verify", "--workspace", ws], { env });
+  assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  assert.match(verify.stdout, /Trail valid and authenticated/);
+  assert.doesNotMatch(verify.stdout + verify.stderr, /KEY_UNKNOWN|INVALID/);
+});

@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
+import { TrailError } from "../../src/trail/trailErrors";
+import { getEventBySeq } from "../../src/trail/trailQueries";
 import { TrailStore } from "../../src/trail/trailStore";
+import { sqlite3 } from "../helpers/sqliteCli";
 import { verifyChain } from "../../src/trail/verifyChain";
 import type { Ack } from "../helpers/childAppender";
 import { startAppender } from "../helpers/childAppender";
@@ -29,10 +33,58 @@ async function assertHasEvery(trailPath: string, acks: Ack[]): Promise<number> {
   }
 }
 
+/**
+ * Flips one byte inside an event record of the journal that has acknowledged records after it
+ * and is not yet in trail.db; checks that a writer refuses with the seq range and changes
+ * neither file, and that a reader shows every acknowledged event before it. Restores the byte.
+ * Returns false when the journal holds no such record this round.
+ */
+async function flipMidJournal(trailPath: string, acks: Ack[]): Promise<boolean> {
+  const journal = trailPath.replace(/\.db$/, ".journal");
+  if (!fs.existsSync(journal)) return false;
+  const bytes = fs.readFileSync(journal);
+  const snapshotHead = Number(sqlite3(trailPath, "SELECT coalesce(max(seq), 0) FROM events;").stdout.trim());
+  const lines: { start: number; end: number; seq: number }[] = [];
+  let pos = bytes.indexOf(0x0a) + 1; // past the header
+  while (pos < bytes.length) {
+    const nl = bytes.indexOf(0x0a, pos);
+    if (nl < 0) break;
+    const m = /^\{"e":\{.*?"seq":(\d+)/.exec(bytes.subarray(pos, Math.min(nl, pos + 4000)).toString("utf8"));
+    if (m) lines.push({ start: pos, end: nl, seq: Number(m[1]) });
+    pos = nl + 1;
+  }
+  const candidates = lines.filter((l, i) => l.seq > snapshotHead && i < lines.length - 1);
+  if (!candidates.length) return false;
+  const target = candidates[Math.floor(candidates.length / 2)];
+  const at = target.start + Math.floor((target.end - target.start) / 2);
+  const original = bytes[at];
+  const flipped = original ^ 0x04;
+  if (flipped === 0x0a) return false;
+  bytes[at] = flipped;
+  fs.writeFileSync(journal, bytes);
+  const sha = (f: string) => createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+  const before = [sha(trailPath), sha(journal)];
+  await assert.rejects(TrailStore.open(trailPath), (err: unknown) => {
+    assert.ok(err instanceof TrailError && err.code === "CORRUPT", String(err));
+    assert.match((err as Error).message, new RegExp(`\\(seq ${target.seq}(–\\d+)?\\)`));
+    return true;
+  });
+  assert.deepEqual([sha(trailPath), sha(journal)], before, "a refused open changed the files");
+  const { store, report } = await TrailStore.open(trailPath, { readOnly: true });
+  assert.equal(report.corruption?.fromSeq, target.seq);
+  assert.equal(store.head.seq, target.seq - 1, "the reader shows every event before the damage");
+  for (const a of acks.filter((x) => x.seq < target.seq).slice(-50)) assert.ok(getEventBySeq(store.database, a.seq), `seq ${a.seq} is shown`);
+  await store.close();
+  bytes[at] = original;
+  fs.writeFileSync(journal, bytes);
+  return true;
+}
+
 test("kill -9 at random moments while appending loses no acknowledged event (40 rounds)", { timeout: 180_000 }, async (t) => {
   const trailPath = path.join(tempDir(t), ".agent-audit", "trail.db");
   const allAcks: Ack[] = [];
   let killedMidway = 0;
+  let flips = 0;
   for (let round = 0; round < 40; round++) {
     const mode = round % 2 ? "burst" : "serial";
     // Every other pair of rounds rewrites the snapshot every ~50 events, so kills also hit
@@ -46,10 +98,14 @@ test("kill -9 at random moments while appending loses no acknowledged event (40 
     assert.ok(signal === "SIGKILL" || code === 0, `child failed: ${stderr}`);
     if (signal === "SIGKILL" && app.acks.length < 1000) killedMidway++;
     allAcks.push(...app.acks);
+    // Every fourth round, one flipped byte in an acknowledged record in the middle of the
+    // journal: opening must refuse and change nothing; reading shows everything before it.
+    if (round % 4 === 3 && (await flipMidJournal(trailPath, allAcks))) flips++;
     const head = await assertHasEvery(trailPath, allAcks);
     assert.ok(head >= allAcks.length);
   }
   assert.ok(killedMidway >= 25, `only ${killedMidway} rounds were killed mid-run`);
+  assert.ok(flips >= 5, `only ${flips} rounds flipped a byte mid-journal`);
 });
 
 for (const [mode, snapshotEvery] of [["serial", 0], ["burst", 0], ["burst", 50_000]] as const) {
