@@ -7,6 +7,7 @@ import { checkpointCommand, exportCommand, failuresCommand, READ_FLAGS, sessions
 import { RUN_FLAGS, runAgentCommand } from "./runAgentCommand";
 import { DEBUG_FLAGS, diffCommand, replayCommand, retryCommand } from "./debugCommands";
 import { TRUST_FLAGS, trustCommand } from "./trustCommands";
+import { EVIDENCE_FLAGS, evidenceCommand, verifyEvidenceCommand } from "./evidenceCommands";
 
 const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, and inspect it
 
@@ -21,6 +22,8 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit retry <event-id> [--input JSON] [--workspace DIR] [--approve ask|all|none]
   agent-audit replay <session-id> [--workspace DIR] [--approve ask|all|none]
   agent-audit diff <session-a> <session-b> [--workspace DIR] [--json]
+  agent-audit evidence <session-id | --from SEQ --to SEQ> --out DIR [--anchor FILE] [--workspace DIR]
+  agent-audit verify-evidence DIR
   agent-audit trust add FILE | list | forget [--workspace DIR] | rotate-key
   agent-audit --version
 
@@ -50,6 +53,8 @@ const COMMANDS: Record<string, Command> = {
   diff: { flags: DEBUG_FLAGS, positionals: 2, run: diffCommand },
   export: { flags: READ_FLAGS, positionals: 1, run: exportCommand },
   trust: { flags: TRUST_FLAGS, positionals: 3, run: trustCommand },
+  evidence: { flags: EVIDENCE_FLAGS, positionals: 1, run: evidenceCommand },
+  "verify-evidence": { flags: { values: [], booleans: [] }, positionals: 1, run: verifyEvidenceCommand },
 };
 
 /** The version in package.json, which sits next to dist/ in the package and the repository. */

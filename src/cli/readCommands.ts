@@ -162,7 +162,14 @@ export async function checkpointCommand(args: ParsedArgs): Promise<number> {
     const c = store.latestCheckpoint;
     if (!c) throw new UsageError("this trail has no signed checkpoint yet; run: agent-audit checkpoint");
     const key = store.database.exec("SELECT fingerprint, algorithm, public_key FROM keys WHERE fingerprint = ?", [c.key_fingerprint])[0]?.values[0];
-    const out = { format: ANCHOR_FORMAT, trail_id: c.trail_id, checkpoint: c, keys: key ? [{ fingerprint: key[0], algorithm: key[1], public_key: key[2] }] : [] };
+    const note = store.database.exec("SELECT note FROM tree_heads WHERE checkpoint_no = ?", [c.checkpoint_no])[0]?.values[0]?.[0];
+    const out = {
+      format: ANCHOR_FORMAT,
+      trail_id: c.trail_id,
+      checkpoint: c,
+      keys: key ? [{ fingerprint: key[0], algorithm: key[1], public_key: key[2] }] : [],
+      ...(note ? { tree_note: String(note) } : {}),
+    };
     process.stdout.write(JSON.stringify(out, null, 2) + "\n");
     return 0;
   }

@@ -16,6 +16,8 @@ export interface AnchorFile {
   trail_id: string;
   checkpoint: Checkpoint;
   keys: PublicKeyRecord[];
+  /** The checkpoint's Merkle tree head as a C2SP signed note (a standard tlog-checkpoint). */
+  tree_note?: string;
 }
 
 export function anchorPathFor(dir: string, trailId: string): string {
@@ -37,7 +39,7 @@ export function readAnchor(file: string): AnchorFile {
 }
 
 /** Records `checkpoint` as the trail's latest, never moving backwards; keeps all keys seen. */
-export function updateAnchor(dir: string, checkpoint: Checkpoint, key: PublicKeyRecord): void {
+export function updateAnchor(dir: string, checkpoint: Checkpoint, key: PublicKeyRecord, treeNote?: string): void {
   const file = anchorPathFor(dir, checkpoint.trail_id);
   let current: AnchorFile | undefined;
   try {
@@ -48,7 +50,7 @@ export function updateAnchor(dir: string, checkpoint: Checkpoint, key: PublicKey
   if (current && current.checkpoint.seq > checkpoint.seq) return;
   const keys = current?.keys ?? [];
   if (!keys.some((k) => k.fingerprint === key.fingerprint)) keys.push(key);
-  const next: AnchorFile = { format: ANCHOR_FORMAT, trail_id: checkpoint.trail_id, checkpoint, keys };
+  const next: AnchorFile = { format: ANCHOR_FORMAT, trail_id: checkpoint.trail_id, checkpoint, keys, ...(treeNote ? { tree_note: treeNote } : {}) };
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileAtomic(file, Buffer.from(JSON.stringify(next, null, 2) + "\n"));
 }

@@ -135,7 +135,7 @@ interface ProofsFile {
   format: string;
   tree_size: number;
   leaves: { seq: number; index: number; inclusion: string[] }[];
-  previous?: { tree_size: number; root: string; consistency: string[]; checkpoint?: string };
+  previous?: { tree_size: number; root: string; consistency: string[]; checkpoint?: string; vkey?: string };
 }
 
 export interface BundleReport {
@@ -195,7 +195,9 @@ export function verifyBundle(dir: string): BundleReport {
     }
     if (prev.checkpoint) {
       try {
-        const p = parseCheckpoint(openNote(prev.checkpoint, key));
+        // The previous head may be signed by an earlier key of the same owner (rotation).
+        const p = parseCheckpoint(openNote(prev.checkpoint, prev.vkey ? parseVerifierKey(prev.vkey) : key));
+        if (p.origin !== cp.origin) problems.push(`proofs.json previous: the previous checkpoint is for ${p.origin}, not ${cp.origin}`);
         if (p.size !== prev.tree_size || !p.root.equals(prevRoot)) problems.push("proofs.json previous: the previous signed checkpoint states another size or root");
       } catch (err) {
         problems.push(`proofs.json previous checkpoint: ${(err as Error).message}`);

@@ -21,7 +21,9 @@ export type JournalRecord =
   | { e: StoredEvent }
   | { b: { hash: string; kind: BlobKind; body: string } }
   | { k: PublicKeyRecord & { added_at: string } }
-  | { c: Checkpoint };
+  | { c: Checkpoint }
+  /** A checkpoint's Merkle tree head (signed note), right after the checkpoint. */
+  | { t: { checkpoint_no: number; note: string } };
 
 export function encodeHeader(h: JournalHeader): Buffer {
   return Buffer.from(JOURNAL_MAGIC + JSON.stringify(h) + "\n", "utf8");
@@ -85,6 +87,7 @@ function isRecord(r: unknown): r is JournalRecord {
   if (typeof o.b === "object" && o.b !== null) return typeof (o.b as { hash: unknown }).hash === "string";
   if (typeof o.k === "object" && o.k !== null) return typeof (o.k as { fingerprint: unknown }).fingerprint === "string";
   if (typeof o.c === "object" && o.c !== null) return typeof (o.c as { checkpoint_no: unknown }).checkpoint_no === "number";
+  if (typeof o.t === "object" && o.t !== null) return typeof (o.t as { note: unknown }).note === "string";
   return false;
 }
 

@@ -4,8 +4,9 @@ import { GENESIS_HASH } from "./hashChain";
  * Bumped when the layout changes. PRAGMA user_version holds the file's current version;
  * `meta.schema_version` the version the trail was created with (meta is append-only).
  * 2: keys and checkpoints (signed checkpoints).
+ * 3: tree_heads (each checkpoint's Merkle tree head as a C2SP signed note).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Marks the file as ours (PRAGMA application_id), so tools can tell it from other SQLite files. */
 export const APPLICATION_ID = 0x41415431; // "AAT1"
@@ -79,7 +80,7 @@ ${APPEND_ONLY("events")}
 ${APPEND_ONLY("blobs")}
 ${APPEND_ONLY("meta")}
 ${checkpointSchema()}
-
+${treeHeadSchema()}
 -- Full-text search over event content (sql.js has FTS4, not FTS5), docid = seq. Filled
 -- lazily, when someone searches, up to search_progress.indexed_to: indexing on every append
 -- would double its cost. It keeps its own copy of the text so that it is always consistent
@@ -150,9 +151,28 @@ ${APPEND_ONLY("checkpoints")}
 `;
 }
 
+/**
+ * Version 3: the Merkle tree head (RFC 9162) of the trail at each checkpoint, as a C2SP
+ * tlog-checkpoint in a C2SP signed note by the checkpoint's key: an anchor in a standard
+ * form that transparency-log tools check (see merkle.ts, signedNote.ts).
+ */
+function treeHeadSchema(): string {
+  return `
+-- note: a C2SP signed note of a tlog-checkpoint: origin, tree size (= the checkpoint's seq), base64 Merkle root.
+CREATE TABLE tree_heads (
+  checkpoint_no INTEGER PRIMARY KEY,
+  note          TEXT NOT NULL
+);
+${APPEND_ONLY("tree_heads")}
+`;
+}
+
 /** Brings an older trail's schema up to date in `exec`'s database; true when it changed anything. */
 export function upgradeSchema(exec: (sql: string) => unknown, hasTable: (name: string) => boolean): boolean {
-  if (hasTable("checkpoints")) return false;
-  exec(checkpointSchema() + `PRAGMA user_version = ${SCHEMA_VERSION};`);
+  let sql = "";
+  if (!hasTable("checkpoints")) sql += checkpointSchema();
+  if (!hasTable("tree_heads")) sql += treeHeadSchema();
+  if (!sql) return false;
+  exec(sql + `PRAGMA user_version = ${SCHEMA_VERSION};`);
   return true;
 }

@@ -28,6 +28,8 @@ import type { TrailState } from "./pins";
 import { canonicalLocation } from "./pins";
 import type { Checkpoint, CheckpointSigner } from "./signing";
 import { checkpointPayload } from "./signing";
+import { checkpointBody, signNote, trailOrigin } from "./signedNote";
+import { RunningTree } from "./trailMerkle";
 import { loadSqlEngine } from "./sqlEngine";
 import { TrailError } from "./trailErrors";
 
@@ -136,6 +138,9 @@ export class TrailStore {
   /** Set (read-only opens) when the journal starts after the end of the database file. */
   private rollback: OpenReport["rollback"];
   private corruption: OpenReport["corruption"];
+  private readonly tree = new RunningTree(() => this.db);
+  private insertTreeHead!: Statement;
+  private lastTreeNote: string | undefined;
   private schemaDiffs: SchemaDifference[] = [];
   /** The in-memory copy was upgraded from an older schema and must be written out. */
   private upgraded = false;
@@ -374,6 +379,7 @@ export class TrailStore {
         this.path,
       );
     }
+    this.tree.reset();
     this.db?.close();
     this.db = db;
     this.tuneInMemoryCopy();
@@ -421,6 +427,7 @@ export class TrailStore {
     this.hasBlob = this.db.prepare("SELECT 1 FROM blobs WHERE hash = ?");
     this.hashAt = this.db.prepare("SELECT hash FROM events WHERE seq = ?");
     this.insertKey = this.db.prepare("INSERT OR IGNORE INTO keys (fingerprint, algorithm, public_key, added_at) VALUES (?, ?, ?, ?)");
+    this.insertTreeHead = this.db.prepare("INSERT OR IGNORE INTO tree_heads (checkpoint_no, note) VALUES (?, ?)");
     this.insertCheckpoint = this.db.prepare(
       "INSERT INTO checkpoints (checkpoint_no, trail_id, seq, head_hash, time, key_fingerprint, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
@@ -598,6 +605,10 @@ export class TrailStore {
       const k = record.k;
       this.insertKey.run([k.fingerprint, k.algorithm, k.public_key, k.added_at]);
       this.registeredKeys.add(k.fingerprint);
+      return true;
+    }
+    if ("t" in record) {
+      this.insertTreeHead.run([record.t.checkpoint_no, record.t.note]);
       return true;
     }
     if ("c" in record) {
@@ -837,6 +848,12 @@ export class TrailStore {
     const c: Checkpoint = { checkpoint_no: (this.lastCheckpoint?.checkpoint_no ?? 0) + 1, ...body, signature: signer.sign(checkpointPayload(body)) };
     this.insertCheckpoint.run([c.checkpoint_no, c.trail_id, c.seq, c.head_hash, c.time, c.key_fingerprint, c.signature]);
     lines.push(encodeRecord({ c }));
+    // The same statement in the standard form: the Merkle tree head, a C2SP signed note.
+    const origin = trailOrigin(this.trailIdValue);
+    const note = signNote(checkpointBody(origin, c.seq, this.tree.root(c.seq)), origin, signer);
+    this.insertTreeHead.run([c.checkpoint_no, note]);
+    lines.push(encodeRecord({ t: { checkpoint_no: c.checkpoint_no, note } }));
+    this.lastTreeNote = note;
     return c;
   }
 
@@ -851,7 +868,7 @@ export class TrailStore {
     }
     if (!this.options.anchorDir || !this.options.signer) return;
     try {
-      updateAnchor(this.options.anchorDir, c, this.options.signer.key);
+      updateAnchor(this.options.anchorDir, c, this.options.signer.key, this.lastTreeNote);
     } catch (err) {
       this.log(`could not update the anchor in ${this.options.anchorDir}: ${(err as Error).message}`);
     }
@@ -887,6 +904,7 @@ export class TrailStore {
     ]);
     this.headSeq = e.seq;
     this.headHash = e.hash;
+    this.tree.appended(e);
   }
 
   /**

@@ -53,8 +53,8 @@ export function verifyChain(db: Database, options: { maxProblems?: number } = {}
   return { ok: problems.length === 0, events: chain.events, head: { seq: chain.headSeq, hash: chain.headHash }, problems };
 }
 
-/** Walks events in seq order, recomputing every hash and link. */
-export function walkChain(db: Database, wanted: Set<number>, hashAt: Map<number, string>, add: (f: Finding) => void) {
+/** Walks events in seq order, recomputing every hash and link; `onEvent` sees each event (the Merkle tree). */
+export function walkChain(db: Database, wanted: Set<number>, hashAt: Map<number, string>, add: (f: Finding) => void, onEvent?: (e: EventRecord) => void) {
   const stmt = db.prepare(
     `SELECT seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number, parent_event_id,
             model_id, system_prompt_hash, agent_version, content, prev_hash, hash FROM events ORDER BY seq`,
@@ -74,6 +74,7 @@ export function walkChain(db: Database, wanted: Set<number>, hashAt: Map<number,
       const storedPrev = String(r[13]);
       const stored = String(r[14]);
       events++;
+      onEvent?.(e);
       if (e.seq !== expected) {
         add({ category: "SEQ_GAP", severity: "error", seq: expected, toSeq: e.seq - 1, message: `events ${expected}–${e.seq - 1} are missing` });
       } else if (storedPrev !== prevStored) {

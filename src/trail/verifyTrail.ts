@@ -3,6 +3,10 @@ import type { AnchorFile } from "./anchorFile";
 import type { Pin, TrailState } from "./pins";
 import { checkPin } from "./pins";
 import { schemaDifferences } from "./schemaCheck";
+import { openNote, parseCheckpoint, parseVerifierKey } from "./evidenceVerifier";
+import { MerkleTree } from "./merkle";
+import { noteVerifierKey, trailOrigin } from "./signedNote";
+import { eventLeaf } from "./trailMerkle";
 import type { Checkpoint, PublicKeyRecord } from "./signing";
 import { checkpointSignatureValid, fingerprintOf } from "./signing";
 import type { Finding } from "./verifyChain";
@@ -105,7 +109,9 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
   if (opts.pin) wanted.add(opts.pin.events);
   const hashAt = new Map<number, string>();
 
-  const chain = walkChain(db, wanted, hashAt, add);
+  // The Merkle tree over the events as they are, to check each checkpoint's signed tree head.
+  const tree = new MerkleTree();
+  const chain = walkChain(db, wanted, hashAt, add, (e) => tree.append(eventLeaf(e)));
 
   // ---- checkpoints ------------------------------------------------------------------------
   // A key's public half comes from the user's trust store or the anchor first, else from the
@@ -150,6 +156,9 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
     if (trusted.has(c.key_fingerprint)) vouchedBy.add(c.key_fingerprint);
   }
   const checkpointKeys = [...new Set(checkpoints.map((c) => c.key_fingerprint))];
+  // Damage the chain walk already found makes every later tree head differ too: say it once.
+  const firstDamage = Math.min(...findings.filter((f) => ["HASH_MISMATCH", "CHAIN_BREAK", "SEQ_GAP"].includes(f.category)).map((f) => f.seq ?? Infinity));
+  checkTreeHeads(db, checkpoints, keyFor, trailId, tree, firstDamage, add);
 
   // ---- the pin of this location -------------------------------------------------------------
   const state: TrailState = {
@@ -233,4 +242,32 @@ function readCheckpoints(db: Database): Checkpoint[] {
   return (db.exec("SELECT checkpoint_no, trail_id, seq, head_hash, time, key_fingerprint, signature FROM checkpoints ORDER BY checkpoint_no")[0]?.values ?? []).map((r) => ({
     checkpoint_no: Number(r[0]), trail_id: String(r[1]), seq: Number(r[2]), head_hash: String(r[3]), time: String(r[4]), key_fingerprint: String(r[5]), signature: String(r[6]),
   }));
+}
+
+/**
+ * Each checkpoint's tree head (a C2SP signed note, schema 3) must be signed by the checkpoint's
+ * key for this trail's origin, and state the checkpoint's seq and the Merkle root of the events
+ * up to it as they are now.
+ */
+function checkTreeHeads(db: Database, checkpoints: Checkpoint[], keyFor: (fp: string) => string | undefined, trailId: string, tree: MerkleTree, firstDamage: number, add: (f: Finding) => void): void {
+  if (!db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tree_heads'").length) return;
+  const byNo = new Map(checkpoints.map((c) => [c.checkpoint_no, c]));
+  const origin = trailOrigin(trailId);
+  for (const [no, note] of db.exec("SELECT checkpoint_no, note FROM tree_heads ORDER BY checkpoint_no")[0]?.values ?? []) {
+    const c = byNo.get(Number(no));
+    const bad = (why: string) => add({ category: "SIGNATURE_INVALID", severity: "error", checkpointNo: Number(no), seq: c?.seq, message: `the Merkle tree head of checkpoint ${no} ${why}` });
+    if (!c) {
+      add({ category: "CHECKPOINTS_REMOVED", severity: "error", checkpointNo: Number(no), message: `checkpoint ${no} is gone but its signed Merkle tree head is still in the trail` });
+      continue;
+    }
+    const pem = keyFor(c.key_fingerprint);
+    if (!pem || c.seq >= firstDamage) continue; // no key: reported above; damaged: reported by the chain walk
+    try {
+      const head = parseCheckpoint(openNote(String(note), parseVerifierKey(noteVerifierKey(origin, pem))));
+      if (head.origin !== origin || head.size !== c.seq) bad(`is for ${head.origin} at ${head.size} events, not this trail at seq ${c.seq}`);
+      else if (c.seq > tree.size || !head.root.equals(tree.root(c.seq))) bad(`does not match the events up to seq ${c.seq}: they were changed after it was signed`);
+    } catch (err) {
+      bad(`does not verify: ${(err as Error).message}`);
+    }
+  }
 }

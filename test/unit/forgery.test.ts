@@ -86,7 +86,8 @@ function forge(ws: string, opts: { newTrailId?: boolean; dropSignatures?: boolea
   assert.equal(edit.status, 0, edit.stderr);
   const rehash = spawnSync("bash", [REHASH, db], { encoding: "utf8" });
   assert.equal(rehash.status, 0, rehash.stderr);
-  if (opts.dropSignatures || opts.resign) assert.equal(sqlite3(db, "DELETE FROM checkpoints; DELETE FROM keys;").status, 0);
+  // A careful forger removes every signed statement: checkpoints, their keys, their tree heads.
+  if (opts.dropSignatures || opts.resign) assert.equal(sqlite3(db, "DELETE FROM checkpoints; DELETE FROM keys; DELETE FROM tree_heads;").status, 0);
   if (opts.newTrailId) assert.equal(sqlite3(db, `UPDATE meta SET value = '${randomUUID()}' WHERE key = 'trail_id';`).status, 0);
   if (opts.resign) {
     // Mallory signs the rewritten head with a fresh key of her own.

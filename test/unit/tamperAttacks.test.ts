@@ -131,7 +131,7 @@ test("tamper evidence: the attack suite", { timeout: 300_000 }, async (t) => {
 
   await t.test("4a. delete the newest events (checkpoints too) → TRUNCATED via the journal, and via the anchor when the journal is gone too", () => {
     const { ws, db } = victim(t, made);
-    withoutTriggers(db, `DELETE FROM events WHERE seq > 15; DELETE FROM checkpoints WHERE seq > 15;`);
+    withoutTriggers(db, `DELETE FROM events WHERE seq > 15; DELETE FROM checkpoints WHERE seq > 15; DELETE FROM tree_heads WHERE checkpoint_no NOT IN (SELECT checkpoint_no FROM checkpoints);`);
     const byJournal = verify(ws, made, [], tempDir(t, "aat-no-anchor-"));
     assert.equal(byJournal.code, 1, byJournal.stdout);
     assert.deepEqual(errors(byJournal.report), [["TRUNCATED", 16]], "the journal still knows where the trail ended");
@@ -154,9 +154,9 @@ test("tamper evidence: the attack suite", { timeout: 300_000 }, async (t) => {
     // An older copy: the same trail when it had 10 events.
     const SQL = await loadSqlEngine();
     const db = new SQL.Database(Uint8Array.from(fs.readFileSync(path.join(made.pristine, "trail.db"))));
-    db.exec("DROP TRIGGER events_no_delete; DROP TRIGGER checkpoints_no_delete; DELETE FROM events WHERE seq > 10; DELETE FROM checkpoints WHERE seq > 10;");
+    db.exec("DROP TRIGGER events_no_delete; DROP TRIGGER checkpoints_no_delete; DROP TRIGGER tree_heads_no_delete; DELETE FROM events WHERE seq > 10; DELETE FROM checkpoints WHERE seq > 10; DELETE FROM tree_heads WHERE checkpoint_no NOT IN (SELECT checkpoint_no FROM checkpoints);");
     const ref = new SQL.Database(Uint8Array.from(fs.readFileSync(path.join(made.pristine, "trail.db"))));
-    for (const row of ref.exec("SELECT sql FROM sqlite_master WHERE name IN ('events_no_delete', 'checkpoints_no_delete')")[0].values) db.exec(String(row[0]));
+    for (const row of ref.exec("SELECT sql FROM sqlite_master WHERE name IN ('events_no_delete', 'checkpoints_no_delete', 'tree_heads_no_delete')")[0].values) db.exec(String(row[0]));
     fs.writeFileSync(path.join(older, "trail.db"), db.export());
     const v = verify(ws, made);
     assert.equal(v.code, 1, v.stdout);

@@ -1,0 +1,85 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { anchorPathFor, readAnchor } from "../trail/anchorFile";
+import { writeEvidenceBundle } from "../trail/evidenceBundle";
+import { main as verifyBundleMain } from "../trail/evidenceVerifier";
+import { sessionEvents } from "../trail/trailQueries";
+import { verifyAtLocation } from "../trail/verifyAtLocation";
+import type { ParsedArgs } from "./cliArgs";
+import { UsageError, intFlag, stringFlag } from "./cliArgs";
+import { resolveSession } from "./readCommands";
+import { openTrailForReading, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
+import { plural } from "../shared/plural";
+
+export const EVIDENCE_FLAGS = { values: ["workspace", "out", "from", "to", "anchor"], booleans: [] };
+
+/**
+ * `agent-audit evidence <session-id | --from SEQ --to SEQ> --out DIR`: a bundle an auditor
+ * checks with the standalone verifier inside it (see src/trail/evidenceBundle.ts). Only a
+ * trail that verifies is exported: proofs about a damaged trail would prove the damage.
+ */
+export async function evidenceCommand(args: ParsedArgs): Promise<number> {
+  const out = stringFlag(args, "out");
+  if (!out) throw new UsageError("evidence needs --out DIR (a new or empty folder)");
+  if (fs.existsSync(out) && fs.readdirSync(out).length) throw new UsageError(`${out} is not empty; give a new folder`);
+  const workspace = workspaceFrom(stringFlag(args, "workspace"));
+  const trust = trustStore();
+  const file = trailPathFor(workspace);
+  if (!fs.existsSync(file)) throw new UsageError(`no trail in ${workspace} (expected ${file})`);
+  const v = await verifyAtLocation(file, trust);
+  if (!v.report.valid) {
+    process.stderr.write(`agent-audit evidence: the trail has ${plural(v.report.findings.filter((f) => f.severity === "error").length, "finding")}; run "agent-audit verify". No evidence is made from it.\n`);
+    return 1;
+  }
+  const { store } = await openTrailForReading(workspace);
+  try {
+    const from = intFlag(args, "from", 1);
+    const to = intFlag(args, "to", 1);
+    let seqs: number[];
+    let what: string;
+    if (from !== undefined || to !== undefined) {
+      if (args.positionals.length) throw new UsageError("give either a session id or --from/--to, not both");
+      if (from === undefined || to === undefined || to < from) throw new UsageError("--from SEQ --to SEQ: both, with from ≤ to");
+      if (to > store.head.seq) throw new UsageError(`the trail has ${store.head.seq} events; --to ${to} is past its end`);
+      seqs = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+      what = `events ${from}–${to}`;
+    } else {
+      const id = resolveSession(args, store.database, "evidence");
+      seqs = sessionEvents(store.database, id).map((e) => e.seq);
+      what = `session ${id}`;
+    }
+    // The previous tree head: an anchor the auditor already holds (--anchor, as written by
+    // `checkpoint --print`), else the one in the user's trust store.
+    const anchorFile = stringFlag(args, "anchor") ?? anchorPathFor(trust.anchorsDir, store.trailId);
+    let previous;
+    try {
+      previous = fs.existsSync(anchorFile) ? readAnchor(anchorFile) : undefined;
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const r = writeEvidenceBundle({
+      db: store.database,
+      trailId: store.trailId,
+      seqs,
+      signer: trust.signer(),
+      previous,
+      verifierScript: path.join(__dirname, "verify-bundle.js"),
+      out,
+    });
+    process.stdout.write(
+      `Wrote ${plural(r.events, "event")} of ${what} to ${out}, proven in the Merkle tree of the trail's first ${r.treeSize} events` +
+        `${previous?.tree_note ? `, consistent with the anchored tree head of ${previous.checkpoint.seq} events` : ""}.\nAn auditor checks it with: node ${path.join(out, "verify-bundle.js")} ${out}\n`,
+    );
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `agent-audit verify-evidence DIR`: the same check as the bundle's own verify-bundle.js. */
+export async function verifyEvidenceCommand(args: ParsedArgs): Promise<number> {
+  const dir = args.positionals[0];
+  if (!dir) throw new UsageError("verify-evidence needs the bundle folder");
+  if (!fs.existsSync(dir)) throw new UsageError(`${dir} does not exist`);
+  return verifyBundleMain([dir]);
+}

@@ -1,0 +1,50 @@
+import type { Database } from "sql.js";
+import type { EventRecord } from "./eventTypes";
+import { canonicalEventText } from "./hashChain";
+import { leafHash, MerkleTree } from "./merkle";
+
+/** The Merkle leaf of an event: SHA-256(0x00 ‖ its canonical text, the bytes its hash covers). */
+export function eventLeaf(e: EventRecord): Buffer {
+  return leafHash(canonicalEventText(e));
+}
+
+const EVENT_FIELDS = `seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number, parent_event_id,
+  model_id, system_prompt_hash, agent_version, content`;
+
+/** The Merkle tree of a trail's first `upTo` events (all by default), read in seq order. */
+export function buildTrailTree(db: Database, upTo = Number.MAX_SAFE_INTEGER): MerkleTree {
+  const tree = new MerkleTree();
+  const stmt = db.prepare(`SELECT ${EVENT_FIELDS} FROM events WHERE seq <= ? ORDER BY seq`);
+  try {
+    stmt.bind([upTo]);
+    while (stmt.step()) tree.append(eventLeaf(stmt.getAsObject() as unknown as EventRecord));
+  } finally {
+    stmt.free();
+  }
+  return tree;
+}
+
+/**
+ * A writer's running Merkle tree: built from the trail the first time a tree head is needed
+ * (so readers and short runs never pay for it), then extended by one leaf per append.
+ */
+export class RunningTree {
+  private tree: MerkleTree | undefined;
+
+  constructor(private readonly db: () => Database) {}
+
+  /** After an event is inserted (in seq order). */
+  appended(e: EventRecord): void {
+    this.tree?.append(eventLeaf(e));
+  }
+
+  /** The database was replaced (a snapshot reload): rebuild on next use. */
+  reset(): void {
+    this.tree = undefined;
+  }
+
+  root(size: number): Buffer {
+    this.tree ??= buildTrailTree(this.db());
+    return this.tree.root(size);
+  }
+}
