@@ -101,6 +101,8 @@ export interface TrailFigures {
   append_serial_cost_ratio_100k_vs_1k: number;
   open_100k_ms: number;
   verify_100k_ms: number;
+  /** Building the RFC 9162 Merkle tree over the same 100k events and taking its root. */
+  merkle_root_100k_ms: number;
   rss_open_100k_mb: number;
   trail_bytes_per_event: number;
   snapshot_100k_ms: number;
@@ -160,6 +162,7 @@ export async function runTrailBench(log: (s: string) => void): Promise<TrailFigu
       append_serial_cost_ratio_100k_vs_1k: round2(large.serialUs / small.serialUs),
       open_100k_ms: Math.round(out.openMs),
       verify_100k_ms: Math.round(out.verifyMs),
+      merkle_root_100k_ms: Math.round(out.merkleMs),
       rss_open_100k_mb: Math.round(out.rssMb),
       trail_bytes_per_event: Math.round(bytes / events),
       snapshot_100k_ms: Math.round(snapshotMs),

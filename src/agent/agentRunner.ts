@@ -6,7 +6,7 @@ import type { ChatMessage, ContentPart, ModelClient, ModelResponse, ResponseBloc
 import { ModelCallError } from "./modelClient";
 import type { SecretRedactor } from "./secretRedactor";
 import type { ToolExecution } from "./toolExecution";
-import { executeTool, executionContent, markControlError, previewOf, toolResultForModel } from "./toolExecution";
+import { executeTool, executionContent, markControlError, previewOf, redactedNote, toolResultForModel } from "./toolExecution";
 import type { FileChange, ToolContext, ToolDefinition } from "./tools/toolDefinition";
 import type { ApprovalPolicy } from "./tools/toolSet";
 import { defaultPolicy } from "./tools/toolSet";
@@ -309,7 +309,7 @@ class AgentSession {
     const askedAt = new Date().toISOString();
     let decision: ApprovalDecision;
     try {
-      decision = await req.approve({ tool_name: tool.name, input, summary: tool.summarize(input, ctx), change: previewOf(tool, input, ctx), step, signal: req.signal });
+      decision = await req.approve({ tool_name: tool.name, input, summary: redactedNote(input) + tool.summarize(input, ctx), change: previewOf(tool, input, ctx), step, signal: req.signal });
     } catch (err) {
       if (req.signal.aborted) throw new Cancelled();
       throw err;

@@ -5,7 +5,7 @@ import type { TrailEventRow } from "../trail/trailQueries";
 import type { ApprovalHandler, TrailWriter } from "./agentRunner";
 import type { SecretRedactor } from "./secretRedactor";
 import type { ToolExecution } from "./toolExecution";
-import { executeTool, executionContent, previewOf } from "./toolExecution";
+import { executeTool, executionContent, previewOf, redactedNote } from "./toolExecution";
 import type { ToolDefinition } from "./tools/toolDefinition";
 import type { ApprovalPolicy } from "./tools/toolSet";
 import { defaultPolicy } from "./tools/toolSet";
@@ -66,7 +66,7 @@ export async function retryToolCall(req: RetryRequest): Promise<RetryResult> {
     recordedInput: req.input === undefined,
     ask: async (t, i) => {
       const askedAt = new Date().toISOString();
-      const d = await req.approve({ tool_name: toolName, input: i, summary: `retry: ${t.summarize(i, ctx)}`, change: previewOf(t, i, ctx), step: call.step_number, signal: req.signal });
+      const d = await req.approve({ tool_name: toolName, input: i, summary: `${redactedNote(i)}retry: ${t.summarize(i, ctx)}`, change: previewOf(t, i, ctx), step: call.step_number, signal: req.signal });
       approval = {
         approver_id: d.approver_id,
         asked_at: askedAt,

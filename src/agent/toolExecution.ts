@@ -64,7 +64,10 @@ export async function executeTool(o: ExecuteToolOptions): Promise<ToolExecution>
     const problems = validateInput(tool.input_schema, input);
     if (problems.length) throw new ToolError("invalid_input", `Invalid input for ${o.toolName}: ${problems.join("; ")}`, { problems });
     if (o.policy === "deny") throw new ToolError("permission", `${o.toolName} is denied by the approval policy`, { policy: o.policy });
-    if (o.policy === "ask") {
+    // A recorded input with a redacted secret is always put to the approver, whatever the
+    // policy: that is where the real value can be given (Edit…); as recorded it never runs.
+    const askForSecret = o.recordedInput === true && redactionMarkers(input).length > 0;
+    if (o.policy === "ask" || askForSecret) {
       const d = await o.ask(tool, input);
       approvalStatus = d.decision;
       if (d.decision === "rejected") {
@@ -147,4 +150,12 @@ export function previewOf(tool: ToolDefinition, input: Record<string, unknown>, 
   } catch {
     return undefined;
   }
+}
+
+/** The line an approval prompt starts with when the input holds redaction placeholders. */
+export function redactedNote(input: unknown): string {
+  const markers = redactionMarkers(input);
+  return markers.length
+    ? `⚠ This input holds ${[...new Set(markers)].join(", ")}: a secret redacted from the trail. Choose Edit… and put the real value in its place, or Reject; as recorded it will not run.\n`
+    : "";
 }

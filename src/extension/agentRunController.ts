@@ -10,6 +10,7 @@ import { editorApprovalHandler } from "./approvalFlow";
 import type { VscodeApprovalPrompt } from "./approvalPrompt";
 import type { Logger } from "./logger";
 import { effectiveSettings } from "./effectiveSettings";
+import { plural } from "../shared/plural";
 import type { TrailService } from "./trailService";
 
 interface RunningSession {
@@ -204,7 +205,7 @@ export class AgentRunController implements vscode.Disposable {
 
   private async report(o: SessionOutcome, service: TrailService): Promise<void> {
     const folder = service.source.key;
-    const summary = `${o.totals.steps} steps, ${compact(o.totals.input_tokens + o.totals.output_tokens)} tokens, ${o.totals.failed_tool_calls} failed tool calls`;
+    const summary = `${plural(o.totals.steps, "step")}, ${compact(o.totals.input_tokens + o.totals.output_tokens)} tokens, ${plural(o.totals.failed_tool_calls, "failed tool call")}`;
     this.log.info(`session ${o.session_id} ${o.status} (${summary})`);
     const open = "Open Step Details";
     let choice: string | undefined;

@@ -336,7 +336,7 @@ e2eTest(
     fs.rmSync(trailPath.replace(/\.db$/, ".journal"), { force: true });
     await wb.runCommand("Agent Audit: Verify Trail Integrity");
     await wb.notification(/Audit trail integrity: .*finding/).waitFor({ timeout: 30_000 });
-    await wb.page.locator('.monaco-list[aria-label="Integrity"] .monaco-list-row', { hasText: "TRAIL_REPLACED" }).waitFor({ timeout: 20_000 });
+    await wb.page.locator('.monaco-list[aria-label="Integrity"] .monaco-list-row', { hasText: "TRAIL_REPLACED" }).first().waitFor({ timeout: 20_000 });
     assert.equal(await wb.page.locator(".statusbar-item", { hasText: "Trail verified" }).count(), 0, "a forged trail shows as verified");
   },
 );

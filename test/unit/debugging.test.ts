@@ -232,7 +232,20 @@ test("retry and replay never run a [REDACTED:…] placeholder as if it were the 
   assert.equal(c(replayed).error?.type, "invalid_input");
   assert.equal(fs.existsSync(path.join(root, "ran-with-key.txt")), false, "the replay ran the placeholder");
 
-  // The user supplies the value: then it runs.
+  // The approver is asked (even for a tool the policy runs without asking) and supplies the
+  // value with Edit…: then it runs.
+  let prompt = "";
+  const asked = await retry(r.store, root, call.event_id, {
+    approve: async (req) => {
+      prompt = req.summary;
+      return { decision: "edited", approver_id: "test", input: { command } };
+    },
+  });
+  assert.match(prompt, /holds \[REDACTED:anthropic-api-key\].*Edit… and put the real value/);
+  assert.equal(JSON.parse(asked.event.content).outcome, "success");
+  assert.equal(fs.existsSync(path.join(root, "ran-with-key.txt")), true);
+  fs.rmSync(path.join(root, "ran-with-key.txt"));
+  // Or the value comes with the retry (the CLI's --input): it runs as given.
   const supplied = await retry(r.store, root, call.event_id, { input: { command } });
   assert.equal(JSON.parse(supplied.event.content).outcome, "success");
   assert.equal(fs.existsSync(path.join(root, "ran-with-key.txt")), true);
