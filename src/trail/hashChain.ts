@@ -22,7 +22,12 @@ export function canonicalEventText(e: EventRecord): string {
 
 /** hash = SHA-256(prev_hash as 64 lowercase hex characters ‖ canonical event text), UTF-8. */
 export function computeEventHash(prevHash: string, e: EventRecord): string {
-  return createHash("sha256").update(prevHash).update(canonicalEventText(e)).digest("hex");
+  return hashOfCanonical(prevHash, canonicalEventText(e));
+}
+
+/** The same, for a canonical text already built (verification reuses it for the Merkle leaf). */
+export function hashOfCanonical(prevHash: string, canonicalText: string): string {
+  return createHash("sha256").update(prevHash).update(canonicalText).digest("hex");
 }
 
 /** Content address of a blob: SHA-256 of its UTF-8 body, lowercase hex. */

@@ -1,3 +1,4 @@
+import * as crypto from "node:crypto";
 import { createHash } from "node:crypto";
 
 /**
@@ -11,12 +12,19 @@ import { createHash } from "node:crypto";
  * every proof a walk up the levels instead of a recomputation.
  */
 
+const LEAF = Buffer.from([0]);
+const NODE = Buffer.from([1]);
+// One-shot hashing (Node ≥ 20.12) is about three times cheaper than a Hash object for inputs
+// this small, and a tree hashes two inputs per leaf: it is most of the cost of a root.
+const oneShot = (crypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: "buffer") => Buffer }).hash;
+
 export function leafHash(data: Uint8Array | string): Buffer {
-  return createHash("sha256").update(Buffer.from([0])).update(data).digest();
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  return oneShot ? oneShot("sha256", Buffer.concat([LEAF, bytes]), "buffer") : createHash("sha256").update(LEAF).update(bytes).digest();
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash("sha256").update(Buffer.from([1])).update(left).update(right).digest();
+  return oneShot ? oneShot("sha256", Buffer.concat([NODE, left, right], 65), "buffer") : createHash("sha256").update(NODE).update(left).update(right).digest();
 }
 
 /** The root of the empty tree: SHA-256 of nothing. */

@@ -17,7 +17,15 @@ export function buildTrailTree(db: Database, upTo = Number.MAX_SAFE_INTEGER): Me
   const stmt = db.prepare(`SELECT ${EVENT_FIELDS} FROM events WHERE seq <= ? ORDER BY seq`);
   try {
     stmt.bind([upTo]);
-    while (stmt.step()) tree.append(eventLeaf(stmt.getAsObject() as unknown as EventRecord));
+    // Positional rows: getAsObject() costs more than hashing the event.
+    while (stmt.step()) {
+      const r = stmt.get();
+      tree.append(eventLeaf({
+        seq: Number(r[0]), event_id: r[1] as string, session_id: r[2] as string, agent_id: r[3] as string, user_id: r[4] as string,
+        timestamp: r[5] as string, event_type: r[6] as string, step_number: Number(r[7]), parent_event_id: r[8] as string | null,
+        model_id: r[9] as string | null, system_prompt_hash: r[10] as string | null, agent_version: r[11] as string | null, content: String(r[12]),
+      }));
+    }
   } finally {
     stmt.free();
   }
@@ -33,9 +41,9 @@ export class RunningTree {
 
   constructor(private readonly db: () => Database) {}
 
-  /** After an event is inserted (in seq order). */
-  appended(e: EventRecord): void {
-    this.tree?.append(eventLeaf(e));
+  /** After an event is inserted (in seq order); `canonicalText` when the caller has it already. */
+  appended(e: EventRecord, canonicalText?: string): void {
+    this.tree?.append(canonicalText === undefined ? eventLeaf(e) : leafHash(canonicalText));
   }
 
   /** The database was replaced (a snapshot reload): rebuild on next use. */

@@ -15,7 +15,7 @@ import {
 import type { FileIdentity } from "./durableFile";
 import type { BlobInput, EventInput, StoredEvent } from "./eventTypes";
 import { TERMINAL_EVENT_TYPES } from "./eventTypes";
-import { GENESIS_HASH, computeEventHash, sha256Hex } from "./hashChain";
+import { GENESIS_HASH, canonicalEventText, computeEventHash, hashOfCanonical, sha256Hex } from "./hashChain";
 import { classifyLeftover, decodeHeader, encodeHeader, encodeRecord, parseRecords } from "./journalFile";
 import type { JournalHeader, JournalRecord } from "./journalFile";
 import { ProcessLock } from "./processLock";
@@ -139,6 +139,7 @@ export class TrailStore {
   private rollback: OpenReport["rollback"];
   private corruption: OpenReport["corruption"];
   private readonly tree = new RunningTree(() => this.db);
+  private readonly canonicalTexts = new WeakMap<StoredEvent, string>();
   private insertTreeHead!: Statement;
   private lastTreeNote: string | undefined;
   private schemaDiffs: SchemaDifference[] = [];
@@ -893,7 +894,9 @@ export class TrailStore {
       prev_hash: this.headHash,
       hash: "",
     };
-    e.hash = computeEventHash(e.prev_hash, e);
+    const text = canonicalEventText(e);
+    e.hash = hashOfCanonical(e.prev_hash, text);
+    this.canonicalTexts.set(e, text); // the Merkle leaf covers the same bytes: built once
     return e;
   }
 
@@ -904,7 +907,7 @@ export class TrailStore {
     ]);
     this.headSeq = e.seq;
     this.headHash = e.hash;
-    this.tree.appended(e);
+    this.tree.appended(e, this.canonicalTexts.get(e));
   }
 
   /**

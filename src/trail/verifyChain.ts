@@ -1,6 +1,6 @@
 import type { Database } from "sql.js";
 import type { EventRecord } from "./eventTypes";
-import { GENESIS_HASH, computeEventHash, sha256Hex } from "./hashChain";
+import { GENESIS_HASH, canonicalEventText, hashOfCanonical, sha256Hex } from "./hashChain";
 
 export type FindingCategory =
   | "HASH_MISMATCH" // an event's fields no longer hash to its stored hash: it was altered
@@ -54,7 +54,7 @@ export function verifyChain(db: Database, options: { maxProblems?: number } = {}
 }
 
 /** Walks events in seq order, recomputing every hash and link; `onEvent` sees each event (the Merkle tree). */
-export function walkChain(db: Database, wanted: Set<number>, hashAt: Map<number, string>, add: (f: Finding) => void, onEvent?: (e: EventRecord) => void) {
+export function walkChain(db: Database, wanted: Set<number>, hashAt: Map<number, string>, add: (f: Finding) => void, onEvent?: (e: EventRecord, canonicalText: string) => void) {
   const stmt = db.prepare(
     `SELECT seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number, parent_event_id,
             model_id, system_prompt_hash, agent_version, content, prev_hash, hash FROM events ORDER BY seq`,
@@ -74,13 +74,14 @@ export function walkChain(db: Database, wanted: Set<number>, hashAt: Map<number,
       const storedPrev = String(r[13]);
       const stored = String(r[14]);
       events++;
-      onEvent?.(e);
+      const text = canonicalEventText(e);
+      onEvent?.(e, text);
       if (e.seq !== expected) {
         add({ category: "SEQ_GAP", severity: "error", seq: expected, toSeq: e.seq - 1, message: `events ${expected}–${e.seq - 1} are missing` });
       } else if (storedPrev !== prevStored) {
         add({ category: "CHAIN_BREAK", severity: "error", seq: e.seq, message: `seq ${e.seq} does not follow seq ${e.seq - 1} (prev_hash mismatch): an event before it was removed, replaced or reordered` });
       }
-      const actual = computeEventHash(storedPrev, e);
+      const actual = hashOfCanonical(storedPrev, text);
       if (actual !== stored) {
         add({ category: "HASH_MISMATCH", severity: "error", seq: e.seq, message: `seq ${e.seq} (${e.event_type}) was altered after it was written` });
       }

@@ -4,9 +4,8 @@ import type { Pin, TrailState } from "./pins";
 import { checkPin } from "./pins";
 import { schemaDifferences } from "./schemaCheck";
 import { openNote, parseCheckpoint, parseVerifierKey } from "./evidenceVerifier";
-import { MerkleTree } from "./merkle";
+import { leafHash, MerkleTree } from "./merkle";
 import { noteVerifierKey, trailOrigin } from "./signedNote";
-import { eventLeaf } from "./trailMerkle";
 import type { Checkpoint, PublicKeyRecord } from "./signing";
 import { checkpointSignatureValid, fingerprintOf } from "./signing";
 import type { Finding } from "./verifyChain";
@@ -111,7 +110,7 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
 
   // The Merkle tree over the events as they are, to check each checkpoint's signed tree head.
   const tree = new MerkleTree();
-  const chain = walkChain(db, wanted, hashAt, add, (e) => tree.append(eventLeaf(e)));
+  const chain = walkChain(db, wanted, hashAt, add, (_e, text) => tree.append(leafHash(text)));
 
   // ---- checkpoints ------------------------------------------------------------------------
   // A key's public half comes from the user's trust store or the anchor first, else from the

@@ -2,7 +2,7 @@
 // with neither the project nor the trail (a bare folder, only `node`), and failing with a message
 // that names what changed when one byte of an event, a proof or a signature is altered.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,19 +12,11 @@ import { noteVerifierKey, trailOrigin } from "../../src/trail/signedNote";
 import { buildTrailTree } from "../../src/trail/trailMerkle";
 import { TrailStore } from "../../src/trail/trailStore";
 import { FakeAnthropicServer } from "../fakeAnthropic/fakeAnthropicServer";
+import { runCli } from "../helpers/cliRunner";
 import { tempDir } from "../helpers/tempDir";
 
-const CLI = path.resolve(__dirname, "..", "..", "..", "dist", "cli.js");
 
-function cli(args: string[], config: string, env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, AGENT_AUDIT_CONFIG_DIR: config, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d));
-    child.stderr.on("data", (d: Buffer) => (out += d));
-    child.on("close", (code) => resolve({ code, out }));
-  });
-}
+const cli = runCli;
 
 /** Two sessions; the anchor after the first is kept aside, as an auditor would keep it. */
 async function twoSessions(t: Parameters<typeof tempDir>[0], config: string): Promise<string> {

@@ -3,7 +3,7 @@
 // The trail is written by `agent-audit run` (so this user's pin and anchor exist); every
 // variant must be a finding, and a stranger's verifier must never call a forgery "authenticated".
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -12,22 +12,14 @@ import { checkpointPayload, ed25519Signer, generateSigningKey } from "../../src/
 import type { VerifyReport } from "../../src/trail/verifyTrail";
 import { FakeAnthropicServer } from "../fakeAnthropic/fakeAnthropicServer";
 import { sqlite3 } from "../helpers/sqliteCli";
+import { runCli } from "../helpers/cliRunner";
 import { tempDir } from "../helpers/tempDir";
 
 const REPO = path.resolve(__dirname, "..", "..", "..");
-const CLI = path.join(REPO, "dist", "cli.js");
 const REHASH = path.join(REPO, "test", "attacks", "rehash.sh");
 type T = Parameters<typeof tempDir>[0];
 
-function cli(args: string[], config: string, env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, AGENT_AUDIT_CONFIG_DIR: config, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d));
-    child.stderr.on("data", (d: Buffer) => (out += d));
-    child.on("close", (code) => resolve({ code, out }));
-  });
-}
+const cli = runCli;
 
 async function verify(ws: string, config: string, extra: string[] = []): Promise<{ code: number | null; report: VerifyReport; out: string }> {
   const r = await cli(["verify", "--workspace", ws, "--json", ...extra], config);
