@@ -26,8 +26,14 @@ export class ProcessLock {
   private holdingDir = false;
   private wanted = false;
 
-  /** `resourcePath`'s folder must exist by the first `acquire()`. */
-  constructor(private readonly resourcePath: string) {}
+  /**
+   * `resourcePath`'s folder must exist by the first `acquire()`. `kind` "directory" forces the
+   * lock-directory fallback (what macOS uses), so that it is tested on every platform.
+   */
+  constructor(
+    private readonly resourcePath: string,
+    private readonly kind: "auto" | "directory" = "auto",
+  ) {}
 
   /**
    * The lock is named after the file, not the path string: two spellings of one trail (a
@@ -43,7 +49,8 @@ export class ProcessLock {
     const base = path.basename(this.resourcePath);
     const identity = `${st.dev}:${st.ino}:${foldsCase ? base.toLowerCase() : base}`;
     const id = createHash("sha256").update(identity).digest("hex").slice(0, 32);
-    if (process.platform === "linux") this.address = `\0agent-audit-trail-${id}`;
+    if (this.kind === "directory") this.address = undefined;
+    else if (process.platform === "linux") this.address = `\0agent-audit-trail-${id}`;
     else if (process.platform === "win32") this.address = `\\\\?\\pipe\\agent-audit-trail-${id}`;
     this.lockDir = path.join(fs.realpathSync.native(dir), `${base}.lock`);
     this.named = true;
@@ -120,8 +127,11 @@ export class ProcessLock {
         // for long (its holder died right there) is taken over.
         return this.takeOverIfOlderThan(STALE_EMPTY_LOCK_MS);
       }
-      const holder = /^\d+$/.test(text) ? Number(text) : NaN;
-      if (Number.isInteger(holder) && holder > 0 && !isRunning(holder)) {
+      // An empty or partial pid (an older version wrote it in place) is a lock being created,
+      // never a stale one (Number("") is 0, which "is not running"): only its age can tell.
+      if (!/^[1-9]\d*$/.test(text)) return this.takeOverIfOlderThan(STALE_EMPTY_LOCK_MS);
+      const holder = Number(text);
+      if (!isRunning(holder)) {
         // Rename first so that, usually, only one waiter takes over a dead holder's lock.
         const grave = `${this.lockDir}.stale-${process.pid}-${Date.now()}`;
         try {

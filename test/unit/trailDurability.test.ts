@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { TrailError } from "../../src/trail/trailErrors";
 import { getEventBySeq } from "../../src/trail/trailQueries";
 import { TrailStore } from "../../src/trail/trailStore";
+import { ProcessLock } from "../../src/trail/processLock";
 import { sqlite3 } from "../helpers/sqliteCli";
 import { verifyChain } from "../../src/trail/verifyChain";
 import type { Ack } from "../helpers/childAppender";
@@ -153,4 +154,29 @@ test("two processes reaching one trail by different paths (a symlinked folder) s
   const seqs = new Set([...a.acks, ...b.acks].map((x) => x.seq));
   assert.equal(seqs.size, 2000, "two events were acknowledged with the same seq: the paths had different locks");
   assert.equal(await assertHasEvery(viaReal, [...a.acks, ...b.acks]), 2000);
+});
+
+test("the lock-directory fallback never takes over a lock that is being created (no pid, or an empty one), only a dead holder's", async (t) => {
+  const dir = fs.realpathSync(tempDir(t));
+  const file = path.join(dir, "trail.db");
+  const lockDir = `${file}.lock`;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  for (const partial of [undefined, ""]) {
+    // A holder between mkdir and writing its pid (older versions wrote it in place: empty for a moment).
+    fs.mkdirSync(lockDir);
+    if (partial !== undefined) fs.writeFileSync(path.join(lockDir, "pid"), partial);
+    const waiter = new ProcessLock(file, "directory");
+    let got = false;
+    const acquired = waiter.acquire().then(() => (got = true));
+    await sleep(400);
+    assert.equal(got, false, `took over a lock being created (pid file ${partial === undefined ? "absent" : "empty"})`);
+    fs.writeFileSync(path.join(lockDir, "pid"), String(process.pid)); // the holder (alive) finishes
+    await sleep(200);
+    assert.equal(got, false, "took over a live holder's lock");
+    fs.writeFileSync(path.join(lockDir, "pid"), "999999999"); // the holder is gone
+    await acquired;
+    assert.equal(fs.readFileSync(path.join(lockDir, "pid"), "utf8"), String(process.pid), "the waiter holds it now");
+    waiter.release();
+    assert.equal(fs.existsSync(lockDir), false);
+  }
 });
