@@ -25,7 +25,15 @@ export function activate(context: vscode.ExtensionContext): void {
 
   // The trail's place is a user setting only: a workspace must not move it out of the folder
   // the file tools guard (effectiveSettings ignores and reports a workspace value).
-  const trailRelPath = () => effectiveSettings(undefined, log).trailPath;
+  // Read once and on change: trailPath is asked for often, and reading it reads the workspace's
+  // settings files (to name an ignored workspace value).
+  let trailRel = effectiveSettings(undefined, log).trailPath;
+  const trailRelPath = () => trailRel;
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration("agentAudit.trailPath")) trailRel = effectiveSettings(undefined, log).trailPath;
+    }),
+  );
   let services: TrailService[] = [];
   const syncFolders = () => {
     const folders = vscode.workspace.workspaceFolders ?? [];
