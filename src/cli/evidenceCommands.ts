@@ -4,11 +4,11 @@ import { anchorPathFor, readAnchor } from "../trail/anchorFile";
 import { writeEvidenceBundle } from "../trail/evidenceBundle";
 import { main as verifyBundleMain } from "../trail/evidenceVerifier";
 import { sessionEvents } from "../trail/trailQueries";
-import { verifyAtLocation } from "../trail/verifyAtLocation";
+import { openForVerifying, verifyOpenTrail } from "../trail/verifyAtLocation";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, intFlag, stringFlag } from "./cliArgs";
 import { resolveSession } from "./readCommands";
-import { openTrailForReading, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
+import { trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
 import { plural } from "../shared/plural";
 
 export const EVIDENCE_FLAGS = { values: ["workspace", "out", "from", "to", "anchor"], booleans: [] };
@@ -26,13 +26,15 @@ export async function evidenceCommand(args: ParsedArgs): Promise<number> {
   const trust = trustStore();
   const file = trailPathFor(workspace);
   if (!fs.existsSync(file)) throw new UsageError(`no trail in ${workspace} (expected ${file})`);
-  const v = await verifyAtLocation(file, trust);
-  if (!v.report.valid) {
-    process.stderr.write(`agent-audit evidence: the trail has ${plural(v.report.findings.filter((f) => f.severity === "error").length, "finding")}; run "agent-audit verify". No evidence is made from it.\n`);
-    return 1;
-  }
-  const { store } = await openTrailForReading(workspace);
+  // One read of the trail: verified first (a bundle from a damaged trail would prove the
+  // damage), then exported from the same in-memory copy.
+  const { store, report: open } = await openForVerifying(file);
   try {
+    const v = await verifyOpenTrail(store, open, trust);
+    if (!v.report.valid) {
+      process.stderr.write(`agent-audit evidence: the trail has ${plural(v.report.findings.filter((f) => f.severity === "error").length, "finding")}; run "agent-audit verify". No evidence is made from it.\n`);
+      return 1;
+    }
     const from = intFlag(args, "from", 1);
     const to = intFlag(args, "to", 1);
     let seqs: number[];

@@ -76,7 +76,7 @@ export class VscodeApprovalPrompt implements ApprovalUi, vscode.TextDocumentCont
       void vscode.window.showInformationMessage("No approval is waiting.");
       return;
     }
-    if (p.change) await this.showDiff(p.change);
+    if (p.change && !this.diffTabs().length) await this.showDiff(p.change); // closed meanwhile: open it again
     const choice = await vscode.window.showWarningMessage(p.message, { modal: true, detail: p.detail }, ...p.buttons);
     // Dismissing this second prompt leaves the first one waiting: only an answer settles it.
     if (choice !== undefined) p.answer(choice);
@@ -102,9 +102,13 @@ export class VscodeApprovalPrompt implements ApprovalUi, vscode.TextDocumentCont
 
   /** Closes the diff editors an approval opened and forgets their text. */
   private async closeDiffs(): Promise<void> {
-    const ours = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.scheme === CHANGE_SCHEME);
+    const ours = this.diffTabs();
     if (ours.length) await vscode.window.tabGroups.close(ours, true).then(undefined, () => undefined);
     this.contents.clear();
+  }
+
+  private diffTabs(): vscode.Tab[] {
+    return vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.scheme === CHANGE_SCHEME);
   }
 
   dispose(): void {

@@ -24,6 +24,15 @@ const sha256 = (...parts: Uint8Array[]): Buffer => {
 };
 const ONE = Buffer.from([1]);
 
+/** "Until LSB(fn) is set or fn is 0: right-shift fn and sn", a step both RFC 9162 checks take. */
+function shiftWhileEven(fn: number, sn: number): [number, number] {
+  while (fn % 2 === 0 && fn !== 0) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return [fn, sn];
+}
+
 /** RFC 9162 §2.1.3.2: does `proof` lead from leaf `index` (hash `leaf`) to `root` in a tree of `size`? */
 export function verifyInclusion(index: number, size: number, leaf: Buffer, proof: Buffer[], root: Buffer): boolean {
   if (index < 0 || index >= size) return false;
@@ -34,12 +43,7 @@ export function verifyInclusion(index: number, size: number, leaf: Buffer, proof
     if (sn === 0) return false;
     if (fn % 2 === 1 || fn === sn) {
       r = sha256(ONE, p, r);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn = Math.floor(fn / 2);
-          sn = Math.floor(sn / 2);
-        }
-      }
+      [fn, sn] = shiftWhileEven(fn, sn);
     } else {
       r = sha256(ONE, r, p);
     }
@@ -68,12 +72,7 @@ export function verifyConsistency(first: number, second: number, proof: Buffer[]
     if (fn % 2 === 1 || fn === sn) {
       fr = sha256(ONE, c, fr);
       sr = sha256(ONE, c, sr);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn = Math.floor(fn / 2);
-          sn = Math.floor(sn / 2);
-        }
-      }
+      [fn, sn] = shiftWhileEven(fn, sn);
     } else {
       sr = sha256(ONE, sr, c);
     }

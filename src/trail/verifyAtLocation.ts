@@ -25,36 +25,47 @@ export interface LocatedVerification {
  * extension, so each sees what the other signed.
  */
 export async function verifyAtLocation(trailPath: string, trust: TrustStore, opts: { anchorFile?: string } = {}): Promise<LocatedVerification> {
-  const { store, report: open } = await TrailStore.open(trailPath, { readOnly: true, allowAlteredSchema: true });
+  const { store, report: open } = await openForVerifying(trailPath);
   try {
-    const location = canonicalLocation(trailPath);
-    const pin = trust.pins.read(trailPath);
-    const byId = anchorPathFor(trust.anchorsDir, pin?.trail_id ?? store.trailId);
-    const anchorFile = opts.anchorFile ?? (fs.existsSync(byId) ? byId : undefined);
-    const anchor: AnchorFile | undefined = anchorFile ? readAnchor(anchorFile) : undefined;
-    const report = verifyTrail(store.database, {
-      sql: await loadSqlEngine(),
-      anchor,
-      trustedKeys: trust.trustedKeys(),
-      journalRollback: open.rollback,
-      journalCorruption: open.corruption,
-      pin,
-      location,
-    });
-    let pinned = false;
-    if (report.valid) {
-      const state = { location, trailId: report.trailId, headSeq: report.head.seq, headHash: report.head.hash, hashAt: () => undefined, checkpoints: report.checkpoints, keys: report.checkpointKeys };
-      try {
-        // The pin vouches later only if something trusted vouched now (a key, the anchor).
-        const vouched = report.trustRoots.some((r) => !r.startsWith("your pin"));
-        trust.pins.write(advancePin(pin, state, new Date().toISOString(), vouched));
-        pinned = true;
-      } catch {
-        /* a read-only home: the verdict stands, the pin waits */
-      }
-    }
-    return { report, open, anchorFile, pinned };
+    return await verifyOpenTrail(store, open, trust, opts);
   } finally {
     await store.close();
   }
+}
+
+/** Opens a trail the way verification needs it: read-only, even with an edited schema (to report it). */
+export function openForVerifying(trailPath: string): Promise<{ store: TrailStore; report: OpenReport }> {
+  return TrailStore.open(trailPath, { readOnly: true, allowAlteredSchema: true });
+}
+
+/** verifyAtLocation on a store already open (from openForVerifying), for callers that go on using it. */
+export async function verifyOpenTrail(store: TrailStore, open: OpenReport, trust: TrustStore, opts: { anchorFile?: string } = {}): Promise<LocatedVerification> {
+  const trailPath = store.path;
+  const location = canonicalLocation(trailPath);
+  const pin = trust.pins.read(trailPath);
+  const byId = anchorPathFor(trust.anchorsDir, pin?.trail_id ?? store.trailId);
+  const anchorFile = opts.anchorFile ?? (fs.existsSync(byId) ? byId : undefined);
+  const anchor: AnchorFile | undefined = anchorFile ? readAnchor(anchorFile) : undefined;
+  const report = verifyTrail(store.database, {
+    sql: await loadSqlEngine(),
+    anchor,
+    trustedKeys: trust.trustedKeys(),
+    journalRollback: open.rollback,
+    journalCorruption: open.corruption,
+    pin,
+    location,
+  });
+  let pinned = false;
+  if (report.valid) {
+    const state = { location, trailId: report.trailId, headSeq: report.head.seq, headHash: report.head.hash, hashAt: () => undefined, checkpoints: report.checkpoints, keys: report.checkpointKeys };
+    try {
+      // The pin vouches later only if something trusted vouched now: a trusted key, or the anchor.
+      const vouched = report.trustedKeys.length > 0 || anchor !== undefined;
+      trust.pins.write(advancePin(pin, state, new Date().toISOString(), vouched));
+      pinned = true;
+    } catch {
+      /* a read-only home: the verdict stands, the pin waits */
+    }
+  }
+  return { report, open, anchorFile, pinned };
 }

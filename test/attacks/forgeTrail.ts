@@ -13,23 +13,29 @@ const REHASH = path.resolve(__dirname, "..", "..", "..", "test", "attacks", "reh
 
 /** sqlite3 with every trigger dropped for `sql`, then re-created exactly as they were. */
 export function withoutTriggers(db: string, sql: string): void {
+  const restore = dropTriggers(db);
+  const run = sqlite3(db, sql);
+  assert.equal(run.status, 0, run.stderr);
+  restore();
+}
+
+/** Drops every trigger; returns what re-creates them exactly as they were. */
+export function dropTriggers(db: string): () => void {
   const triggers = sqlite3(db, "SELECT sql || ';' FROM sqlite_master WHERE type = 'trigger';").stdout;
   const names = sqlite3(db, "SELECT name FROM sqlite_master WHERE type = 'trigger';").stdout.trim().split("\n");
   const drop = sqlite3(db, names.map((n) => `DROP TRIGGER ${n};`).join("\n"));
   assert.equal(drop.status, 0, drop.stderr);
-  const run = sqlite3(db, sql);
-  assert.equal(run.status, 0, run.stderr);
-  const again = sqlite3(db, triggers);
-  assert.equal(again.status, 0, again.stderr);
+  return () => {
+    const again = sqlite3(db, triggers);
+    assert.equal(again.status, 0, again.stderr);
+  };
 }
 
 /** The attack: the failed command now reads as a success, every hash recomputed, the journal gone. */
 export function forge(ws: string, opts: { newTrailId?: boolean; dropSignatures?: boolean; resign?: boolean }): void {
   const db = path.join(ws, ".agent-audit", "trail.db");
   const trailId = sqlite3(db, "SELECT value FROM meta WHERE key = 'trail_id';").stdout.trim();
-  const names = sqlite3(db, "SELECT name FROM sqlite_master WHERE type = 'trigger';").stdout.trim().split("\n");
-  const triggers = sqlite3(db, "SELECT sql || ';' FROM sqlite_master WHERE type = 'trigger';").stdout;
-  assert.equal(sqlite3(db, names.map((n) => `DROP TRIGGER ${n};`).join("\n")).status, 0);
+  const restoreTriggers = dropTriggers(db);
   const edit = sqlite3(db, `UPDATE events SET content = replace(content, '"outcome":"error"', '"outcome":"success"') WHERE event_type = 'tool_result' AND json_extract(content, '$.outcome') = 'error';`);
   assert.equal(edit.status, 0, edit.stderr);
   const rehash = spawnSync("bash", [REHASH, db], { encoding: "utf8" });
@@ -47,7 +53,7 @@ export function forge(ws: string, opts: { newTrailId?: boolean; dropSignatures?:
       INSERT INTO checkpoints VALUES (1, '${id}', ${body.seq}, '${hash}', '${body.time}', '${body.key_fingerprint}', '${mallory.sign(checkpointPayload(body))}');`);
     assert.equal(r.status, 0, r.stderr);
   }
-  assert.equal(sqlite3(db, triggers).status, 0);
+  restoreTriggers();
   fs.rmSync(path.join(ws, ".agent-audit", "trail.journal"), { force: true });
   assert.equal(sqlite3(db, "SELECT count(*) FROM events WHERE event_type = 'tool_result' AND outcome = 'error';").stdout.trim(), "0", "the failure is gone from the file");
 }

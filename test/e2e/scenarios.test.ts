@@ -315,29 +315,3 @@ e2eTest(
     assert.equal(retried.parent_event_id, events.find((e) => e.event_type === "tool_call")!.event_id);
   },
 );
-
-e2eTest(
-  "a forged trail (sqlite3 + sha256sum: the failure edited away, every hash recomputed, new trail id, checkpoints and keys deleted) is shown as a finding",
-  {
-    scenario: { turns: [{ content: [{ type: "tool_use", name: "run_command", input: { command: "echo failing >&2; exit 4" } }] }, done] },
-    settings: { "agentAudit.approvalPolicy": { run_command: "auto" } },
-  },
-  async ({ wb, trailPath }) => {
-    await wb.openSessionsView();
-    await runAgent(wb, "Run the tests");
-    await wb.treeRow("Run the tests").locator(".codicon-pass").waitFor({ timeout: 60_000 });
-    await wb.page.locator(".statusbar-item", { hasText: "Trail verified" }).waitFor({ timeout: 30_000 });
-    await eventually(() => sqlite3(trailPath, "SELECT count(*) FROM events WHERE event_type = 'session_end';").stdout.trim() === "1", "the snapshot");
-    const triggers = sqlite3(trailPath, "SELECT sql || ';' FROM sqlite_master WHERE type = 'trigger';").stdout;
-    const names = sqlite3(trailPath, "SELECT name FROM sqlite_master WHERE type = 'trigger';").stdout.trim().split("\n");
-    sqlite3(trailPath, names.map((n) => `DROP TRIGGER ${n};`).join("\n"));
-    sqlite3(trailPath, `UPDATE events SET content = replace(content, '"outcome":"error"', '"outcome":"success"') WHERE event_type = 'tool_result';`);
-    assert.equal(spawnSync("bash", [path.join(REPO, "test", "attacks", "rehash.sh"), trailPath]).status, 0);
-    sqlite3(trailPath, `DELETE FROM checkpoints; DELETE FROM keys; UPDATE meta SET value = 'forged-trail-id' WHERE key = 'trail_id'; ${triggers}`);
-    fs.rmSync(trailPath.replace(/\.db$/, ".journal"), { force: true });
-    await wb.runCommand("Agent Audit: Verify Trail Integrity");
-    await wb.page.locator(".statusbar-item", { hasText: /trail finding/ }).waitFor({ timeout: 30_000 });
-    await wb.page.locator('.monaco-list[aria-label="Integrity"] .monaco-list-row', { hasText: "TRAIL_REPLACED" }).first().waitFor({ timeout: 20_000 });
-    assert.equal(await wb.page.locator(".statusbar-item", { hasText: "Trail verified" }).count(), 0, "a forged trail shows as verified");
-  },
-);

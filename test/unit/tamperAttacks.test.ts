@@ -17,6 +17,7 @@ import { verifyTrail } from "../../src/trail/verifyTrail";
 import type { Turn } from "../fakeAnthropic/scenario";
 import { runScenario } from "../helpers/agentHarness";
 import { sqlite3 } from "../helpers/sqliteCli";
+import { withoutTriggers } from "../attacks/forgeTrail";
 import { tempDir } from "../helpers/tempDir";
 
 const CLI = path.resolve(__dirname, "..", "..", "..", "dist", "cli.js");
@@ -67,14 +68,6 @@ function verify(ws: string, made: Made, extra: string[] = [], configDir = made.c
 }
 
 const errors = (r: VerifyReport): [string, number | undefined][] => r.findings.filter((f: Finding) => f.severity === "error").map((f) => [f.category, f.seq]);
-
-/** Runs SQL with the append-only triggers dropped, then puts them back exactly as they were. */
-function withoutTriggers(db: string, sql: string): void {
-  const triggers = sqlite3(db, "SELECT sql || ';' FROM sqlite_master WHERE type = 'trigger';").stdout;
-  const names = sqlite3(db, "SELECT name FROM sqlite_master WHERE type = 'trigger';").stdout.trim().split("\n");
-  const r = sqlite3(db, `${names.map((n) => `DROP TRIGGER ${n};`).join("\n")}\n${sql}\n${triggers}`);
-  assert.equal(r.status, 0, r.stderr);
-}
 
 test("tamper evidence: the attack suite", { timeout: 300_000 }, async (t) => {
   const made = await makeTrail(t);
