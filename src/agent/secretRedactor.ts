@@ -1,4 +1,5 @@
 import { lintSource } from "@secretlint/core";
+import "./secretlintProfilerOff";
 import { creator as recommendedRules } from "@secretlint/secretlint-rule-preset-recommend";
 import { genericSecretRanges } from "./genericSecrets";
 

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
+import { secretLintProfiler } from "../../src/agent/secretlintProfilerOff";
 import { SecretRedactor } from "../../src/agent/secretRedactor";
 import { redactionMarkers } from "../../src/agent/toolExecution";
 
@@ -48,4 +52,21 @@ test("ordinary code is left alone by the generic rules", async () => {
   const out = await r.redact({ code });
   assert.equal(out.code, code, "a line of ordinary code was redacted");
   assert.deepEqual(redactionMarkers(out), []);
+});
+
+test("redaction keeps no per-call state: a long-lived process does not slow down or grow", async () => {
+  // secretlint's profiler kept a mark per rule run (in its list and Node's performance
+  // timeline) and scanned them on each one: cost and memory grew with the process's uptime.
+  const coreDir = path.dirname(require.resolve("@secretlint/core/package.json"));
+  const coresProfiler = createRequire(path.join(coreDir, "index.js")).resolve("@secretlint/profiler");
+  assert.equal(coresProfiler, require.resolve("@secretlint/profiler"), "core must use the profiler instance we silence");
+  const r = new SecretRedactor();
+  await r.redact({ warm: "up the rules once with enough text" });
+  const marks = () => performance.getEntriesByType("mark").length;
+  const before = { marks: marks(), entries: (await secretLintProfiler.getEntries()).length };
+  for (let i = 0; i < 2000; i++) {
+    await r.redact({ output: `line ${i} of a tool's output, long enough to be scanned by every rule`, input: { path: `src/f${i}.ts` } });
+  }
+  assert.equal(marks(), before.marks, "performance marks accumulate");
+  assert.equal((await secretLintProfiler.getEntries()).length, before.entries, "profiler entries accumulate");
 });
