@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { canonicalJson } from "../trail/canonicalJson";
 import type { BlobInput, EventInput, StoredEvent } from "../trail/eventTypes";
+import { conversationLink } from "../trail/conversation";
 import { sha256Hex } from "../trail/hashChain";
 import type { ChatMessage, ContentPart, ModelClient, ModelResponse, ResponseBlock, Usage } from "./modelClient";
 import { ModelCallError } from "./modelClient";
@@ -148,7 +149,9 @@ class AgentSession {
     tool_calls: 0, failed_tool_calls: 0, duration_ms: 0,
   };
   private readonly storedBlobs = new Set<string>();
-  private readonly messageHashes = new WeakMap<ChatMessage, string>();
+  /** The conversation hash after the first `linkedMessages` messages (null before any). */
+  private conversationHash: string | null = null;
+  private linkedMessages = 0;
   private systemPromptHash = "";
   private toolsHash = "";
   private activity: Activity = { kind: "starting" };
@@ -193,7 +196,7 @@ class AgentSession {
         this.totals.steps = step;
         this.activity = { kind: "model_call", step };
         req.onProgress?.({ kind: "model_call", step });
-        const sentHashes = await this.messageRefs(messages);
+        const sent = await this.conversationRef(messages);
         let response: ModelResponse;
         try {
           response = await req.model.createMessage(
@@ -212,7 +215,7 @@ class AgentSession {
           throw err;
         }
         this.addUsage(response.usage);
-        const llm = await this.recordLlmCall(step, sentHashes.hashes, sentHashes.blobs, response, lastEvent);
+        const llm = await this.recordLlmCall(step, sent, response, lastEvent);
         lastEvent = llm;
         const assistant: ChatMessage = { role: "assistant", content: response.content.map(toRequestPart) };
         messages.push(assistant);
@@ -334,7 +337,7 @@ class AgentSession {
 
   // ---- recording -------------------------------------------------------------------------
 
-  private async recordLlmCall(step: number, messageHashes: string[], blobs: BlobInput[], r: ModelResponse, parent: StoredEvent): Promise<StoredEvent> {
+  private async recordLlmCall(step: number, sent: { hash: string | null; count: number; blobs: BlobInput[] }, r: ModelResponse, parent: StoredEvent): Promise<StoredEvent> {
     const text = r.content.filter((b) => b.type === "text").map((b) => (b as { text: string }).text).join("\n");
     return this.record("llm_call", step, {
       request: {
@@ -343,7 +346,8 @@ class AgentSession {
         thinking_budget: this.req.config.thinkingBudget || null,
         system_prompt_hash: this.systemPromptHash,
         tools_hash: this.toolsHash,
-        message_hashes: messageHashes,
+        conversation_hash: sent.hash,
+        message_count: sent.count,
       },
       response: {
         model: r.model,
@@ -361,24 +365,25 @@ class AgentSession {
       time_to_first_token_ms: r.time_to_first_token_ms,
       request_id: r.request_id,
       retries: r.retries,
-    }, { parent, blobs });
+    }, { parent, blobs: sent.blobs });
   }
 
-  /** Hashes of the messages sent, and the blobs for those not stored yet (each stored once). */
-  private async messageRefs(messages: ChatMessage[]): Promise<{ hashes: string[]; blobs: BlobInput[] }> {
-    const hashes: string[] = [];
+  /**
+   * The conversation sent, as one hash (src/trail/conversation.ts): the messages added since
+   * the last call are linked onto the previous conversation hash, so the record stays the
+   * same size however long the session runs. Returns the blobs not stored yet (each once).
+   */
+  private async conversationRef(messages: ChatMessage[]): Promise<{ hash: string | null; count: number; blobs: BlobInput[] }> {
     const blobs: BlobInput[] = [];
-    for (const m of messages) {
-      let hash = this.messageHashes.get(m);
-      if (!hash) {
-        const body = canonicalJson(await this.redact(m));
-        hash = sha256Hex(body);
-        this.messageHashes.set(m, hash);
-        if (!this.storedBlobs.has(hash)) blobs.push({ kind: "message", body });
-      }
-      hashes.push(hash);
+    for (; this.linkedMessages < messages.length; this.linkedMessages++) {
+      const body = canonicalJson(await this.redact(messages[this.linkedMessages]));
+      const hash = sha256Hex(body);
+      if (!this.storedBlobs.has(hash)) blobs.push({ kind: "message", body });
+      const link = conversationLink(this.conversationHash, hash);
+      if (!this.storedBlobs.has(link.hash)) blobs.push({ kind: "conversation", body: link.body });
+      this.conversationHash = link.hash;
     }
-    return { hashes, blobs };
+    return { hash: this.conversationHash, count: this.linkedMessages, blobs };
   }
 
   private markStored(...hashes: string[]): void {

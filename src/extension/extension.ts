@@ -13,6 +13,7 @@ import { retireSecretStorageKey } from "./signingKey";
 import { TrustStore } from "../trail/trustStore";
 import { StepDetailsPanel } from "./stepDetailsPanel";
 import { TrailService } from "./trailService";
+import type { TrailChange } from "./trailSource";
 
 /**
  * Composition root. Builds the services and registers each feature; nothing here reads the
@@ -43,7 +44,7 @@ export function activate(context: vscode.ExtensionContext): void {
       .filter((f) => !keep.some((s) => s.folder.uri.toString() === f.uri.toString()))
       .map((f) => new TrailService(f, trailRelPath, componentLogger(channel, `trail:${f.name}`), trust));
     services = [...keep, ...added];
-    for (const s of added) s.onDidChange(() => onTrailChanged(s));
+    for (const s of added) s.onDidChange((change) => onTrailChanged(change));
   };
 
   // Checkpoints are signed with the user's key from the trust store the CLI shares; anchors
@@ -70,17 +71,18 @@ export function activate(context: vscode.ExtensionContext): void {
     void view.reveal(f.folder, f.sessionId, f.step);
     panel.show(f.folder, f.sessionId, f.step);
   });
-  const onTrailChanged = (s: TrailService) => {
-    view.refresh();
-    failures.refresh();
-    panel.onTrailChanged(s.source.key);
+  // An update names what changed; each view re-renders only that (see TrailChange).
+  const onTrailChanged = (change: TrailChange) => {
+    const update = view.apply(change);
+    if (change.failures) failures.refresh();
+    panel.onTrailChanged(change, update.touched);
   };
   syncFolders();
   integrity = new IntegrityFeature(() => services, componentLogger(channel, "integrity"), (folder, sessionId, step) => {
     void view.reveal(folder, sessionId, step);
     panel.show(folder, sessionId, step);
   });
-  integrity.onDidChange(() => view.refresh());
+  integrity.onDidChange(() => view.rerender());
   const runner = new AgentRunController(
     context.secrets,
     () => services,

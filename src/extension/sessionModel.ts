@@ -1,30 +1,116 @@
 import { TERMINAL_EVENT_TYPES } from "../trail/eventTypes";
-import type { SessionSummary, TrailEventRow } from "../trail/trailQueries";
+import type { EventHead, SessionSummary, TrailEventRow } from "../trail/trailQueries";
 
 /** A tool call with what followed it: the approval and the result. */
 export interface ToolCallGroup {
-  call: TrailEventRow;
-  approval?: TrailEventRow;
-  result?: TrailEventRow;
+  call: EventHead;
+  approval?: EventHead;
+  result?: EventHead;
   /** Later re-runs of this call (tool_retry events), oldest first. */
-  retries: TrailEventRow[];
+  retries: EventHead[];
 }
 
 export interface ParsedStep {
   step: number;
-  events: TrailEventRow[];
-  llm?: TrailEventRow;
+  events: EventHead[];
+  llm?: EventHead;
   toolCalls: ToolCallGroup[];
   /** The session's terminal event, when the session ended in this step. */
-  end?: TrailEventRow;
+  end?: EventHead;
 }
 
-/** One session's events grouped the way people read them: steps, each a model call and its tool calls. */
-export interface ParsedSession {
-  summary: SessionSummary;
-  start?: TrailEventRow;
-  steps: ParsedStep[];
-  end?: TrailEventRow;
+/**
+ * One session's events grouped the way people read them: steps, each a model call and its
+ * tool calls. Built from event heads (no content), and extended in place as events arrive,
+ * so a session being appended to is never re-read.
+ */
+export class ParsedSession {
+  start?: EventHead;
+  end?: EventHead;
+  /** In step order. */
+  readonly steps: ParsedStep[] = [];
+  /** The last seq taken in. */
+  lastSeq = 0;
+  private readonly byStep = new Map<number, ParsedStep>();
+  private readonly calls = new Map<string, ToolCallGroup>();
+
+  constructor(public summary: SessionSummary) {}
+
+  step(n: number): ParsedStep | undefined {
+    return this.byStep.get(n);
+  }
+
+  /** Takes in events (in seq order, after lastSeq); returns the steps they touched. */
+  add(events: EventHead[]): Set<number> {
+    const touched = new Set<number>();
+    for (const e of events) {
+      if (e.seq <= this.lastSeq) continue;
+      this.lastSeq = e.seq;
+      if (e.event_type === "session_start") {
+        this.start = e;
+        continue;
+      }
+      const step = this.stepOf(this.stepFor(e));
+      touched.add(step.step);
+      step.events.push(e);
+      switch (e.event_type) {
+        case "llm_call":
+          step.llm = e;
+          break;
+        case "tool_call": {
+          const g: ToolCallGroup = { call: e, retries: [] };
+          this.calls.set(e.event_id, g);
+          step.toolCalls.push(g);
+          break;
+        }
+        case "approval":
+          if (e.parent_event_id && this.calls.has(e.parent_event_id)) this.calls.get(e.parent_event_id)!.approval = e;
+          break;
+        case "tool_result":
+          if (e.parent_event_id && this.calls.has(e.parent_event_id)) this.calls.get(e.parent_event_id)!.result = e;
+          break;
+        case "tool_retry":
+          if (e.parent_event_id && this.calls.has(e.parent_event_id)) this.calls.get(e.parent_event_id)!.retries.push(e);
+          break;
+        default:
+          if (TERMINAL_EVENT_TYPES.includes(e.event_type)) {
+            step.end = e;
+            this.end = e;
+          }
+      }
+    }
+    return touched;
+  }
+
+  private stepOf(n: number): ParsedStep {
+    let s = this.byStep.get(n);
+    if (!s) {
+      s = { step: n, events: [], toolCalls: [] };
+      this.byStep.set(n, s);
+      // Steps nearly always arrive in order; keep the array sorted when one does not.
+      const last = this.steps[this.steps.length - 1];
+      if (!last || last.step < n) this.steps.push(s);
+      else this.steps.splice(this.steps.findIndex((x) => x.step > n), 0, s);
+    }
+    return s;
+  }
+
+  /**
+   * The step an event is shown in. A session's end belongs to the last step that ran: older
+   * replays recorded their stop under the next, never-started step number, which must not
+   * read as a step of its own.
+   */
+  private stepFor(e: EventHead): number {
+    const n = Math.max(1, e.step_number);
+    if (TERMINAL_EVENT_TYPES.includes(e.event_type) && !this.byStep.has(n) && this.steps.length) return this.steps[this.steps.length - 1].step;
+    return n;
+  }
+}
+
+export function parseSession(summary: SessionSummary, events: EventHead[]): ParsedSession {
+  const p = new ParsedSession(summary);
+  p.add(events);
+  return p;
 }
 
 const parsed = new WeakMap<TrailEventRow, Record<string, unknown>>();
@@ -39,64 +125,17 @@ export function contentOf(e: TrailEventRow): Record<string, any> {
   return c;
 }
 
-export function parseSession(summary: SessionSummary, events: TrailEventRow[]): ParsedSession {
-  const steps = new Map<number, ParsedStep>();
-  const calls = new Map<string, ToolCallGroup>();
-  const out: ParsedSession = { summary, steps: [] };
-  const stepOf = (n: number) => {
-    let s = steps.get(n);
-    if (!s) {
-      s = { step: n, events: [], toolCalls: [] };
-      steps.set(n, s);
-    }
-    return s;
-  };
-  for (const e of events) {
-    if (e.event_type === "session_start") {
-      out.start = e;
-      continue;
-    }
-    const step = stepOf(stepFor(e, steps));
-    step.events.push(e);
-    switch (e.event_type) {
-      case "llm_call":
-        step.llm = e;
-        break;
-      case "tool_call": {
-        const g: ToolCallGroup = { call: e, retries: [] };
-        calls.set(e.event_id, g);
-        step.toolCalls.push(g);
-        break;
-      }
-      case "approval":
-        if (e.parent_event_id && calls.has(e.parent_event_id)) calls.get(e.parent_event_id)!.approval = e;
-        break;
-      case "tool_result":
-        if (e.parent_event_id && calls.has(e.parent_event_id)) calls.get(e.parent_event_id)!.result = e;
-        break;
-      case "tool_retry":
-        if (e.parent_event_id && calls.has(e.parent_event_id)) calls.get(e.parent_event_id)!.retries.push(e);
-        break;
-      default:
-        if (TERMINAL_EVENT_TYPES.includes(e.event_type)) {
-          step.end = e;
-          out.end = e;
-        }
-    }
+/** Where a step is in steps sorted by number (binary search); -1 if absent. */
+export function indexOfStep(steps: ParsedStep[], step: number): number {
+  let lo = 0;
+  let hi = steps.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (steps[mid].step === step) return mid;
+    if (steps[mid].step < step) lo = mid + 1;
+    else hi = mid - 1;
   }
-  out.steps = [...steps.values()].sort((a, b) => a.step - b.step);
-  return out;
-}
-
-/**
- * The step an event is shown in. A session's end belongs to the last step that ran: older
- * replays recorded their stop under the next, never-started step number, which must not
- * read as a step of its own.
- */
-function stepFor(e: TrailEventRow, steps: Map<number, ParsedStep>): number {
-  const n = Math.max(1, e.step_number);
-  if (TERMINAL_EVENT_TYPES.includes(e.event_type) && !steps.has(n) && steps.size) return Math.max(...steps.keys());
-  return n;
+  return -1;
 }
 
 /** Tools whose input names a workspace file (the tree offers "Reveal File" for them). */

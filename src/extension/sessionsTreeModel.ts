@@ -1,81 +1,49 @@
-import type { SessionSummary, TrailEventRow } from "../trail/trailQueries";
-import { inputSummary } from "../shared/inputSummary";
-import type { ParsedSession, ToolCallGroup } from "./sessionModel";
-import { contentOf, FILE_TOOLS, parseSession } from "./sessionModel";
+import type { EventHead, TrailEventRow } from "../trail/trailQueries";
+import type { ParsedSession, ParsedStep, ToolCallGroup } from "./sessionModel";
+import { indexOfStep, parseSession } from "./sessionModel";
 import { outcomeOf } from "./stepDetailsModel";
+import type { TrailChange, TrailSource } from "./trailSource";
+import type { NodeView, TooltipView } from "./treeNodeViews";
+import * as views from "./treeNodeViews";
 
-/** Where the tree reads from: one workspace folder's trail. */
-export interface TrailSource {
-  /** Stable key (the folder's URI). */
-  readonly key: string;
-  readonly label: string;
-  sessions(): SessionSummary[];
-  session(sessionId: string): SessionSummary | undefined;
-  events(sessionId: string): TrailEventRow[];
-}
+export type { TrailSource } from "./trailSource";
+export type { IconView, NodeView, TooltipView } from "./treeNodeViews";
+export { failedCountBadge } from "./treeNodeViews";
 
 export type TreeNode =
   | { kind: "folder"; folder: string }
   | { kind: "session"; folder: string; sessionId: string }
+  /** The `index`-th page of STEP_PAGE steps of a long session. */
+  | { kind: "stepGroup"; folder: string; sessionId: string; index: number }
   | { kind: "step"; folder: string; sessionId: string; step: number }
   | { kind: "llm"; folder: string; sessionId: string; step: number; eventId: string }
   | { kind: "toolCall"; folder: string; sessionId: string; step: number; eventId: string }
   | { kind: "retry"; folder: string; sessionId: string; step: number; eventId: string; callEventId: string }
   | { kind: "end"; folder: string; sessionId: string; step: number; eventId: string };
 
-export interface IconView {
-  /** A codicon id, e.g. "pass" or "sync~spin". */
-  id: string;
-  /** A theme color id, e.g. "testing.iconPassed". */
-  color?: string;
-}
+/** Steps per page: a session longer than this shows "Steps 1–100", "Steps 101–200", … */
+export const STEP_PAGE = 100;
+/** Sessions whose structure is kept (event heads only; whole events are read per row). */
+const PARSED_LIMIT = 20;
 
-export interface TooltipView {
-  heading: string;
-  fields: [string, string][];
-  code?: string;
-}
-
-/** Everything a TreeItem needs, computed without VS Code (so it is testable). */
-export interface NodeView {
-  id: string;
-  label: string;
-  description: string;
-  icon: IconView;
-  contextValue: string;
-  collapsible: "none" | "collapsed" | "expanded";
-  /** Red badge count (failed tool calls) on sessions. */
-  failedCount?: number;
-  opensDetails: boolean;
+/** What an update means for the tree: the nodes to re-render, and the steps that changed. */
+export interface TreeUpdate {
+  /** `"all"` when the whole tree must be re-read. */
+  refresh: TreeNode[] | "all";
+  /** Per session (folder + "\n" + id): the steps with new events. */
+  touched: Map<string, Set<number>>;
 }
 
 /**
- * The badge for a session's failed tool calls. VS Code accepts at most two characters (it
- * rejects "99+" and then shows nothing, so the worst sessions looked clean): 1–99 as the
- * number, more as "!"; the exact count is in the tooltip and the description.
- */
-export function failedCountBadge(n: number): { badge: string; tooltip: string } | undefined {
-  if (!Number.isInteger(n) || n <= 0) return undefined;
-  return { badge: n > 99 ? "!" : String(n), tooltip: `${n.toLocaleString("en-US")} failed tool call${n === 1 ? "" : "s"}` };
-}
-
-const STATUS_ICON: Record<string, IconView> = {
-  running: { id: "sync~spin" },
-  completed: { id: "pass", color: "testing.iconPassed" },
-  error: { id: "error", color: "errorForeground" },
-  timeout: { id: "watch", color: "editorWarning.foreground" },
-  cancelled: { id: "circle-slash", color: "disabledForeground" },
-  diverged: { id: "git-compare", color: "editorWarning.foreground" },
-};
-
-/**
- * The Sessions tree's data: sessions → steps → model call and tool calls, built lazily from
- * trail queries (a session's events are read only when it is expanded) and cached by the
- * session's last seq, so an update re-reads only sessions that changed.
+ * The Sessions tree's data: sessions → steps (in pages for long sessions) → model call and
+ * tool calls. A session's structure is read once, from event heads (no content), and
+ * extended in place as events arrive; content is read per row, only for rows on screen.
+ * Nodes are interned (one object per id), so an update can name exactly the rows to re-render.
  */
 export class SessionsTreeModel {
   failedOnly = false;
-  private readonly cache = new Map<string, { lastSeq: number; parsed: ParsedSession }>();
+  private readonly cache = new Map<string, ParsedSession>();
+  private readonly nodes = new Map<string, TreeNode>();
 
   constructor(
     private readonly sources: () => TrailSource[],
@@ -84,8 +52,265 @@ export class SessionsTreeModel {
     private readonly broken: (folder: string) => Map<number, string> = () => new Map(),
   ) {}
 
+  roots(): TreeNode[] {
+    const sources = this.sources();
+    if (sources.length === 1) return this.sessionNodes(sources[0]);
+    return sources.map((s) => this.intern({ kind: "folder", folder: s.key }));
+  }
+
+  children(node: TreeNode): TreeNode[] {
+    switch (node.kind) {
+      case "folder": {
+        const src = this.source(node.folder);
+        return src ? this.sessionNodes(src) : [];
+      }
+      case "session": {
+        const shown = this.shownSteps(node.folder, node.sessionId);
+        if (shown.length <= STEP_PAGE) return shown.map((st) => this.stepNode(node, st.step));
+        const pages = Math.ceil(shown.length / STEP_PAGE);
+        return Array.from({ length: pages }, (_, index) => this.intern({ kind: "stepGroup", folder: node.folder, sessionId: node.sessionId, index }));
+      }
+      case "stepGroup":
+        return this.page(node).map((st) => this.stepNode(node, st.step));
+      case "step": {
+        const st = this.step(node);
+        if (!st) return [];
+        const ids = { folder: node.folder, sessionId: node.sessionId, step: node.step };
+        const out: TreeNode[] = [];
+        if (st.llm && !this.failedOnly) out.push(this.intern({ ...ids, kind: "llm", eventId: st.llm.event_id }));
+        for (const g of st.toolCalls) {
+          if (this.failedOnly && outcomeOf(g) !== "error") continue;
+          out.push(this.intern({ ...ids, kind: "toolCall", eventId: g.call.event_id }));
+          for (const r of g.retries) out.push(this.intern({ ...ids, kind: "retry", eventId: r.event_id, callEventId: g.call.event_id }));
+        }
+        if (st.end && !this.failedOnly) out.push(this.intern({ ...ids, kind: "end", eventId: st.end.event_id }));
+        return out;
+      }
+      default:
+        return [];
+    }
+  }
+
+  parent(node: TreeNode): TreeNode | undefined {
+    switch (node.kind) {
+      case "folder":
+        return undefined;
+      case "session":
+        return this.sources().length > 1 ? this.intern({ kind: "folder", folder: node.folder }) : undefined;
+      case "stepGroup":
+        return this.intern({ kind: "session", folder: node.folder, sessionId: node.sessionId });
+      case "step": {
+        const shown = this.shownSteps(node.folder, node.sessionId);
+        const session = this.intern({ kind: "session", folder: node.folder, sessionId: node.sessionId });
+        if (shown.length <= STEP_PAGE) return session;
+        const index = Math.floor(Math.max(0, indexOfStep(shown, node.step)) / STEP_PAGE);
+        return this.intern({ kind: "stepGroup", folder: node.folder, sessionId: node.sessionId, index });
+      }
+      default:
+        return this.intern({ kind: "step", folder: node.folder, sessionId: node.sessionId, step: node.step });
+    }
+  }
+
+  view(node: TreeNode): NodeView {
+    switch (node.kind) {
+      case "folder": {
+        const src = this.source(node.folder);
+        return { id: keyOf(node), label: src?.label ?? node.folder, description: "", icon: { id: "root-folder" }, contextValue: "folder", collapsible: "expanded", opensDetails: false };
+      }
+      case "session": {
+        const s = this.source(node.folder)?.session(node.sessionId);
+        const broken = this.broken(node.folder);
+        let category: string | undefined;
+        if (s && broken.size) {
+          for (const [seq, cat] of broken) {
+            if (seq < s.first_seq || seq > s.last_seq) continue;
+            if (this.parsed(node.folder, node.sessionId)?.steps.some((st) => st.events.some((e) => e.seq === seq))) category = cat;
+            if (category) break;
+          }
+        }
+        return this.markBroken(views.sessionView(keyOf(node), s, this.now()), category);
+      }
+      case "stepGroup": {
+        const page = this.page(node);
+        return this.markBroken(views.stepGroupView(keyOf(node), page), this.brokenAmong(node.folder, page.flatMap((st) => st.events)));
+      }
+      case "step": {
+        const st = this.step(node);
+        return this.markBroken(views.stepView(keyOf(node), node.step, st), this.brokenAmong(node.folder, st?.events ?? []));
+      }
+      case "llm": {
+        const head = this.step(node)?.llm;
+        return this.markBroken(views.llmView(keyOf(node), this.full(node.folder, head)), this.brokenAmong(node.folder, [head]));
+      }
+      case "toolCall": {
+        const g = this.group(node);
+        return this.markBroken(views.toolCallView(keyOf(node), g, this.full(node.folder, g?.call)), this.brokenAmong(node.folder, [g?.call, g?.approval, g?.result]));
+      }
+      case "end": {
+        const head = this.step(node)?.end;
+        return this.markBroken(views.endView(keyOf(node), this.full(node.folder, head)), this.brokenAmong(node.folder, [head]));
+      }
+      case "retry": {
+        const head = this.group({ ...node, eventId: node.callEventId })?.retries.find((r) => r.event_id === node.eventId);
+        return this.markBroken(views.retryView(keyOf(node), this.full(node.folder, head)), this.brokenAmong(node.folder, [head]));
+      }
+    }
+  }
+
+  /** Details for a hover, computed only when VS Code asks (resolveTreeItem). */
+  tooltip(node: TreeNode): TooltipView | undefined {
+    if (node.kind === "session") {
+      const s = this.source(node.folder)?.session(node.sessionId);
+      return s && views.sessionTooltip(s);
+    }
+    if (node.kind === "toolCall") {
+      const g = this.group(node);
+      const call = this.full(node.folder, g?.call);
+      return g && call ? views.toolCallTooltip(g, call, this.full(node.folder, g.result)) : undefined;
+    }
+    if (node.kind === "llm") {
+      const llm = this.full(node.folder, this.step(node)?.llm);
+      return llm && views.llmTooltip(llm);
+    }
+    return undefined;
+  }
+
+  /** The event behind a node, for "Copy Event as JSON" and "Reveal File". */
+  event(node: TreeNode): TrailEventRow | undefined {
+    if (node.kind === "toolCall") return this.full(node.folder, this.group(node)?.call);
+    if (node.kind === "retry") return this.full(node.folder, this.group({ ...node, eventId: node.callEventId })?.retries.find((r) => r.event_id === node.eventId));
+    if (node.kind === "llm" || node.kind === "end") return this.full(node.folder, this.step(node)?.events.find((e) => e.event_id === node.eventId));
+    return undefined;
+  }
+
+  /** All events of a tool call (call, approval, result), for copying. */
+  toolCallEvents(node: TreeNode): TrailEventRow[] {
+    const g = node.kind === "toolCall" ? this.group(node) : undefined;
+    return g ? this.source(node.folder)?.events(views.groupSeqs(g)) ?? [] : [];
+  }
+
+  /** Whole events by seq (for a step's detail). */
+  fullEvents(folder: string, seqs: number[]): Map<number, TrailEventRow> {
+    const rows = this.source(folder)?.events(seqs) ?? [];
+    return new Map(rows.map((r) => [r.seq, r]));
+  }
+
+  /** Forgets everything cached, so the next read sees the trail afresh (Refresh). */
+  invalidate(): void {
+    this.cache.clear();
+    this.nodes.clear();
+  }
+
+  /**
+   * Takes in one trail update: sessions already read are extended with their new events
+   * (nothing else is re-read), and the rows to re-render are named: a session that changed,
+   * or the list itself when a session was added.
+   */
+  apply(change: TrailChange): TreeUpdate {
+    const touched = new Map<string, Set<number>>();
+    if (change.full) {
+      for (const key of [...this.cache.keys()]) if (key.startsWith(`${change.folder}\n`)) this.cache.delete(key);
+      return { refresh: "all", touched };
+    }
+    const refresh: TreeNode[] = [];
+    for (const sessionId of [...change.added, ...change.updated]) {
+      const key = `${change.folder}\n${sessionId}`;
+      const cached = this.cache.get(key);
+      if (cached) {
+        const steps = this.catchUp(change.folder, sessionId, cached);
+        if (steps.size) touched.set(key, steps);
+      }
+      const node = this.nodes.get(keyOf({ kind: "session", folder: change.folder, sessionId }));
+      if (node) refresh.push(node);
+    }
+    if (change.added.length) {
+      if (this.sources().length === 1) return { refresh: "all", touched };
+      const folderNode = this.nodes.get(keyOf({ kind: "folder", folder: change.folder }));
+      if (folderNode) refresh.push(folderNode);
+    }
+    return { refresh, touched };
+  }
+
+  // ---- data --------------------------------------------------------------------------------
+
+  /** The session's structure: read once, then extended with new events only. */
+  parsed(folder: string, sessionId: string): ParsedSession | undefined {
+    const src = this.source(folder);
+    const summary = src?.session(sessionId);
+    if (!src || !summary) return undefined;
+    const key = `${folder}\n${sessionId}`;
+    let p = this.cache.get(key);
+    if (p) {
+      this.cache.delete(key); // most recently used last
+      this.cache.set(key, p);
+      if (p.lastSeq < summary.last_seq) this.catchUp(folder, sessionId, p);
+      p.summary = summary;
+      return p;
+    }
+    p = parseSession(summary, src.heads(sessionId));
+    this.cache.set(key, p);
+    for (const oldest of this.cache.keys()) {
+      if (this.cache.size <= PARSED_LIMIT) break;
+      this.cache.delete(oldest);
+    }
+    return p;
+  }
+
+  private catchUp(folder: string, sessionId: string, p: ParsedSession): Set<number> {
+    const src = this.source(folder);
+    if (!src) return new Set();
+    const summary = src.session(sessionId);
+    if (summary) p.summary = summary;
+    return p.add(src.heads(sessionId, p.lastSeq));
+  }
+
+  private source(key: string): TrailSource | undefined {
+    return this.sources().find((s) => s.key === key);
+  }
+
+  private full(folder: string, head: EventHead | undefined): TrailEventRow | undefined {
+    return head ? this.source(folder)?.events([head.seq])[0] : undefined;
+  }
+
+  private shownSteps(folder: string, sessionId: string): ParsedStep[] {
+    const steps = this.parsed(folder, sessionId)?.steps ?? [];
+    return this.failedOnly ? steps.filter((st) => st.toolCalls.some((g) => outcomeOf(g) === "error")) : steps;
+  }
+
+  private page(node: Extract<TreeNode, { kind: "stepGroup" }>): ParsedStep[] {
+    return this.shownSteps(node.folder, node.sessionId).slice(node.index * STEP_PAGE, (node.index + 1) * STEP_PAGE);
+  }
+
+  private step(node: { folder: string; sessionId: string; step: number }): ParsedStep | undefined {
+    return this.parsed(node.folder, node.sessionId)?.step(node.step);
+  }
+
+  private group(node: { folder: string; sessionId: string; step: number; eventId: string }): ToolCallGroup | undefined {
+    return this.step(node)?.toolCalls.find((g) => g.call.event_id === node.eventId);
+  }
+
+  private sessionNodes(src: TrailSource): TreeNode[] {
+    return src
+      .sessions()
+      .filter((s) => !this.failedOnly || s.failed_tool_calls > 0)
+      .map((s) => this.intern({ kind: "session", folder: src.key, sessionId: s.session_id }));
+  }
+
+  private stepNode(parent: { folder: string; sessionId: string }, step: number): TreeNode {
+    return this.intern({ kind: "step", folder: parent.folder, sessionId: parent.sessionId, step });
+  }
+
+  /** One object per node id: VS Code finds the rows to re-render by object identity. */
+  intern<N extends TreeNode>(node: N): N {
+    const key = keyOf(node);
+    const known = this.nodes.get(key);
+    if (known) return known as N;
+    this.nodes.set(key, node);
+    return node;
+  }
+
   /** The integrity finding for any of these events, if one was reported. */
-  private brokenAmong(folder: string, events: (TrailEventRow | undefined)[]): string | undefined {
+  private brokenAmong(folder: string, events: (EventHead | undefined)[]): string | undefined {
     const broken = this.broken(folder);
     if (!broken.size) return undefined;
     for (const e of events) if (e && broken.has(e.seq)) return broken.get(e.seq);
@@ -101,326 +326,20 @@ export class SessionsTreeModel {
       contextValue: `${view.contextValue}+tampered`,
     };
   }
-
-  roots(): TreeNode[] {
-    const sources = this.sources();
-    if (sources.length === 1) return this.sessionNodes(sources[0]);
-    return sources.map((s) => ({ kind: "folder", folder: s.key }));
-  }
-
-  children(node: TreeNode): TreeNode[] {
-    const base = { folder: node.folder };
-    switch (node.kind) {
-      case "folder": {
-        const src = this.source(node.folder);
-        return src ? this.sessionNodes(src) : [];
-      }
-      case "session": {
-        const parsed = this.parsed(node.folder, node.sessionId);
-        if (!parsed) return [];
-        return parsed.steps
-          .filter((st) => !this.failedOnly || st.toolCalls.some((g) => outcomeOf(g) === "error"))
-          .map((st) => ({ ...base, kind: "step", sessionId: node.sessionId, step: st.step }));
-      }
-      case "step": {
-        const st = this.parsed(node.folder, node.sessionId)?.steps.find((s) => s.step === node.step);
-        if (!st) return [];
-        const ids = { ...base, sessionId: node.sessionId, step: node.step };
-        const out: TreeNode[] = [];
-        if (st.llm && !this.failedOnly) out.push({ ...ids, kind: "llm", eventId: st.llm.event_id });
-        for (const g of st.toolCalls) {
-          if (this.failedOnly && outcomeOf(g) !== "error") continue;
-          out.push({ ...ids, kind: "toolCall", eventId: g.call.event_id });
-          for (const r of g.retries) out.push({ ...ids, kind: "retry", eventId: r.event_id, callEventId: g.call.event_id });
-        }
-        if (st.end && !this.failedOnly) out.push({ ...ids, kind: "end", eventId: st.end.event_id });
-        return out;
-      }
-      default:
-        return [];
-    }
-  }
-
-  parent(node: TreeNode): TreeNode | undefined {
-    switch (node.kind) {
-      case "folder":
-        return undefined;
-      case "session":
-        return this.sources().length > 1 ? { kind: "folder", folder: node.folder } : undefined;
-      case "step":
-        return { kind: "session", folder: node.folder, sessionId: node.sessionId };
-      default:
-        return { kind: "step", folder: node.folder, sessionId: node.sessionId, step: node.step };
-    }
-  }
-
-  view(node: TreeNode): NodeView {
-    switch (node.kind) {
-      case "folder": {
-        const src = this.source(node.folder);
-        return { id: `folder:${node.folder}`, label: src?.label ?? node.folder, description: "", icon: { id: "root-folder" }, contextValue: "folder", collapsible: "expanded", opensDetails: false };
-      }
-      case "session": {
-        const s = this.source(node.folder)?.session(node.sessionId);
-        const inRange = s && [...this.broken(node.folder).keys()].some((seq) => seq >= s.first_seq && seq <= s.last_seq);
-        const events = inRange ? this.parsed(node.folder, node.sessionId)?.steps.flatMap((st) => st.events) ?? [] : [];
-        return this.markBroken(this.sessionView(node), this.brokenAmong(node.folder, events));
-      }
-      case "step":
-        return this.markBroken(this.stepView(node), this.brokenAmong(node.folder, this.step(node)?.events ?? []));
-      case "llm":
-        return this.markBroken(this.llmView(node), this.brokenAmong(node.folder, [this.step(node)?.llm]));
-      case "toolCall": {
-        const g = this.group(node);
-        return this.markBroken(this.toolCallView(node), this.brokenAmong(node.folder, [g?.call, g?.approval, g?.result]));
-      }
-      case "end":
-        return this.markBroken(this.endView(node), this.brokenAmong(node.folder, [this.step(node)?.end]));
-      case "retry": {
-        const retry = this.group({ ...node, eventId: node.callEventId })?.retries.find((r) => r.event_id === node.eventId);
-        return this.markBroken(this.retryView(node, retry), this.brokenAmong(node.folder, [retry]));
-      }
-    }
-  }
-
-  /** Details for a hover, computed only when VS Code asks (resolveTreeItem). */
-  tooltip(node: TreeNode): TooltipView | undefined {
-    if (node.kind === "session") {
-      const s = this.source(node.folder)?.session(node.sessionId);
-      if (!s) return undefined;
-      return {
-        heading: s.task?.split("\n")[0] ?? s.session_id,
-        fields: [
-          ["Session", s.session_id],
-          ["Status", s.status],
-          ["Started", s.started_at],
-          ["Ended", s.ended_at ?? "—"],
-          ["Steps", String(s.steps)],
-          ["Tokens", `${s.input_tokens.toLocaleString("en-US")} in / ${s.output_tokens.toLocaleString("en-US")} out`],
-          ["Tool calls", `${s.tool_calls} (${s.failed_tool_calls} failed)`],
-          ["Model", s.model_id ?? "—"],
-        ],
-        code: s.task ?? undefined,
-      };
-    }
-    const g = node.kind === "toolCall" ? this.group(node) : undefined;
-    if (g) {
-      const fields: [string, string][] = [["Outcome", outcomeOf(g)]];
-      if (g.result?.execution_time_ms !== undefined && g.result?.execution_time_ms !== null) fields.push(["Duration", `${g.result.execution_time_ms} ms`]);
-      if (g.approval) fields.push(["Approval", `${g.approval.approval_status} by ${g.approval.approver_id}`]);
-      const r = g.result ? contentOf(g.result) : undefined;
-      if (r?.error) fields.push(["Error", `${r.error.type}: ${r.error.message}`]);
-      return { heading: g.call.tool_name ?? "tool call", fields, code: JSON.stringify(contentOf(g.call).input ?? contentOf(g.call).raw_input, null, 2) };
-    }
-    if (node.kind === "llm") {
-      const st = this.step(node);
-      if (!st?.llm) return undefined;
-      const c = contentOf(st.llm);
-      const text = (c.response?.content ?? []).map((b: { type: string; text?: string; thinking?: string }) =>
-        b.type === "thinking" ? `(thinking) ${b.thinking}` : b.type === "text" ? b.text : `→ ${(b as { name?: string }).name}`,
-      );
-      return {
-        heading: "Model call",
-        fields: [["Latency", `${c.latency_ms} ms`], ["Request id", String(c.request_id ?? "—")], ["Stop reason", String(c.response?.stop_reason ?? "—")]],
-        code: text.join("\n").slice(0, 2000),
-      };
-    }
-    return undefined;
-  }
-
-  /** The event behind a node, for "Copy Event as JSON" and "Reveal File". */
-  event(node: TreeNode): TrailEventRow | undefined {
-    if (node.kind === "toolCall") return this.group(node)?.call;
-    if (node.kind === "retry") return this.group({ ...node, eventId: node.callEventId })?.retries.find((r) => r.event_id === node.eventId);
-    if (node.kind === "llm" || node.kind === "end") return this.step(node)?.events.find((e) => e.event_id === node.eventId);
-    return undefined;
-  }
-
-  /** All events of a tool call (call, approval, result), for copying. */
-  toolCallEvents(node: TreeNode): TrailEventRow[] {
-    const g = node.kind === "toolCall" ? this.group(node) : undefined;
-    return g ? [g.call, g.approval, g.result].filter((e): e is TrailEventRow => !!e) : [];
-  }
-
-  /** Forgets cached sessions so the next read sees new events. */
-  invalidate(): void {
-    this.cache.clear();
-  }
-
-  // ---- views -------------------------------------------------------------------------------
-
-  private sessionNodes(src: TrailSource): TreeNode[] {
-    return src
-      .sessions()
-      .filter((s) => !this.failedOnly || s.failed_tool_calls > 0)
-      .map((s) => ({ kind: "session", folder: src.key, sessionId: s.session_id }));
-  }
-
-  private sessionView(node: Extract<TreeNode, { kind: "session" }>): NodeView {
-    const s = this.source(node.folder)?.session(node.sessionId);
-    const id = `session:${node.folder}:${node.sessionId}`;
-    if (!s) return { id, label: node.sessionId, description: "(gone)", icon: { id: "question" }, contextValue: "session", collapsible: "none", opensDetails: false };
-    const parts = [ago(s.started_at, this.now()), `${s.steps} step${s.steps === 1 ? "" : "s"}`, `${compact(s.input_tokens + s.output_tokens)} tok`];
-    if (s.failed_tool_calls) parts.push(`${s.failed_tool_calls} failed`);
-    const ctx = ["session", s.status, s.failed_tool_calls ? "hasFailures" : ""].filter(Boolean).join("+");
-    return {
-      id,
-      label: firstLine(s.task, 60) || s.session_id.slice(0, 8),
-      description: parts.join(" · "),
-      icon: STATUS_ICON[s.status] ?? { id: "circle-outline" },
-      contextValue: ctx,
-      collapsible: s.status === "running" ? "expanded" : "collapsed",
-      failedCount: s.failed_tool_calls || undefined,
-      opensDetails: false,
-    };
-  }
-
-  private stepView(node: Extract<TreeNode, { kind: "step" }>): NodeView {
-    const st = this.step(node);
-    const failed = st?.toolCalls.filter((g) => outcomeOf(g) === "error").length ?? 0;
-    const pending = st ? st.toolCalls.some((g) => outcomeOf(g) === "pending") || !st.llm : false;
-    const parts: string[] = [];
-    if (st?.llm) parts.push(`model ${ms(st.llm.latency_ms)}`, `${compact(st.llm.input_tokens ?? 0)}→${compact(st.llm.output_tokens ?? 0)} tok`);
-    if (st?.toolCalls.length) parts.push(st.toolCalls.map((g) => g.call.tool_name).join(", "));
-    return {
-      id: `step:${node.folder}:${node.sessionId}:${node.step}`,
-      label: `Step ${node.step}`,
-      description: parts.join(" · "),
-      icon: failed ? { id: "error", color: "errorForeground" } : pending && !st?.end ? { id: "loading~spin" } : { id: "pass", color: "testing.iconPassed" },
-      contextValue: ["step", failed ? "failed" : ""].filter(Boolean).join("+"),
-      collapsible: "collapsed",
-      failedCount: failed || undefined,
-      opensDetails: true,
-    };
-  }
-
-  private llmView(node: Extract<TreeNode, { kind: "llm" }>): NodeView {
-    const llm = this.step(node)?.llm;
-    const c = llm ? contentOf(llm) : {};
-    const calls = (c.tool_calls_requested ?? []).length;
-    return {
-      id: `event:${node.eventId}`,
-      label: "Model call",
-      description: llm ? `${ms(llm.latency_ms)} · ${compact(llm.input_tokens ?? 0)} in / ${compact(llm.output_tokens ?? 0)} out · ${calls ? `${calls} tool call${calls > 1 ? "s" : ""}` : "answer"}` : "",
-      icon: { id: "sparkle" },
-      contextValue: "event+llm",
-      collapsible: "none",
-      opensDetails: true,
-    };
-  }
-
-  private toolCallView(node: Extract<TreeNode, { kind: "toolCall" }>): NodeView {
-    const g = this.group(node);
-    const id = `event:${node.eventId}`;
-    if (!g) return { id, label: "tool call", description: "", icon: { id: "question" }, contextValue: "event+toolCall", collapsible: "none", opensDetails: true };
-    const outcome = outcomeOf(g);
-    const c = contentOf(g.call);
-    const parts = [inputSummary(g.call.tool_name, c.input ?? c.raw_input, 50)];
-    const r = g.result ? contentOf(g.result) : undefined;
-    if (r?.error) parts.push(r.error.type);
-    if (g.result?.execution_time_ms !== null && g.result?.execution_time_ms !== undefined) parts.push(ms(g.result.execution_time_ms));
-    if (g.approval) parts.push(`${g.approval.approval_status === "approved" ? "✓" : g.approval.approval_status === "edited" ? "✎" : "✗"} ${g.approval.approval_status}`);
-    const ctx = ["event", "toolCall", outcome === "error" ? "failed" : outcome, FILE_TOOLS.has(g.call.tool_name ?? "") ? "fileTool" : "", g.approval ? String(g.approval.approval_status) : ""];
-    return {
-      id,
-      label: g.call.tool_name ?? "tool call",
-      description: parts.join(" · "),
-      icon:
-        outcome === "error" ? { id: "error", color: "errorForeground" }
-        : outcome === "pending" ? { id: "loading~spin" }
-        : { id: "pass", color: "testing.iconPassed" },
-      contextValue: ctx.filter(Boolean).join("+"),
-      collapsible: "none",
-      opensDetails: true,
-    };
-  }
-
-  private retryView(node: Extract<TreeNode, { kind: "retry" }>, retry: TrailEventRow | undefined): NodeView {
-    const c = retry ? contentOf(retry) : {};
-    const ok = c.outcome === "success";
-    const parts = [ok ? "✔ ok" : `✖ ${c.error?.type ?? "error"}`];
-    if (c.input_edited) parts.push(`edited: ${inputSummary(retry?.tool_name ?? null, c.input, 40)}`);
-    if (retry?.execution_time_ms !== null && retry?.execution_time_ms !== undefined) parts.push(ms(retry.execution_time_ms));
-    parts.push(retry ? retry.timestamp.replace("T", " ").slice(0, 19) : "");
-    return {
-      id: `event:${node.eventId}`,
-      label: `↻ ${retry?.tool_name ?? "retry"} (retry)`,
-      description: parts.filter(Boolean).join(" · "),
-      icon: ok ? { id: "pass", color: "testing.iconPassed" } : { id: "error", color: "errorForeground" },
-      contextValue: `event+retry+${ok ? "success" : "failed"}`,
-      collapsible: "none",
-      opensDetails: true,
-    };
-  }
-
-  private endView(node: Extract<TreeNode, { kind: "end" }>): NodeView {
-    const end = this.step(node)?.end;
-    const c = end ? contentOf(end) : {};
-    const labels: Record<string, [string, IconView]> = {
-      session_end: ["Finished", { id: "check-all", color: "testing.iconPassed" }],
-      session_timeout: ["Stopped: max iterations", STATUS_ICON.timeout],
-      session_cancelled: ["Cancelled", STATUS_ICON.cancelled],
-      session_error: ["Error", STATUS_ICON.error],
-      replay_diverged: ["Replay diverged", STATUS_ICON.diverged],
-    };
-    const [label, icon] = labels[end?.event_type ?? ""] ?? ["Ended", { id: "circle-outline" }];
-    return {
-      id: `event:${node.eventId}`,
-      label,
-      description: firstLine(c.final_text ?? c.message ?? c.error?.message ?? "", 80),
-      icon,
-      contextValue: "event+end",
-      collapsible: "none",
-      opensDetails: true,
-    };
-  }
-
-  // ---- data --------------------------------------------------------------------------------
-
-  private source(key: string): TrailSource | undefined {
-    return this.sources().find((s) => s.key === key);
-  }
-
-  /** The session's events, grouped; re-read only when the session has new events. */
-  parsed(folder: string, sessionId: string): ParsedSession | undefined {
-    const src = this.source(folder);
-    const summary = src?.session(sessionId);
-    if (!src || !summary) return undefined;
-    const key = `${folder}\n${sessionId}`;
-    const hit = this.cache.get(key);
-    if (hit && hit.lastSeq === summary.last_seq) return hit.parsed;
-    const parsed = parseSession(summary, src.events(sessionId));
-    this.cache.set(key, { lastSeq: summary.last_seq, parsed });
-    return parsed;
-  }
-
-  private step(node: { folder: string; sessionId: string; step: number }) {
-    return this.parsed(node.folder, node.sessionId)?.steps.find((s) => s.step === node.step);
-  }
-
-  private group(node: { folder: string; sessionId: string; step: number; eventId: string }): ToolCallGroup | undefined {
-    return this.step(node)?.toolCalls.find((g) => g.call.event_id === node.eventId);
-  }
 }
 
-function firstLine(text: string | null | undefined, max: number): string {
-  const line = (text ?? "").split("\n")[0].trim();
-  return line.length > max ? line.slice(0, max - 1) + "…" : line;
-}
-
-function compact(n: number): string {
-  return n >= 10_000 ? `${(n / 1000).toFixed(0)}k` : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n);
-}
-
-function ms(v: number | null | undefined): string {
-  if (v === null || v === undefined) return "–";
-  return v < 1000 ? `${v} ms` : `${(v / 1000).toFixed(1)} s`;
-}
-
-function ago(iso: string, now: number): string {
-  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (s < 60) return "just now";
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86_400) return `${Math.round(s / 3600)} h ago`;
-  return iso.slice(0, 10);
+/** A node's id, also its TreeItem id. */
+export function keyOf(node: TreeNode): string {
+  switch (node.kind) {
+    case "folder":
+      return `folder:${node.folder}`;
+    case "session":
+      return `session:${node.folder}:${node.sessionId}`;
+    case "stepGroup":
+      return `steps:${node.folder}:${node.sessionId}:${node.index}`;
+    case "step":
+      return `step:${node.folder}:${node.sessionId}:${node.step}`;
+    default:
+      return `event:${node.eventId}`;
+  }
 }

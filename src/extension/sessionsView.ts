@@ -1,6 +1,7 @@
 import * as vscode from "vscode";
 import type { Logger } from "./logger";
-import type { NodeView, TreeNode } from "./sessionsTreeModel";
+import type { NodeView, TreeNode, TreeUpdate } from "./sessionsTreeModel";
+import type { TrailChange } from "./trailSource";
 import { failedCountBadge, SessionsTreeModel } from "./sessionsTreeModel";
 import type { TrailService } from "./trailService";
 
@@ -9,7 +10,7 @@ const DECORATION_SCHEME = "agent-audit-tree";
 
 /** Maps the tree model to VS Code's TreeDataProvider; TreeItems are built only here. */
 class SessionsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
-  private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
+  private readonly changed = new vscode.EventEmitter<TreeNode | TreeNode[] | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
   constructor(
@@ -20,6 +21,18 @@ class SessionsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
   refresh(): void {
     this.model.invalidate();
     this.changed.fire(undefined);
+  }
+
+  rerender(): void {
+    this.changed.fire(undefined);
+  }
+
+  /** Re-renders what a trail update changed, and only that. */
+  apply(change: TrailChange): TreeUpdate {
+    const update = this.model.apply(change);
+    if (update.refresh === "all") this.changed.fire(undefined);
+    else if (update.refresh.length) this.changed.fire(update.refresh);
+    return update;
   }
 
   async getChildren(node?: TreeNode): Promise<TreeNode[]> {
@@ -91,6 +104,10 @@ export interface SessionsView extends vscode.Disposable {
   model: SessionsTreeModel;
   treeView: vscode.TreeView<TreeNode>;
   refresh(): void;
+  /** Re-renders every row from what is cached (integrity marks changed; the trail did not). */
+  rerender(): void;
+  /** Re-renders what a trail update changed; returns the steps it touched per session. */
+  apply(change: TrailChange): TreeUpdate;
   /** Selects a session (or one of its steps) in the tree. */
   reveal(folder: string, sessionId: string, step?: number): Promise<void>;
 }
@@ -125,8 +142,10 @@ export function registerSessionsView(
     model,
     treeView,
     refresh: () => provider.refresh(),
+    apply: (change) => provider.apply(change),
+    rerender: () => provider.rerender(),
     reveal: async (folder, sessionId, step) => {
-      const node: TreeNode = step ? { kind: "step", folder, sessionId, step } : { kind: "session", folder, sessionId };
+      const node: TreeNode = model.intern(step ? { kind: "step", folder, sessionId, step } : { kind: "session", folder, sessionId });
       try {
         await treeView.reveal(node, { select: true, focus: false, expand: step ? false : true });
       } catch (err) {

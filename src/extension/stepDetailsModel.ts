@@ -1,7 +1,7 @@
 import type { SessionSummary } from "../trail/trailQueries";
 import type { RetryView, SessionHeader, StepDetail, StepSummary, ToolCallView } from "../shared/protocol";
 import { inputSummary } from "../shared/inputSummary";
-import type { TrailEventRow } from "../trail/trailQueries";
+import type { EventHead, TrailEventRow } from "../trail/trailQueries";
 import { OUTPUT_PREVIEW_CHARS } from "../shared/protocol";
 import type { ParsedSession, ParsedStep, ToolCallGroup } from "./sessionModel";
 import { contentOf } from "./sessionModel";
@@ -22,8 +22,10 @@ export function toHeader(s: SessionSummary): SessionHeader {
   };
 }
 
-export function toStepSummaries(session: ParsedSession): StepSummary[] {
-  return session.steps.map((st) => {
+/** Step summaries for the timeline: all steps, or only those numbered in `only`. */
+export function toStepSummaries(session: ParsedSession, only?: Set<number>): StepSummary[] {
+  const steps = only ? [...only].sort((a, b) => a - b).map((n) => session.step(n)).filter((st): st is ParsedStep => !!st) : session.steps;
+  return steps.map((st) => {
     const first = st.events[0];
     const last = st.events[st.events.length - 1];
     return {
@@ -44,20 +46,38 @@ export function outcomeOf(g: ToolCallGroup): "success" | "error" | "pending" {
   return g.result.outcome === "error" ? "error" : "success";
 }
 
-export function toStepDetail(st: ParsedStep, next?: ParsedStep): StepDetail {
-  const detail: StepDetail = { step: st.step, toolCalls: st.toolCalls.map(toToolCallView) };
+/** Whole events by seq, for the heads a step detail shows (see stepDetailSeqs). */
+export type EventRows = Map<number, TrailEventRow>;
+
+/** The events whose content a step's detail shows: all of the step, and the next step's model call and calls. */
+export function stepDetailSeqs(st: ParsedStep, next?: ParsedStep): number[] {
+  const seqs = st.events.map((e) => e.seq);
+  for (const g of st.toolCalls) for (const r of g.retries) if (!seqs.includes(r.seq)) seqs.push(r.seq);
+  if (next?.llm) seqs.push(next.llm.seq);
+  for (const g of next?.toolCalls ?? []) seqs.push(g.call.seq);
+  return seqs;
+}
+
+export function toStepDetail(st: ParsedStep, next: ParsedStep | undefined, rows: EventRows): StepDetail {
+  const row = (h: EventHead): TrailEventRow => {
+    const r = rows.get(h.seq);
+    if (!r) throw new Error(`event seq ${h.seq} could not be read from the trail`);
+    return r;
+  };
+  const detail: StepDetail = { step: st.step, toolCalls: st.toolCalls.map((g) => toToolCallView(g, row)) };
   if (next) {
-    const said = next.llm ? (contentOf(next.llm).output_text ?? "").split("\n")[0].slice(0, 120) : "";
-    const tools = next.toolCalls.map((g) => `${g.call.tool_name} ${inputSummary(g.call.tool_name, contentOf(g.call).input, 40)}`);
+    const said = next.llm ? (contentOf(row(next.llm)).output_text ?? "").split("\n")[0].slice(0, 120) : "";
+    const tools = next.toolCalls.map((g) => `${g.call.tool_name} ${inputSummary(g.call.tool_name, contentOf(row(g.call)).input, 40)}`);
     detail.next = { step: next.step, summary: [said && `“${said}”`, tools.length ? `then ${tools.join(", ")}` : next.end ? "and ended the session" : ""].filter(Boolean).join(" ") };
   }
+  let texts: string[] = [];
   if (st.llm) {
-    const c = contentOf(st.llm);
+    const c = contentOf(row(st.llm));
     const blocks: { type: string; thinking?: string; text?: string }[] = c.response?.content ?? [];
     detail.llm = {
       eventId: st.llm.event_id,
       thinking: blocks.filter((b) => b.type === "thinking").map((b) => b.thinking ?? ""),
-      texts: blocks.filter((b) => b.type === "text").map((b) => b.text ?? ""),
+      texts: (texts = blocks.filter((b) => b.type === "text").map((b) => b.text ?? "")),
       latencyMs: st.llm.latency_ms,
       timeToFirstTokenMs: c.time_to_first_token_ms ?? null,
       inputTokens: st.llm.input_tokens ?? 0,
@@ -69,8 +89,10 @@ export function toStepDetail(st: ParsedStep, next?: ParsedStep): StepDetail {
     };
   }
   if (st.end) {
-    const c = contentOf(st.end);
-    detail.end = { type: st.end.event_type, message: c.final_text ?? c.message ?? c.error?.message ?? "" };
+    const c = contentOf(row(st.end));
+    // A finished session's final text is the model's last answer, already shown above.
+    const repeated = typeof c.final_text === "string" && c.final_text === texts.join("\n");
+    detail.end = { type: st.end.event_type, message: repeated ? "" : c.final_text ?? c.message ?? c.error?.message ?? "" };
   }
   return detail;
 }
@@ -90,8 +112,8 @@ function toRetryView(e: TrailEventRow): RetryView {
   };
 }
 
-function toToolCallView(g: ToolCallGroup): ToolCallView {
-  const call = contentOf(g.call);
+function toToolCallView(g: ToolCallGroup, row: (h: EventHead) => TrailEventRow): ToolCallView {
+  const call = contentOf(row(g.call));
   const view: ToolCallView = {
     callEventId: g.call.event_id,
     resultEventId: g.result?.event_id ?? null,
@@ -100,13 +122,13 @@ function toToolCallView(g: ToolCallGroup): ToolCallView {
     rawInput: call.raw_input,
     requiresApproval: call.requires_approval === true,
     outcome: outcomeOf(g),
-    retries: g.retries.map(toRetryView),
+    retries: g.retries.map((r) => toRetryView(row(r))),
     outputPreview: false,
     truncatedInTrail: false,
     executionTimeMs: g.result?.execution_time_ms ?? null,
   };
   if (g.approval) {
-    const a = contentOf(g.approval);
+    const a = contentOf(row(g.approval));
     view.approval = {
       decision: a.decision,
       approverId: a.approver_id,
@@ -117,7 +139,7 @@ function toToolCallView(g: ToolCallGroup): ToolCallView {
     };
   }
   if (g.result) {
-    const r = contentOf(g.result);
+    const r = contentOf(row(g.result));
     if (typeof r.output === "string") {
       view.outputPreview = r.output.length > OUTPUT_PREVIEW_CHARS;
       view.output = view.outputPreview ? r.output.slice(0, OUTPUT_PREVIEW_CHARS) : r.output;

@@ -4,7 +4,9 @@ import type { HostToWebview, StepDetailsState, WebviewToHost } from "../shared/p
 import { parseWebviewMessage } from "../shared/protocol";
 import type { Logger } from "./logger";
 import type { SessionsTreeModel } from "./sessionsTreeModel";
-import { toHeader, toStepDetail, toStepSummaries } from "./stepDetailsModel";
+import { indexOfStep } from "./sessionModel";
+import { stepDetailSeqs, toHeader, toStepDetail, toStepSummaries } from "./stepDetailsModel";
+import type { TrailChange } from "./trailSource";
 import type { TrailService } from "./trailService";
 import { buildWebviewHtml } from "./webviewHtml";
 
@@ -57,9 +59,22 @@ export class StepDetailsPanel implements vscode.Disposable {
     }
   }
 
-  /** The trail changed: re-post if it concerns the session on display. */
-  onTrailChanged(folder: string): void {
-    if (this.panel && this.ready && this.state?.folder === folder) this.postSession();
+  /**
+   * The trail changed. Only the session on display matters, and of it only the steps with new
+   * events are sent (the webview merges them); the selected step is re-sent if it changed.
+   */
+  onTrailChanged(change: TrailChange, touched: Map<string, Set<number>>): void {
+    const state = this.state;
+    if (!this.panel || !this.ready || state?.folder !== change.folder) return;
+    if (change.full) return this.postSession();
+    if (!change.updated.includes(state.sessionId) && !change.added.includes(state.sessionId)) return;
+    const parsed = this.model.parsed(state.folder, state.sessionId);
+    if (!parsed) return;
+    const steps = touched.get(`${state.folder}\n${state.sessionId}`) ?? new Set<number>();
+    const changed = toStepSummaries(parsed, steps);
+    this.post({ type: "steps", header: toHeader(parsed.summary), steps: changed });
+    // The selected step's detail shows the next step's first line too.
+    if (steps.has(state.step) || steps.has(state.step + 1)) this.postDetail();
   }
 
   get current(): StepDetailsState | undefined {
@@ -87,6 +102,8 @@ export class StepDetailsPanel implements vscode.Disposable {
         else this.log.warn(`step details: ignored a malformed message from the webview (${JSON.stringify(raw)?.slice(0, 200)})`);
       }),
       panel.onDidDispose(() => {
+        // What the panel showed is read again when it opens; let go of it now.
+        for (const s of this.services()) s.source.releaseRows();
         this.panel = undefined;
         this.ready = false;
         this.panelDisposables.forEach((d) => d.dispose());
@@ -173,9 +190,10 @@ export class StepDetailsPanel implements vscode.Disposable {
   private postDetail(): void {
     if (!this.state) return;
     const steps = this.model.parsed(this.state.folder, this.state.sessionId)?.steps ?? [];
-    const i = steps.findIndex((s) => s.step === this.state!.step);
+    const i = indexOfStep(steps, this.state.step);
     if (i < 0) return;
-    const detail = toStepDetail(steps[i], steps[i + 1]);
+    const seqs = stepDetailSeqs(steps[i], steps[i + 1]);
+    const detail = toStepDetail(steps[i], steps[i + 1], this.model.fullEvents(this.state.folder, seqs));
     const db = this.service()?.source.database;
     if (db) {
       for (const tc of detail.toolCalls) {

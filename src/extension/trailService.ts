@@ -7,6 +7,7 @@ import { TrailError } from "../trail/trailErrors";
 import { TrailStore } from "../trail/trailStore";
 import type { Logger } from "./logger";
 import { throttle } from "./throttle";
+import type { TrailChange } from "./trailSource";
 import { StoreTrailSource } from "./trailSource";
 
 /** Refreshes per second at most while an agent streams events. */
@@ -28,11 +29,16 @@ export class TrailService implements vscode.Disposable {
   private opening: Promise<TrailStore | undefined> | undefined;
   private writer: Promise<TrailStore> | undefined;
   private writerUsers = 0;
-  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly changed = new vscode.EventEmitter<TrailChange>();
+  /** What changed since the last announcement: the new seq range and the sessions it touched. */
   readonly onDidChange = this.changed.event;
   private readonly fire = throttle(() => {
-    this.source.invalidate();
-    this.changed.fire();
+    try {
+      const change = this.source.update();
+      if (change) this.changed.fire(change);
+    } catch (err) {
+      this.log.error(`reading changes of ${this.trailPath} failed: ${(err as Error).message}`);
+    }
   }, REFRESH_INTERVAL_MS);
   private readonly disposables: vscode.Disposable[] = [];
   private reportedError = false;
@@ -116,7 +122,7 @@ export class TrailService implements vscode.Disposable {
         this.log.info(`opened ${this.trailPath} (${store.head.seq} events)`);
         store.onDidAppend(() => this.fire());
         this.store = store;
-        this.source.invalidate();
+        this.source.baseline();
         return store;
       } catch (err) {
         const message = err instanceof TrailError ? err.message : `Cannot open ${this.trailPath}: ${(err as Error).message}`;
@@ -136,7 +142,7 @@ export class TrailService implements vscode.Disposable {
   private async onDiskChange(): Promise<void> {
     try {
       if (!this.store) {
-        if (await this.load()) this.fire();
+        if (await this.load()) this.announceAll();
         return;
       }
       if (await this.store.refresh()) this.fire();
@@ -145,10 +151,15 @@ export class TrailService implements vscode.Disposable {
     }
   }
 
-  /** Asks listeners to re-read (e.g. after a filter change). */
+  /** Asks listeners to re-read everything (Refresh): caches are dropped, memory returned. */
   refresh(): void {
-    this.source.invalidate();
-    this.changed.fire();
+    this.source.baseline();
+    this.announceAll();
+  }
+
+  private announceAll(): void {
+    const head = this.store?.head.seq ?? 0;
+    this.changed.fire({ folder: this.source.key, full: true, fromSeq: 1, toSeq: head, added: [], updated: [], failures: true });
   }
 
   async close(): Promise<void> {

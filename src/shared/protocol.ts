@@ -106,6 +106,8 @@ export interface StepDetail {
 
 export type HostToWebview =
   | { type: "session"; state: StepDetailsState; header: SessionHeader; steps: StepSummary[]; selectedStep: number }
+  /** New or changed steps of the session on display (by step number), and its new header. */
+  | { type: "steps"; header: SessionHeader; steps: StepSummary[] }
   | { type: "stepDetail"; detail: StepDetail }
   | { type: "fullOutput"; eventId: string; text: string }
   | { type: "error"; message: string };

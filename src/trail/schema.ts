@@ -64,8 +64,9 @@ CREATE INDEX events_by_tool ON events(tool_name, error_type) WHERE tool_name IS 
 CREATE INDEX events_failed ON events(error_type, seq) WHERE outcome = 'error';
 
 -- Content stored once and referenced by hash: system prompts, conversation messages,
--- tool lists. hash = SHA-256 of body. An llm_call lists the message hashes it sent, so the
--- trail grows with the conversation, not with its square.
+-- conversation links, tool lists. hash = SHA-256 of body. An llm_call names the conversation
+-- it sent by one hash that chains the messages (src/trail/conversation.ts), so the trail grows
+-- with the conversation, not with its square.
 CREATE TABLE blobs (
   hash TEXT PRIMARY KEY,
   kind TEXT NOT NULL,

@@ -106,6 +106,36 @@ export function sessionEvents(
   );
 }
 
+/**
+ * What the views need of an event to lay out a session (steps, tool calls, outcomes, timings,
+ * tokens), without its content: reading and parsing content is most of a big session's cost,
+ * so it is read per event, only for what is on screen.
+ */
+export type EventHead = Omit<TrailEventRow, "content" | "prev_hash" | "hash" | "agent_id" | "user_id" | "model_id" | "system_prompt_hash" | "agent_version">;
+
+const HEAD_COLUMNS = `seq, event_id, session_id, timestamp, event_type, step_number, parent_event_id, tool_name, outcome,
+  error_type, input_tokens, output_tokens, latency_ms, execution_time_ms, requires_approval, approval_status, approver_id`;
+
+/** One session's event heads in seq order, after `afterSeq`. */
+export function sessionEventHeads(db: Database, sessionId: string, afterSeq = 0): EventHead[] {
+  return queryAll<EventHead>(db, `SELECT ${HEAD_COLUMNS} FROM events WHERE session_id = ? AND seq > ? ORDER BY seq`, [sessionId, afterSeq]);
+}
+
+/** Events by seq (an IN list of primary keys), in seq order. */
+export function eventsBySeq(db: Database, seqs: number[]): TrailEventRow[] {
+  if (!seqs.length) return [];
+  return queryAll<TrailEventRow>(db, `SELECT ${EVENT_COLUMNS} FROM events WHERE seq IN (${seqs.map(() => "?").join(",")}) ORDER BY seq`, seqs);
+}
+
+/** The sessions that have events after `afterSeq` (a primary-key range: cheap at any size). */
+export function sessionsChangedAfter(db: Database, afterSeq: number): { session_id: string; first_new_seq: number; failures: number }[] {
+  return queryAll(
+    db,
+    `SELECT session_id, min(seq) AS first_new_seq, sum(outcome = 'error') AS failures FROM events WHERE seq > ? GROUP BY session_id ORDER BY min(seq)`,
+    [afterSeq],
+  );
+}
+
 export function getEvent(db: Database, eventId: string): TrailEventRow | undefined {
   return queryAll<TrailEventRow>(db, `SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ?`, [eventId])[0];
 }

@@ -58,25 +58,34 @@ let timelineViewport: HTMLElement | undefined;
 let timelineInner: HTMLElement | undefined;
 let detailPane: HTMLElement | undefined;
 
-function renderShell(): void {
-  app.replaceChildren();
-  if (!header) return;
+let headerElement: HTMLElement | undefined;
+let maxDuration = 1;
+
+function renderHeader(): HTMLElement {
   const statusIcon: Record<string, string> = { completed: "pass", error: "error", timeout: "watch", cancelled: "circle-slash", running: "sync~spin" };
-  const head = el(
+  const h = header!;
+  return el(
     "header",
     { class: "session-header" },
-    el("h1", {}, icon(statusIcon[header.status] ?? "circle-outline", `status-${header.status}`), " ", header.task.split("\n")[0] || header.sessionId),
+    el("h1", {}, icon(statusIcon[h.status] ?? "circle-outline", `status-${h.status}`), " ", h.task.split("\n")[0] || h.sessionId),
     el(
       "div",
       { class: "meta" },
-      el("span", {}, `${header.status}`),
-      el("span", {}, `${header.steps} steps`),
-      el("span", {}, `${num(header.inputTokens)} in / ${num(header.outputTokens)} out tokens`),
-      el("span", { class: header.failedToolCalls ? "failed" : "" }, `${header.failedToolCalls} of ${header.toolCalls} tool calls failed`),
-      el("span", {}, header.model ?? ""),
-      el("span", { class: "dim" }, header.sessionId),
+      el("span", {}, `${h.status}`),
+      el("span", {}, `${h.steps} steps`),
+      el("span", {}, `${num(h.inputTokens)} in / ${num(h.outputTokens)} out tokens`),
+      el("span", { class: h.failedToolCalls ? "failed" : "" }, `${h.failedToolCalls} of ${h.toolCalls} tool calls failed`),
+      el("span", {}, h.model ?? ""),
+      el("span", { class: "dim" }, h.sessionId),
     ),
   );
+}
+
+function renderShell(): void {
+  app.replaceChildren();
+  if (!header) return;
+  maxDuration = steps.reduce((m, s) => Math.max(m, s.durationMs), 1);
+  const head = (headerElement = renderHeader());
   timelineViewport = el("div", { class: "timeline", attrs: { role: "listbox", tabindex: "0", "aria-label": "Steps" } });
   timelineInner = el("div", { class: "timeline-inner" });
   timelineViewport.append(timelineInner);
@@ -98,7 +107,6 @@ function renderTimelineRows(): void {
   timelineInner.style.height = `${steps.length * ROW_HEIGHT}px`;
   const first = Math.max(0, Math.floor(timelineViewport.scrollTop / ROW_HEIGHT) - 5);
   const count = Math.ceil(timelineViewport.clientHeight / ROW_HEIGHT) + 10;
-  const maxDuration = Math.max(1, ...steps.map((s) => s.durationMs));
   const rows: HTMLElement[] = [];
   for (let i = first; i < Math.min(steps.length, first + count); i++) {
     const s = steps[i];
@@ -184,7 +192,7 @@ function renderDetail(): void {
     parts.push(el("div", { class: "next-step" }, el("strong", {}, "Next: "), link, ` ${d.next.summary}`));
   }
   if (d.end) {
-    parts.push(el("section", { class: `card end end-${d.end.type}` }, el("h3", {}, endTitle(d.end.type)), el("pre", { class: "prose" }, d.end.message)));
+    parts.push(el("section", { class: `card end end-${d.end.type}` }, el("h3", {}, endTitle(d.end.type)), d.end.message ? el("pre", { class: "prose" }, d.end.message) : null));
   }
   detailPane.replaceChildren(...parts);
 }
@@ -296,6 +304,26 @@ window.addEventListener("message", (ev: MessageEvent<HostToWebview>) => {
       selected = m.selectedStep;
       vscode.setState(m.state);
       renderShell();
+      break;
+    case "steps":
+      // New or changed steps of the session on display: merge them, keep the rest as it is.
+      header = m.header;
+      for (const s of m.steps) {
+        const last = steps[steps.length - 1];
+        if (!last || last.step < s.step) steps.push(s);
+        else {
+          const i = steps.findIndex((x) => x.step >= s.step);
+          if (steps[i].step === s.step) steps[i] = s;
+          else steps.splice(i, 0, s);
+        }
+        maxDuration = Math.max(maxDuration, s.durationMs);
+      }
+      if (headerElement) {
+        const fresh = renderHeader();
+        headerElement.replaceWith(fresh);
+        headerElement = fresh;
+      }
+      renderTimelineRows();
       break;
     case "stepDetail":
       if (m.detail.step === selected) {

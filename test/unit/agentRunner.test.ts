@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { canonicalJson } from "../../src/trail/canonicalJson";
 import { sha256Hex } from "../../src/trail/hashChain";
+import { requestMessages } from "../../src/trail/conversation";
 import { getBlob } from "../../src/trail/trailQueries";
 import { verifyChain } from "../../src/trail/verifyChain";
 import { c, ofType, runScenario, sampleWorkspace } from "../helpers/agentHarness";
@@ -73,7 +74,9 @@ test("a multi-step session records every event with its fields, linked, and the 
   // Each request is rebuilt exactly from the stored messages, and each message is stored once.
   for (const [i, llm] of [llm1, llm2, llm3].entries()) {
     const sent = r.server.received[i].body as { messages: unknown[]; system: string; thinking?: unknown };
-    const rebuilt = c(llm).request.message_hashes.map((h: string) => JSON.parse(getBlob(r.store.database, h)!));
+    const rebuilt = requestMessages(r.store.database, c(llm).request).map((m) => m.message);
+    assert.equal(c(llm).request.message_count, sent.messages.length);
+    assert.equal(c(llm).request.message_hashes, undefined, "the record names the conversation by one hash");
     assert.equal(canonicalJson(rebuilt), canonicalJson(sent.messages), `request ${i + 1} differs`);
     assert.equal(sha256Hex(sent.system), c(llm).request.system_prompt_hash);
     assert.deepEqual(sent.thinking, { type: "enabled", budget_tokens: 2048 });

@@ -7,7 +7,7 @@ import type { ApprovalUi } from "../../src/extension/approvalFlow";
 import type { TrailSource, TreeNode } from "../../src/extension/sessionsTreeModel";
 import { failedCountBadge, SessionsTreeModel } from "../../src/extension/sessionsTreeModel";
 import { readSettings } from "../../src/extension/settings";
-import { toHeader, toStepDetail, toStepSummaries } from "../../src/extension/stepDetailsModel";
+import { stepDetailSeqs, toHeader, toStepDetail, toStepSummaries } from "../../src/extension/stepDetailsModel";
 import { throttle } from "../../src/extension/throttle";
 import { StoreTrailSource } from "../../src/extension/trailSource";
 import { buildWebviewHtml } from "../../src/extension/webviewHtml";
@@ -92,7 +92,7 @@ test("'Show only failed tool calls' keeps only sessions, steps and calls that fa
   assert.deepEqual(model.children(steps[0]).map((n) => model.view(n).label), ["run_command"]);
 });
 
-test("the tree reads lazily: 1,000 sessions list without reading events; a session's events are read once per change", async (t) => {
+test("the tree reads lazily: 1,000 sessions list without reading events; a long session in pages; an append reads only what is new", async (t) => {
   const { store } = await TrailStore.open(path.join(tempDir(t), "trail.db"));
   const appends: Promise<unknown>[] = [];
   for (let s = 0; s < 1000; s++) {
@@ -103,32 +103,59 @@ test("the tree reads lazily: 1,000 sessions list without reading events; a sessi
   }
   await Promise.all(appends);
   const inner = new StoreTrailSource("k", "ws", () => store);
-  let eventReads = 0;
+  inner.baseline();
+  const reads: { heads: number[]; rows: number } = { heads: [], rows: 0 };
   const counting: TrailSource = {
     key: inner.key,
     label: inner.label,
     sessions: () => inner.sessions(),
     session: (id) => inner.session(id),
-    events: (id) => {
-      eventReads++;
-      return inner.events(id);
+    heads: (id, after) => {
+      reads.heads.push(after ?? 0);
+      return inner.heads(id, after);
+    },
+    events: (seqs) => {
+      reads.rows += seqs.length;
+      return inner.events(seqs);
     },
   };
   const model = new SessionsTreeModel(() => [counting]);
   const roots = model.roots();
   assert.equal(roots.length, 1001);
   for (const r of roots) model.view(r);
-  assert.equal(eventReads, 0, "listing sessions must not read their events");
+  assert.deepEqual(reads, { heads: [], rows: 0 }, "listing sessions must not read their events");
   const big = roots.find((r) => r.kind === "session" && r.sessionId === "big")!;
-  const steps = model.children(big);
-  assert.equal(steps.length, 2500);
-  for (const s of steps.slice(0, 50)) model.view(s);
-  model.children(steps[10]);
-  assert.equal(eventReads, 1, "one query for the expanded session, then the cache");
+  const pages = model.children(big);
+  assert.equal(pages.length, 25, "2,500 steps in pages of 100");
+  assert.equal(model.view(pages[1]).label, "Steps 101–200");
+  const steps = model.children(pages[0]);
+  assert.equal(steps.length, 100);
+  for (const s of steps) model.view(s);
+  assert.equal(reads.rows, 0, "step rows need no content");
+  const calls = model.children(steps[10]);
+  model.view(calls[0]);
+  assert.equal(reads.rows, 1, "a tool call row reads its one event");
+  assert.deepEqual(reads.heads, [0], "one query for the expanded session, then the cache");
+  assert.strictEqual(model.parent(steps[10]), pages[0], "a step's parent is its page (the same object)");
+  assert.strictEqual(model.parent(pages[0]), big);
+
+  // Another event for the big session: only it is named, and only its new event is read.
   await store.append({ session_id: "big", event_type: "tool_call", step_number: 2501, content: { tool_name: "x" } });
-  inner.invalidate();
-  assert.equal(model.children(big).length, 2501);
-  assert.equal(eventReads, 2);
+  const change = inner.update()!;
+  assert.deepEqual({ full: change.full, added: change.added, updated: change.updated }, { full: false, added: [], updated: ["big"] });
+  const update = model.apply(change);
+  assert.deepEqual(update.refresh, [big]);
+  assert.strictEqual((update.refresh as unknown[])[0], big, "the node VS Code knows, by identity");
+  assert.deepEqual([...update.touched.get("k\nbig")!], [2501]);
+  assert.deepEqual(reads.heads, [0, 5000 + 1000], "only events after the last one read");
+  assert.equal(model.children(big).length, 26);
+
+  // A new session: the list is re-rendered, nothing else is re-read.
+  await store.append({ session_id: "new", event_type: "session_start", content: { task: "new one" } });
+  const added = model.apply(inner.update()!);
+  assert.equal(added.refresh, "all");
+  assert.equal(counting.sessions()[0].session_id, "new", "newest first");
+  assert.equal(reads.heads.length, 2);
   await store.close();
 });
 
@@ -142,19 +169,21 @@ test("step details: header, timeline summaries and a step with reasoning, error 
   const summaries = toStepSummaries(parsed);
   assert.deepEqual(summaries.map((s) => s.tools.map((x) => `${x.name}:${x.outcome}`)), [["read_file:success", "run_command:error"], ["run_command:success"], []]);
   assert.equal(summaries[0].failedToolCalls, 1);
-  const d1 = toStepDetail(parsed.steps[0]);
+  const detail = (i: number) => toStepDetail(parsed.steps[i], parsed.steps[i + 1], model.fullEvents(source.key, stepDetailSeqs(parsed.steps[i], parsed.steps[i + 1])));
+  const d1 = detail(0);
   assert.deepEqual(d1.llm?.thinking, ["Read it first."]);
   const failed = d1.toolCalls[1];
   assert.equal(failed.error?.type, "command_failed");
   assert.equal(failed.error?.detail.exit_code, 2);
   assert.equal(failed.error?.detail.stderr, "boom\n");
   assert.equal(failed.approval?.decision, "approved");
-  const d2 = toStepDetail(parsed.steps[1]);
+  const d2 = detail(1);
   assert.equal(d2.toolCalls[0].outputPreview, true);
   assert.equal(d2.toolCalls[0].output!.length, OUTPUT_PREVIEW_CHARS);
-  const d3 = toStepDetail(parsed.steps[2]);
+  const d3 = detail(2);
   assert.deepEqual(d3.llm?.texts, ["Done, <b>really</b>."]);
   assert.equal(d3.end?.type, "session_end");
+  assert.equal(d3.end?.message, "", "the final text is the model's answer above; not shown twice");
 });
 
 test("the webview HTML allows only our nonce'd script and bundle styles, with a fresh nonce per render", () => {
