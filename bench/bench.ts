@@ -2,6 +2,7 @@
 // the last line. Benchmarks print; they never assert (targets are in the issues and README).
 import { agentOverheadPerStep } from "./agentBench";
 import { failuresQueryMs, replayOverheadMsPerStep } from "./debugBench";
+import { llmCallRequestBytesAt, redactCostRatio, treeFigures } from "./liveBench";
 import { benchMachine, runTrailBench } from "./trailBench";
 
 async function main(): Promise<void> {
@@ -19,6 +20,14 @@ async function main(): Promise<void> {
   log("replay overhead per step…");
   await replayOverheadMsPerStep(5);
   figures.replay_overhead_ms_per_step = Math.round((await replayOverheadMsPerStep(40)) * 100) / 100;
+  log("request record at step 1,000 of a real session…");
+  figures.llm_call_bytes_step_1000 = await llmCallRequestBytesAt(1000);
+  log("redaction: last 1,000 of 10,000 events vs the first 1,000…");
+  figures.redact_cost_ratio_last_vs_first_1000 = Math.round((await redactCostRatio()) * 100) / 100;
+  log("tree: expand a 1,000-step session; cost of each appended event with it open…");
+  const tree = await treeFigures();
+  figures.tree_expand_1000_steps_ms = Math.round(tree.expandMs * 10) / 10;
+  figures.append_update_cpu_ms_per_event = Math.round(tree.updateCpuMsPerEvent * 100) / 100;
   const width = Math.max(...Object.keys(figures).map((k) => k.length));
   console.log("figure".padEnd(width) + "  value");
   for (const [k, v] of Object.entries(figures)) console.log(k.padEnd(width) + "  " + v);

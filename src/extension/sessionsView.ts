@@ -18,19 +18,40 @@ class SessionsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     private readonly services: () => TrailService[],
   ) {}
 
+  /**
+   * Set while a re-read of the whole tree is on its way. VS Code drops a root fetch that a
+   * reveal's own fetch of the root overtakes (its fetch tokens), and the tree then never shows
+   * the new sessions; so reveals wait until the root was read (or 2 s, if the view is hidden).
+   */
+  private rootPending: { done: Promise<void>; resolve: () => void } | undefined;
+
   refresh(): void {
     this.model.invalidate();
-    this.changed.fire(undefined);
+    this.fireRoot();
   }
 
   rerender(): void {
+    this.fireRoot();
+  }
+
+  /** Resolves once no re-read of the root is pending. */
+  async settled(): Promise<void> {
+    if (this.rootPending) await Promise.race([this.rootPending.done, new Promise((r) => setTimeout(r, 2000))]);
+  }
+
+  private fireRoot(): void {
+    if (!this.rootPending) {
+      let resolve!: () => void;
+      const done = new Promise<void>((r) => (resolve = r));
+      this.rootPending = { done, resolve };
+    }
     this.changed.fire(undefined);
   }
 
   /** Re-renders what a trail update changed, and only that. */
   apply(change: TrailChange): TreeUpdate {
     const update = this.model.apply(change);
-    if (update.refresh === "all") this.changed.fire(undefined);
+    if (update.refresh === "all") this.fireRoot();
     else if (update.refresh.length) this.changed.fire(update.refresh);
     return update;
   }
@@ -40,6 +61,10 @@ class SessionsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
       // Only now, when the view is visible, are the trails opened and queried.
       await Promise.all(this.services().map((s) => s.load()));
       void vscode.commands.executeCommand("setContext", "agentAudit.trailLoaded", true);
+      const pending = this.rootPending;
+      this.rootPending = undefined;
+      // VS Code asks for the rows' items right after; let that finish before a reveal.
+      if (pending) setTimeout(pending.resolve, 100);
       return this.model.roots();
     }
     return this.model.children(node);
@@ -137,6 +162,7 @@ export function registerSessionsView(
       provider.refresh();
     }),
   ];
+  let revealTicket = 0;
   log.info("sessions view registered");
   return {
     model,
@@ -145,6 +171,11 @@ export function registerSessionsView(
     apply: (change) => provider.apply(change),
     rerender: () => provider.rerender(),
     reveal: async (folder, sessionId, step) => {
+      const ticket = ++revealTicket;
+      await new Promise((r) => setTimeout(r, 150));
+      await provider.settled();
+      // Arrow keys in Step Details move faster than a tree reveals: only the latest one counts.
+      if (ticket !== revealTicket) return;
       const node: TreeNode = model.intern(step ? { kind: "step", folder, sessionId, step } : { kind: "session", folder, sessionId });
       try {
         await treeView.reveal(node, { select: true, focus: false, expand: step ? false : true });

@@ -35,7 +35,9 @@ export class TrailService implements vscode.Disposable {
   private readonly fire = throttle(() => {
     try {
       const change = this.source.update();
-      if (change) this.changed.fire(change);
+      if (!change) return;
+      this.log.debug(`seq ${change.fromSeq}–${change.toSeq}: ${change.added.length} new and ${change.updated.length} updated sessions${change.full ? " (re-read whole)" : ""}`);
+      this.changed.fire(change);
     } catch (err) {
       this.log.error(`reading changes of ${this.trailPath} failed: ${(err as Error).message}`);
     }
@@ -141,6 +143,7 @@ export class TrailService implements vscode.Disposable {
 
   private async onDiskChange(): Promise<void> {
     try {
+      this.log.debug(`${this.trailPath} changed on disk (head ${this.store?.head.seq ?? "not open"})`);
       if (!this.store) {
         if (await this.load()) this.announceAll();
         return;

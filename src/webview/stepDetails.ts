@@ -241,7 +241,7 @@ function renderToolCall(tc: ToolCallView): HTMLElement {
     if (typeof d.path === "string") detailBits.push(el("div", {}, el("strong", {}, "path "), d.path));
     if (typeof d.stderr === "string" && d.stderr) detailBits.push(el("div", {}, el("strong", {}, "stderr"), el("pre", { class: "code stderr" }, d.stderr)));
     if (typeof d.stdout === "string" && d.stdout) detailBits.push(el("div", {}, el("strong", {}, "stdout"), el("pre", { class: "code" }, d.stdout)));
-    card.append(el("div", { class: "error" }, el("div", {}, el("span", { class: "error-type" }, e.type), " ", e.message), ...detailBits));
+    card.append(el("div", { class: "error" }, el("div", {}, icon("error", "outcome-error"), " ", el("span", { class: "error-type" }, e.type), " ", e.message), ...detailBits));
   }
   if (tc.output !== undefined) {
     const full = fullOutputs.get(tc.resultEventId ?? "");
@@ -277,7 +277,7 @@ function renderRetry(tc: ToolCallView, r: RetryView): HTMLElement {
     el("div", { class: `side outcome-${outcome}` },
       el("h4", {}, icon(outcome === "error" ? "error" : "pass", `outcome-${outcome}`), ` ${title}`),
       el("pre", { class: "code" }, JSON.stringify(input, null, 2)),
-      error ? el("div", { class: "error" }, el("span", { class: "error-type" }, error.type), " ", error.message, typeof error.detail?.stderr === "string" && error.detail.stderr ? el("pre", { class: "code stderr" }, error.detail.stderr) : null) : null,
+      error ? el("div", { class: "error" }, icon("error", "outcome-error"), " ", el("span", { class: "error-type" }, error.type), " ", error.message, typeof error.detail?.stderr === "string" && error.detail.stderr ? el("pre", { class: "code stderr" }, error.detail.stderr) : null) : null,
       output !== undefined ? el("pre", { class: "code output" }, output) : null);
   const inputChanged = JSON.stringify(r.input) !== JSON.stringify(tc.input);
   return el("section", { class: "retry", attrs: { "data-event": r.eventId } },

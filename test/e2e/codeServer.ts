@@ -24,6 +24,8 @@ export async function freePort(): Promise<number> {
 
 export interface CodeServer {
   url: string;
+  /** code-server's pid, also its process group (the extension host is in it). */
+  pid: number;
   userDataDir: string;
   extensionsDir: string;
   stop(): Promise<void>;
@@ -102,6 +104,7 @@ export async function startCodeServer(opts: { root: string; settings: Record<str
   }
   return {
     url,
+    pid: child.pid!,
     userDataDir,
     extensionsDir,
     output: () => out,
