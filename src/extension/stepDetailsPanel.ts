@@ -68,9 +68,11 @@ export class StepDetailsPanel implements vscode.Disposable {
     if (!this.panel || !this.ready || state?.folder !== change.folder) return;
     if (change.full) return this.postSession();
     if (!change.updated.includes(state.sessionId) && !change.added.includes(state.sessionId)) return;
+    const steps = touched.get(`${state.folder}\n${state.sessionId}`);
+    // Not among the sessions the tree keeps (it was evicted meanwhile): send it whole, once.
+    if (!steps) return this.postSession();
     const parsed = this.model.parsed(state.folder, state.sessionId);
     if (!parsed) return;
-    const steps = touched.get(`${state.folder}\n${state.sessionId}`) ?? new Set<number>();
     const changed = toStepSummaries(parsed, steps);
     this.post({ type: "steps", header: toHeader(parsed.summary), steps: changed });
     // The selected step's detail shows the next step's first line too.

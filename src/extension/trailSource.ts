@@ -1,5 +1,5 @@
 import type { EventHead, SessionSummary, TrailEventRow } from "../trail/trailQueries";
-import { eventsBySeq, getSession, listSessions, sessionEventHeads, sessionsChangedAfter } from "../trail/trailQueries";
+import { eventsBySeq, getSession, listSessions, mergeSummaries, sessionEventHeads, sessionsChangedAfter, sessionSummaryAfter } from "../trail/trailQueries";
 import type { TrailStore } from "../trail/trailStore";
 
 /** Where the views read from: one workspace folder's trail. */
@@ -100,9 +100,12 @@ export class StoreTrailSource implements TrailSource {
     }
     const fresh: SessionSummary[] = [];
     for (const c of changed) {
-      const summary = getSession(store.database, c.session_id);
-      if (!summary) continue;
       const known = this.byId.get(c.session_id);
+      // A known session is brought up to date from its new events only (a session of thousands
+      // of events is not re-aggregated for each one).
+      const delta = known && sessionSummaryAfter(store.database, c.session_id, known.last_seq);
+      const summary = known ? (delta ? mergeSummaries(known, delta) : known) : getSession(store.database, c.session_id);
+      if (!summary) continue;
       this.byId.set(c.session_id, summary);
       if (known) {
         this.list[this.list.indexOf(known)] = summary;

@@ -23,6 +23,33 @@ BEGIN SELECT RAISE(ABORT, 'agent-audit: ${table} is append-only; DELETE is not a
  * (derived from the hashed content, so they cannot drift from it), and views for the
  * questions people ask first.
  */
+/**
+ * The sessions view's columns: aggregates over a session's events. Every one is a min, max,
+ * sum or count, so a summary can be brought up to date from the new events alone
+ * (trailQueries.sessionSummaryAfter and mergeSummaries) instead of re-reading the session.
+ */
+export const SESSION_SUMMARY_COLUMNS = `  session_id,
+  min(seq) AS first_seq,
+  max(seq) AS last_seq,
+  min(timestamp) AS started_at,
+  max(CASE WHEN event_type IN ('session_end', 'session_timeout', 'session_cancelled', 'session_error', 'replay_diverged')
+      THEN timestamp END) AS ended_at,
+  coalesce(max(CASE event_type
+      WHEN 'session_end' THEN 'completed' WHEN 'session_timeout' THEN 'timeout'
+      WHEN 'session_cancelled' THEN 'cancelled' WHEN 'session_error' THEN 'error'
+      WHEN 'replay_diverged' THEN 'diverged' END), 'running') AS status,
+  max(CASE WHEN event_type = 'session_start' THEN json_extract(content, '$.replay_of') END) AS replay_of,
+  max(CASE WHEN event_type = 'session_start' THEN json_extract(content, '$.task') END) AS task,
+  max(agent_id) AS agent_id,
+  max(model_id) AS model_id,
+  max(step_number) AS steps,
+  coalesce(sum(CASE WHEN event_type = 'llm_call' THEN input_tokens END), 0) AS input_tokens,
+  coalesce(sum(CASE WHEN event_type = 'llm_call' THEN output_tokens END), 0) AS output_tokens,
+  count(CASE WHEN event_type = 'tool_call' THEN 1 END) AS tool_calls,
+  count(CASE WHEN event_type = 'tool_result' AND outcome = 'error' THEN 1 END) AS failed_tool_calls,
+  count(*) AS events
+`;
+
 export const SCHEMA_SQL = `
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY,
@@ -98,27 +125,7 @@ CREATE VIEW messages AS
 -- One row per session: what the sidebar and "agent-audit sessions" show.
 CREATE VIEW sessions AS
 SELECT
-  session_id,
-  min(seq) AS first_seq,
-  max(seq) AS last_seq,
-  min(timestamp) AS started_at,
-  max(CASE WHEN event_type IN ('session_end', 'session_timeout', 'session_cancelled', 'session_error', 'replay_diverged')
-      THEN timestamp END) AS ended_at,
-  coalesce(max(CASE event_type
-      WHEN 'session_end' THEN 'completed' WHEN 'session_timeout' THEN 'timeout'
-      WHEN 'session_cancelled' THEN 'cancelled' WHEN 'session_error' THEN 'error'
-      WHEN 'replay_diverged' THEN 'diverged' END), 'running') AS status,
-  max(CASE WHEN event_type = 'session_start' THEN json_extract(content, '$.replay_of') END) AS replay_of,
-  max(CASE WHEN event_type = 'session_start' THEN json_extract(content, '$.task') END) AS task,
-  max(agent_id) AS agent_id,
-  max(model_id) AS model_id,
-  max(step_number) AS steps,
-  coalesce(sum(CASE WHEN event_type = 'llm_call' THEN input_tokens END), 0) AS input_tokens,
-  coalesce(sum(CASE WHEN event_type = 'llm_call' THEN output_tokens END), 0) AS output_tokens,
-  count(CASE WHEN event_type = 'tool_call' THEN 1 END) AS tool_calls,
-  count(CASE WHEN event_type = 'tool_result' AND outcome = 'error' THEN 1 END) AS failed_tool_calls,
-  count(*) AS events
-FROM events
+${SESSION_SUMMARY_COLUMNS}FROM events
 GROUP BY session_id;
 
 PRAGMA user_version = ${SCHEMA_VERSION};

@@ -12,6 +12,9 @@ import { throttle } from "../../src/extension/throttle";
 import { StoreTrailSource } from "../../src/extension/trailSource";
 import { buildWebviewHtml } from "../../src/extension/webviewHtml";
 import { OUTPUT_PREVIEW_CHARS, parseWebviewMessage } from "../../src/shared/protocol";
+import { SESSION_SUMMARY_COLUMNS } from "../../src/trail/schema";
+import type { SessionSummary } from "../../src/trail/trailQueries";
+import { getSession, mergeSummaries, queryAll, sessionEventHeads, sessionEvents, sessionSummaryAfter } from "../../src/trail/trailQueries";
 import { TrailStore } from "../../src/trail/trailStore";
 import { runScenario } from "../helpers/agentHarness";
 import { tempDir } from "../helpers/tempDir";
@@ -343,4 +346,23 @@ test("messages from the Step Details webview are validated before the host acts 
     { type: "showFullOutput", eventId: { toString: () => id } },
   ];
   for (const m of hostile) assert.equal(parseWebviewMessage(m), undefined, JSON.stringify(m));
+});
+
+test("incremental reads equal whole reads: event heads carry the derived columns, merged summaries equal the sessions view", async (t) => {
+  const { r } = await recordedSession(t);
+  const db = r.store.database;
+  const id = r.events[0].session_id;
+  const full = sessionEvents(db, id);
+  const heads = sessionEventHeads(db, id);
+  assert.equal(heads.length, full.length);
+  heads.forEach((h, i) => {
+    for (const [k, v] of Object.entries(h)) assert.deepEqual(v, (full[i] as unknown as Record<string, unknown>)[k], `${k} of seq ${h.seq}`);
+  });
+  assert.ok(heads.some((h) => h.approval_status === "approved") && heads.some((h) => h.requires_approval === 1) && heads.some((h) => h.outcome === "error"));
+  const whole = getSession(db, id)!;
+  for (const split of full.map((e) => e.seq)) {
+    const upTo = queryAll<SessionSummary>(db, `SELECT ${SESSION_SUMMARY_COLUMNS} FROM events WHERE session_id = ? AND seq <= ? GROUP BY session_id`, [id, split])[0];
+    const rest = sessionSummaryAfter(db, id, split);
+    assert.deepEqual(rest ? mergeSummaries(upTo, rest) : upTo, whole, `split after seq ${split}`);
+  }
 });
