@@ -1,8 +1,9 @@
 import * as vscode from "vscode";
-import { getEvent, getEventWithLinks, similarFailures } from "../trail/trailQueries";
+import { getEvent, getEventWithLinks, previousOfType, similarFailures } from "../trail/trailQueries";
 import type { HostToWebview, StepDetailsState, WebviewToHost } from "../shared/protocol";
 import { parseWebviewMessage } from "../shared/protocol";
 import type { Logger } from "./logger";
+import { toRequestView } from "./requestView";
 import type { SessionsTreeModel } from "./sessionsTreeModel";
 import { indexOfStep } from "./sessionModel";
 import { stepDetailSeqs, toHeader, toStepDetail, toStepSummaries } from "./stepDetailsModel";
@@ -144,6 +145,14 @@ export class StepDetailsPanel implements vscode.Disposable {
           const db = (await this.service()?.load())?.database;
           const e = db ? getEvent(db, m.eventId) : undefined;
           if (e) this.post({ type: "fullOutput", eventId: m.eventId, text: String(JSON.parse(e.content).output ?? "") });
+          break;
+        }
+        case "loadRequest": {
+          const db = (await this.service()?.load())?.database;
+          const llm = db ? getEvent(db, m.eventId) : undefined;
+          if (!db || !llm || llm.event_type !== "llm_call") return;
+          const previous = previousOfType(db, llm.session_id, "llm_call", llm.seq);
+          this.post({ type: "request", request: toRequestView(db, llm, previous) });
           break;
         }
         case "retry":

@@ -104,18 +104,57 @@ export interface StepDetail {
   next?: { step: number; summary: string };
 }
 
+/** One block of a message sent to the model, as the Request section shows it. */
+export interface RequestBlockView {
+  kind: "text" | "thinking" | "tool_use" | "tool_result" | "other";
+  /** Text, thinking, a tool call's input as JSON, or a tool result's content. */
+  text: string;
+  /**
+   * Who wrote it: the user's own words, the model, or a tool (file contents, command output:
+   * text from outside, where injected instructions come from).
+   */
+  source: "user" | "model" | "tool";
+  /** Tool name (tool_use; tool_result: the tool whose output it is). */
+  name?: string;
+  id?: string;
+  isError?: boolean;
+}
+
+export interface RequestMessageView {
+  index: number;
+  role: string;
+  /** Sent for the first time in this call (not in the previous model call's request). */
+  isNew: boolean;
+  blocks: RequestBlockView[];
+}
+
+/** What the model was given in one call, rebuilt from the trail's blobs. */
+export interface RequestView {
+  eventId: string;
+  model: string | null;
+  maxTokens: number | null;
+  systemPrompt?: { hash: string; text: string };
+  tools?: { hash: string; names: string[]; json: string };
+  messages: RequestMessageView[];
+  /** Why part of it could not be rebuilt (a missing blob), if so. */
+  error?: string;
+}
+
 export type HostToWebview =
   | { type: "session"; state: StepDetailsState; header: SessionHeader; steps: StepSummary[]; selectedStep: number }
   /** New or changed steps of the session on display (by step number), and its new header. */
   | { type: "steps"; header: SessionHeader; steps: StepSummary[] }
   | { type: "stepDetail"; detail: StepDetail }
   | { type: "fullOutput"; eventId: string; text: string }
+  | { type: "request"; request: RequestView }
   | { type: "error"; message: string };
 
 export type WebviewToHost =
   | { type: "ready" }
   | { type: "selectStep"; step: number }
   | { type: "showFullOutput"; eventId: string }
+  /** The request a model call (by its llm_call event id) sent. */
+  | { type: "loadRequest"; eventId: string }
   | { type: "copyEvent"; eventId: string }
   /** Retry a tool call (by its tool_call event id), optionally editing the input first. */
   | { type: "retry"; eventId: string; edit: boolean }
@@ -151,6 +190,7 @@ export function parseWebviewMessage(m: unknown): WebviewToHost | undefined {
     case "selectStep":
       return step(o.step) ? { type: "selectStep", step: o.step } : undefined;
     case "showFullOutput":
+    case "loadRequest":
     case "copyEvent":
     case "reveal":
       return id(o.eventId) ? { type: o.type, eventId: o.eventId } : undefined;

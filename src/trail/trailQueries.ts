@@ -213,6 +213,15 @@ export function getEvent(db: Database, eventId: string): TrailEventRow | undefin
   return queryAll<TrailEventRow>(db, `SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ?`, [eventId])[0];
 }
 
+/** The session's last event of a type before `beforeSeq` (the model call before another). */
+export function previousOfType(db: Database, sessionId: string, eventType: string, beforeSeq: number): TrailEventRow | undefined {
+  return queryAll<TrailEventRow>(
+    db,
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? AND seq < ? AND event_type = ? ORDER BY seq DESC LIMIT 1`,
+    [sessionId, beforeSeq, eventType],
+  )[0];
+}
+
 export function getEventBySeq(db: Database, seq: number): TrailEventRow | undefined {
   return queryAll<TrailEventRow>(db, `SELECT ${EVENT_COLUMNS} FROM events WHERE seq = ?`, [seq])[0];
 }
