@@ -12,6 +12,8 @@ import type { Logger } from "./logger";
 import { effectiveSettings } from "./effectiveSettings";
 import { plural } from "../shared/plural";
 import type { TrailService } from "./trailService";
+import type { Pricing } from "../shared/pricing";
+import { costOf, formatUsd } from "../shared/pricing";
 
 interface RunningSession {
   sessionId?: string;
@@ -20,6 +22,8 @@ interface RunningSession {
   step: number;
   maxSteps: number;
   tokens: number;
+  /** Dollars so far; null once a call's model has no price (then tokens only). */
+  costUsd: number | null;
   activity: string;
 }
 
@@ -40,6 +44,7 @@ export class AgentRunController implements vscode.Disposable {
     private readonly openDetails: (folder: string, sessionId: string, step: number) => void,
     private readonly afterSession: (service: TrailService) => void,
     private readonly approvals: VscodeApprovalPrompt,
+    private readonly prices: () => Pricing,
   ) {
     this.statusItem.name = "Agent Audit";
     this.disposables.push(
@@ -115,6 +120,7 @@ export class AgentRunController implements vscode.Disposable {
       step: 0,
       maxSteps: config.maxIterations,
       tokens: 0,
+      costUsd: 0,
       activity: "starting",
     };
     this.running = running;
@@ -170,6 +176,8 @@ export class AgentRunController implements vscode.Disposable {
       if (e.event_type === "llm_call") {
         const c = JSON.parse(e.content);
         r.tokens += (c.usage?.input_tokens ?? 0) + (c.usage?.output_tokens ?? 0);
+        const price = this.prices().priceOf(e.model_id);
+        r.costUsd = r.costUsd !== null && price && c.usage ? r.costUsd + costOf(c.usage, price) : null;
       }
     } else if (p.kind === "model_call") {
       r.step = p.step;
@@ -195,7 +203,8 @@ export class AgentRunController implements vscode.Disposable {
       this.statusItem.command = "agentAudit.showPendingApproval";
       this.statusItem.backgroundColor = new vscode.ThemeColor("statusBarItem.warningBackground");
     } else {
-      this.statusItem.text = `$(sync~spin) Agent: step ${r.step}/${r.maxSteps} · ${compact(r.tokens)} tokens`;
+      const cost = r.costUsd !== null && r.tokens ? ` · ${formatUsd(r.costUsd)}` : "";
+      this.statusItem.text = `$(sync~spin) Agent: step ${r.step}/${r.maxSteps} · ${compact(r.tokens)} tokens${cost}`;
       this.statusItem.tooltip = `Agent Audit: ${r.activity}. Click to show the session.`;
       this.statusItem.command = "agentAudit.focusRunningSession";
       this.statusItem.backgroundColor = undefined;

@@ -8,9 +8,11 @@ import { componentLogger } from "./logger";
 import { registerFailuresView } from "./failuresView";
 import { registerSessionsView } from "./sessionsView";
 import { effectiveSettings } from "./effectiveSettings";
+import { readSettings, SETTINGS } from "./settings";
 import { VscodeApprovalPrompt } from "./approvalPrompt";
 import { retireSecretStorageKey } from "./signingKey";
 import { TrustStore } from "../trail/trustStore";
+import { pricing } from "../shared/pricing";
 import { StepDetailsPanel } from "./stepDetailsPanel";
 import { TrailService } from "./trailService";
 import type { TrailChange } from "./trailSource";
@@ -33,6 +35,14 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration("agentAudit.trailPath")) trailRel = effectiveSettings(undefined, log).trailPath;
+    }),
+  );
+  // Model prices: the dated table and the user's overrides (read once and on change).
+  const readPrices = () => pricing(readSettings(vscode.workspace.getConfiguration(SETTINGS.section)).modelPrices);
+  let prices = readPrices();
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`${SETTINGS.section}.${SETTINGS.modelPrices}`)) prices = readPrices();
     }),
   );
   let services: TrailService[] = [];
@@ -64,6 +74,7 @@ export function activate(context: vscode.ExtensionContext): void {
       retry: async (folder, eventId, edit) => debugging?.retry(folder, eventId, edit),
       reveal: async (folder, eventId) => debugging?.reveal(folder, eventId),
     },
+    () => prices,
   );
   const approvals = new VscodeApprovalPrompt();
   debugging = new DebuggingCommands(() => services, componentLogger(channel, "debug"), (folder, sessionId, step) => panel.show(folder, sessionId, step), () => view.treeView.selection, approvals);
@@ -92,6 +103,7 @@ export function activate(context: vscode.ExtensionContext): void {
     // Each session ends with a signed checkpoint; check the trail against it right away.
     (service) => void integrity?.verify(service),
     approvals,
+    () => prices,
   );
 
   context.subscriptions.push(

@@ -5,9 +5,30 @@ import type { EventHead, TrailEventRow } from "../trail/trailQueries";
 import { OUTPUT_PREVIEW_CHARS } from "../shared/protocol";
 import type { ParsedSession, ParsedStep, ToolCallGroup } from "./sessionModel";
 import { contentOf } from "./sessionModel";
+import type { Pricing } from "../shared/pricing";
+import { costOf, pricing } from "../shared/pricing";
 
-export function toHeader(s: SessionSummary): SessionHeader {
+/** The cost of one model call (by its head), or null when its model has no price. */
+export function callCost(llm: EventHead | undefined, prices: Pricing): number | null {
+  const price = llm ? prices.priceOf(llm.model_id) : undefined;
+  return llm && price ? costOf(llm, price) : null;
+}
+
+/** A session's cost: the sum of its model calls, or null if any of them has no price. */
+export function sessionCost(session: ParsedSession, prices: Pricing): number | null {
+  let total = 0;
+  for (const st of session.steps) {
+    if (!st.llm) continue;
+    const c = callCost(st.llm, prices);
+    if (c === null) return null;
+    total += c;
+  }
+  return total;
+}
+
+export function toHeader(s: SessionSummary, costUsd: number | null = null): SessionHeader {
   return {
+    costUsd,
     sessionId: s.session_id,
     task: s.task ?? "",
     status: s.status,
@@ -23,7 +44,7 @@ export function toHeader(s: SessionSummary): SessionHeader {
 }
 
 /** Step summaries for the timeline: all steps, or only those numbered in `only`. */
-export function toStepSummaries(session: ParsedSession, only?: Set<number>): StepSummary[] {
+export function toStepSummaries(session: ParsedSession, only?: Set<number>, prices: Pricing = pricing()): StepSummary[] {
   const steps = only ? [...only].sort((a, b) => a - b).map((n) => session.step(n)).filter((st): st is ParsedStep => !!st) : session.steps;
   return steps.map((st) => {
     const first = st.events[0];
@@ -37,6 +58,7 @@ export function toStepSummaries(session: ParsedSession, only?: Set<number>): Ste
       outputTokens: st.llm?.output_tokens ?? 0,
       tools: st.toolCalls.map((g) => ({ name: g.call.tool_name ?? "?", outcome: outcomeOf(g) })),
       failedToolCalls: st.toolCalls.filter((g) => outcomeOf(g) === "error").length,
+      costUsd: callCost(st.llm, prices),
     };
   });
 }
@@ -58,7 +80,7 @@ export function stepDetailSeqs(st: ParsedStep, next?: ParsedStep): number[] {
   return seqs;
 }
 
-export function toStepDetail(st: ParsedStep, next: ParsedStep | undefined, rows: EventRows): StepDetail {
+export function toStepDetail(st: ParsedStep, next: ParsedStep | undefined, rows: EventRows, prices: Pricing = pricing()): StepDetail {
   const row = (h: EventHead): TrailEventRow => {
     const r = rows.get(h.seq);
     if (!r) throw new Error(`event seq ${h.seq} could not be read from the trail`);
@@ -83,6 +105,9 @@ export function toStepDetail(st: ParsedStep, next: ParsedStep | undefined, rows:
       inputTokens: st.llm.input_tokens ?? 0,
       outputTokens: st.llm.output_tokens ?? 0,
       cacheReadTokens: c.usage?.cache_read_input_tokens ?? 0,
+      cacheWriteTokens: c.usage?.cache_creation_input_tokens ?? 0,
+      costUsd: callCost(st.llm, prices),
+      priceSource: prices.priceOf(st.llm.model_id)?.source ?? null,
       requestId: c.request_id ?? null,
       retries: c.retries ?? 0,
       stopReason: c.response?.stop_reason ?? null,

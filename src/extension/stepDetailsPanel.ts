@@ -6,7 +6,8 @@ import type { Logger } from "./logger";
 import { toRequestView } from "./requestView";
 import type { SessionsTreeModel } from "./sessionsTreeModel";
 import { indexOfStep } from "./sessionModel";
-import { stepDetailSeqs, toHeader, toStepDetail, toStepSummaries } from "./stepDetailsModel";
+import { sessionCost, stepDetailSeqs, toHeader, toStepDetail, toStepSummaries } from "./stepDetailsModel";
+import type { Pricing } from "../shared/pricing";
 import type { TrailChange } from "./trailSource";
 import type { TrailService } from "./trailService";
 import { buildWebviewHtml } from "./webviewHtml";
@@ -35,6 +36,8 @@ export class StepDetailsPanel implements vscode.Disposable {
       retry: (folder: string, callEventId: string, edit: boolean) => Promise<void>;
       reveal: (folder: string, callEventId: string) => Promise<void>;
     },
+    /** Model prices (the dated table and the user's overrides), read when needed. */
+    private readonly prices: () => Pricing,
   ) {
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(STEP_DETAILS_VIEW_TYPE, {
@@ -74,8 +77,9 @@ export class StepDetailsPanel implements vscode.Disposable {
     if (!steps) return this.postSession();
     const parsed = this.model.parsed(state.folder, state.sessionId);
     if (!parsed) return;
-    const changed = toStepSummaries(parsed, steps);
-    this.post({ type: "steps", header: toHeader(parsed.summary), steps: changed });
+    const prices = this.prices();
+    const changed = toStepSummaries(parsed, steps, prices);
+    this.post({ type: "steps", header: toHeader(parsed.summary, sessionCost(parsed, prices)), steps: changed });
     // The selected step's detail shows the next step's first line too.
     if (steps.has(state.step) || steps.has(state.step + 1)) this.postDetail();
   }
@@ -192,9 +196,10 @@ export class StepDetailsPanel implements vscode.Disposable {
       return;
     }
     this.panel!.title = `Step Details: ${(parsed.summary.task ?? parsed.summary.session_id).split("\n")[0].slice(0, 40)}`;
-    const steps = toStepSummaries(parsed);
+    const prices = this.prices();
+    const steps = toStepSummaries(parsed, undefined, prices);
     if (!steps.some((s) => s.step === this.state!.step) && steps.length) this.state.step = steps[0].step;
-    this.post({ type: "session", state: { ...this.state }, header: toHeader(parsed.summary), steps, selectedStep: this.state.step });
+    this.post({ type: "session", state: { ...this.state }, header: toHeader(parsed.summary, sessionCost(parsed, prices)), steps, selectedStep: this.state.step });
     this.postDetail();
   }
 
@@ -204,7 +209,7 @@ export class StepDetailsPanel implements vscode.Disposable {
     const i = indexOfStep(steps, this.state.step);
     if (i < 0) return;
     const seqs = stepDetailSeqs(steps[i], steps[i + 1]);
-    const detail = toStepDetail(steps[i], steps[i + 1], this.model.fullEvents(this.state.folder, seqs));
+    const detail = toStepDetail(steps[i], steps[i + 1], this.model.fullEvents(this.state.folder, seqs), this.prices());
     const db = this.service()?.source.database;
     if (db) {
       for (const tc of detail.toolCalls) {

@@ -16,6 +16,8 @@ export interface SessionHeader {
   toolCalls: number;
   failedToolCalls: number;
   model: string | null;
+  /** Dollars, when every model call's model has a price (src/shared/pricing.ts); else tokens only. */
+  costUsd: number | null;
 }
 
 export interface StepSummary {
@@ -28,6 +30,7 @@ export interface StepSummary {
   outputTokens: number;
   tools: { name: string; outcome: "success" | "error" | "pending" }[];
   failedToolCalls: number;
+  costUsd: number | null;
 }
 
 export interface ApprovalView {
@@ -93,6 +96,10 @@ export interface StepDetail {
     inputTokens: number;
     outputTokens: number;
     cacheReadTokens: number;
+    cacheWriteTokens: number;
+    costUsd: number | null;
+    /** Where the price came from (the dated table or the user's setting). */
+    priceSource: string | null;
     requestId: string | null;
     retries: number;
     stopReason: string | null;

@@ -147,13 +147,17 @@ export function sessionEvents(
  * tokens), without its content: reading and parsing content is most of a big session's cost,
  * so it is read per event, only for what is on screen.
  */
-export type EventHead = Omit<TrailEventRow, "content" | "prev_hash" | "hash" | "agent_id" | "user_id" | "model_id" | "system_prompt_hash" | "agent_version">;
+export type EventHead = Omit<TrailEventRow, "content" | "prev_hash" | "hash" | "agent_id" | "user_id" | "system_prompt_hash" | "agent_version"> & {
+  /** From content.usage (model calls), for pricing; not columns of the table. */
+  cache_read_input_tokens: number | null;
+  cache_creation_input_tokens: number | null;
+};
 
 /**
  * The derived fields of a head, read with one json_extract (one JSON parse per row) and rows as
  * arrays: 4× faster than the generated columns (each its own json_extract) read as objects. The
  * values are what the generated columns of schema.ts give: the same paths, JSON true/false as
- * 1/0, objects and arrays as JSON text.
+ * 1/0, objects and arrays as JSON text (and two usage fields that are not columns, for pricing).
  */
 const HEAD_PATHS: [keyof EventHead, string][] = [
   ["tool_name", "$.tool_name"],
@@ -166,8 +170,10 @@ const HEAD_PATHS: [keyof EventHead, string][] = [
   ["requires_approval", "$.requires_approval"],
   ["approval_status", "$.approval_status"],
   ["approver_id", "$.approver_id"],
+  ["cache_read_input_tokens", "$.usage.cache_read_input_tokens"],
+  ["cache_creation_input_tokens", "$.usage.cache_creation_input_tokens"],
 ];
-const HEAD_SQL = `SELECT seq, event_id, session_id, timestamp, event_type, step_number, parent_event_id,
+const HEAD_SQL = `SELECT seq, event_id, session_id, timestamp, event_type, step_number, parent_event_id, model_id,
   json_extract(content, ${HEAD_PATHS.map(([, p]) => `'${p}'`).join(", ")}) FROM events WHERE session_id = ? AND seq > ? ORDER BY seq`;
 
 /** One session's event heads in seq order, after `afterSeq`. */
@@ -179,9 +185,9 @@ export function sessionEventHeads(db: Database, sessionId: string, afterSeq = 0)
     while (stmt.step()) {
       const r = stmt.get();
       const head: Record<string, unknown> = {
-        seq: r[0], event_id: r[1], session_id: r[2], timestamp: r[3], event_type: r[4], step_number: r[5], parent_event_id: r[6],
+        seq: r[0], event_id: r[1], session_id: r[2], timestamp: r[3], event_type: r[4], step_number: r[5], parent_event_id: r[6], model_id: r[7],
       };
-      const values = JSON.parse(String(r[7])) as unknown[];
+      const values = JSON.parse(String(r[8])) as unknown[];
       HEAD_PATHS.forEach(([field], i) => {
         const v = values[i];
         head[field] = v === true ? 1 : v === false ? 0 : v !== null && typeof v === "object" ? JSON.stringify(v) : v ?? null;

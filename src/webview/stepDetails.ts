@@ -1,6 +1,7 @@
 // The Step Details webview (browser code). Every piece of trail content is put on the page
 // with textContent or as an attribute value, never as HTML: a tool output may hold markup or
 // a prompt injection, and it must stay inert text.
+import { formatUsd } from "../shared/pricing";
 import type { HostToWebview, RequestBlockView, RequestMessageView, RequestView, RetryView, SessionHeader, StepDetail, StepDetailsState, StepSummary, ToolCallView, WebviewToHost } from "../shared/protocol";
 
 interface VsCodeApi {
@@ -77,6 +78,7 @@ function renderHeader(): HTMLElement {
       el("span", {}, `${h.status}`),
       el("span", {}, `${h.steps} steps`),
       el("span", {}, `${num(h.inputTokens)} in / ${num(h.outputTokens)} out tokens`),
+      h.costUsd !== null ? el("span", { title: "All model calls at their prices (see the model call's cost for where a price comes from)" }, formatUsd(h.costUsd)) : null,
       el("span", { class: h.failedToolCalls ? "failed" : "" }, `${h.failedToolCalls} of ${h.toolCalls} tool calls failed`),
       el("span", {}, h.model ?? ""),
       el("span", { class: "dim" }, h.sessionId),
@@ -120,7 +122,7 @@ function renderTimelineRows(): void {
       "div",
       {
         class: `step-row${s.step === selected ? " selected" : ""}${s.failedToolCalls ? " has-failures" : ""}`,
-        title: `Step ${s.step}: ${ms(s.durationMs)}, ${num(s.inputTokens)} in / ${num(s.outputTokens)} out tokens, ${s.tools.map((t) => t.name).join(", ") || "no tool calls"}`,
+        title: `Step ${s.step}: ${ms(s.durationMs)}, ${num(s.inputTokens)} in / ${num(s.outputTokens)} out tokens${s.costUsd !== null ? ` (${formatUsd(s.costUsd)})` : ""}, ${s.tools.map((t) => t.name).join(", ") || "no tool calls"}`,
         attrs: { "data-step": String(s.step), role: "option", "aria-selected": String(s.step === selected) },
       },
       el("span", { class: "step-no" }, String(s.step)),
@@ -177,7 +179,9 @@ function renderDetail(): void {
         el("span", {}, `latency ${ms(l.latencyMs)}`),
         el("span", {}, `first token ${ms(l.timeToFirstTokenMs)}`),
         el("span", {}, `${num(l.inputTokens)} in / ${num(l.outputTokens)} out tokens`),
-        l.cacheReadTokens ? el("span", {}, `${num(l.cacheReadTokens)} cached`) : null,
+        l.cacheReadTokens ? el("span", {}, `${num(l.cacheReadTokens)} cache read`) : null,
+        l.cacheWriteTokens ? el("span", {}, `${num(l.cacheWriteTokens)} cache write`) : null,
+        l.costUsd !== null ? el("span", { class: "cost", title: `Input, output, cache writes and cache reads each at its price: ${l.priceSource ?? ""}` }, formatUsd(l.costUsd)) : el("span", { class: "dim", title: "This model is not in the price table; add it with the agentAudit.modelPrices setting" }, "no price for this model"),
         l.retries ? el("span", { class: "warn" }, `${l.retries} retries`) : null,
         el("span", { class: "dim" }, `stop: ${l.stopReason ?? "–"}`),
         el("span", { class: "dim" }, l.requestId ?? "")));

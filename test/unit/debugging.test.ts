@@ -9,7 +9,7 @@ import { replaySession } from "../../src/agent/replaySession";
 import { retryToolCall } from "../../src/agent/retryToolCall";
 import { workspaceTools } from "../../src/agent/tools/toolSet";
 import { diffSessions } from "../../src/trail/sessionDiff";
-import { failedToolCalls, failureCounts, getSession, sessionEvents } from "../../src/trail/trailQueries";
+import { failedToolCalls, failureCounts, getSession, sessionEventHeads, sessionEvents } from "../../src/trail/trailQueries";
 import { parseSession } from "../../src/extension/sessionModel";
 import { renderSession } from "../../src/cli/sessionText";
 import type { TrailStore } from "../../src/trail/trailStore";
@@ -164,7 +164,7 @@ test("replay diverges exactly where a file was changed, and the diff aligns sess
   assert.equal(end.step_number, 2);
   assert.equal(o.totals.steps, 2);
   assert.equal(getSession(r.store.database, o.session_id)!.steps, 2);
-  assert.deepEqual(parseSession(getSession(r.store.database, o.session_id)!, events).steps.map((st) => st.step), [1, 2]);
+  assert.deepEqual(parseSession(getSession(r.store.database, o.session_id)!, sessionEventHeads(r.store.database, o.session_id)).steps.map((st) => st.step), [1, 2]);
   assert.doesNotMatch(renderSession(getSession(r.store.database, o.session_id)!, events), /Step 3/);
 
   const d = diffSessions(r.store.database, r.outcome.session_id, o.session_id);
