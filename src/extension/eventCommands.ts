@@ -9,7 +9,7 @@ export function registerEventCommands(view: SessionsView, panel: StepDetailsPane
   const disposables = [
     vscode.commands.registerCommand("agentAudit.openStepDetails", (node?: TreeNode) => {
       node ??= view.treeView.selection[0];
-      if (!node || node.kind === "folder") return;
+      if (!node || node.kind === "folder" || node.kind === "dayGroup") return;
       const first = node.kind === "stepGroup" ? model.children(node)[0] : undefined;
       const step = node.kind === "session" ? 1 : node.kind === "stepGroup" ? (first?.kind === "step" ? first.step : 1) : node.step;
       panel.show(node.folder, node.sessionId, step);

@@ -1,4 +1,6 @@
-import type { EventHead, TrailEventRow } from "../trail/trailQueries";
+import type { EventHead, SessionSummary, TrailEventRow } from "../trail/trailQueries";
+import type { SessionFilter } from "./sessionFilter";
+import { dayGroupOf, matchesFields } from "./sessionFilter";
 import type { ParsedSession, ParsedStep, ToolCallGroup } from "./sessionModel";
 import { indexOfStep, parseSession } from "./sessionModel";
 import { outcomeOf } from "./stepDetailsModel";
@@ -12,6 +14,8 @@ export { failedCountBadge } from "./treeNodeViews";
 
 export type TreeNode =
   | { kind: "folder"; folder: string }
+  /** Sessions started on a day (Today, Yesterday, Earlier this week) or in a month. */
+  | { kind: "dayGroup"; folder: string; key: string }
   | { kind: "session"; folder: string; sessionId: string }
   /** The `index`-th page of STEP_PAGE steps of a long session. */
   | { kind: "stepGroup"; folder: string; sessionId: string; index: number }
@@ -42,6 +46,8 @@ export interface TreeUpdate {
  */
 export class SessionsTreeModel {
   failedOnly = false;
+  /** The Sessions view's filter (sessionFilter.ts); undefined shows every session. */
+  filter: SessionFilter | undefined;
   private readonly cache = new Map<string, ParsedSession>();
   private readonly nodes = new Map<string, TreeNode>();
 
@@ -54,7 +60,7 @@ export class SessionsTreeModel {
 
   roots(): TreeNode[] {
     const sources = this.sources();
-    if (sources.length === 1) return this.sessionNodes(sources[0]);
+    if (sources.length === 1) return this.groupNodes(sources[0]);
     return sources.map((s) => this.intern({ kind: "folder", folder: s.key }));
   }
 
@@ -62,7 +68,11 @@ export class SessionsTreeModel {
     switch (node.kind) {
       case "folder": {
         const src = this.source(node.folder);
-        return src ? this.sessionNodes(src) : [];
+        return src ? this.groupNodes(src) : [];
+      }
+      case "dayGroup": {
+        const src = this.source(node.folder);
+        return src ? this.shownSessions(src).filter((s) => dayGroupOf(s.started_at, this.now()).key === node.key).map((s) => this.intern({ kind: "session", folder: src.key, sessionId: s.session_id })) : [];
       }
       case "session": {
         const shown = this.shownSteps(node.folder, node.sessionId);
@@ -95,8 +105,12 @@ export class SessionsTreeModel {
     switch (node.kind) {
       case "folder":
         return undefined;
-      case "session":
+      case "dayGroup":
         return this.sources().length > 1 ? this.intern({ kind: "folder", folder: node.folder }) : undefined;
+      case "session": {
+        const s = this.source(node.folder)?.session(node.sessionId);
+        return s ? this.intern({ kind: "dayGroup", folder: node.folder, key: dayGroupOf(s.started_at, this.now()).key }) : undefined;
+      }
       case "stepGroup":
         return this.intern({ kind: "session", folder: node.folder, sessionId: node.sessionId });
       case "step": {
@@ -116,6 +130,22 @@ export class SessionsTreeModel {
       case "folder": {
         const src = this.source(node.folder);
         return { id: keyOf(node), label: src?.label ?? node.folder, description: "", icon: { id: "root-folder" }, contextValue: "folder", collapsible: "expanded", opensDetails: false };
+      }
+      case "dayGroup": {
+        const src = this.source(node.folder);
+        const sessions = src ? this.shownSessions(src).filter((s) => dayGroupOf(s.started_at, this.now()).key === node.key) : [];
+        const label = sessions[0] ? dayGroupOf(sessions[0].started_at, this.now()).label : node.key;
+        const failed = sessions.filter((s) => s.failed_tool_calls).length;
+        return {
+          // A filter shows its groups open; the id changes with it so VS Code does not keep them closed.
+          id: `${keyOf(node)}${this.filter ? ":filtered" : ""}`,
+          label,
+          description: `${sessions.length} session${sessions.length === 1 ? "" : "s"}${failed ? ` · ${failed} with failures` : ""}`,
+          icon: { id: "calendar" },
+          contextValue: "dayGroup",
+          collapsible: this.filter || node.key < "3" ? "expanded" : "collapsed",
+          opensDetails: false,
+        };
       }
       case "session": {
         const s = this.source(node.folder)?.session(node.sessionId);
@@ -289,11 +319,26 @@ export class SessionsTreeModel {
     return this.step(node)?.toolCalls.find((g) => g.call.event_id === node.eventId);
   }
 
-  private sessionNodes(src: TrailSource): TreeNode[] {
-    return src
-      .sessions()
-      .filter((s) => !this.failedOnly || s.failed_tool_calls > 0)
-      .map((s) => this.intern({ kind: "session", folder: src.key, sessionId: s.session_id }));
+  /** Brings each trail's full-text index up to date (a filter is about to be typed). */
+  prepareSearch(): void {
+    for (const src of this.sources()) src.sessionsMatching("");
+  }
+
+  /** The sessions the view shows: the failed-only toggle and the filter applied, newest first. */
+  shownSessions(src: TrailSource): SessionSummary[] {
+    const f = this.filter;
+    const byText = f?.text ? src.sessionsMatching(f.text) : undefined;
+    return src.sessions().filter((s) => (!this.failedOnly || s.failed_tool_calls > 0) && (!f || (matchesFields(f, s) && (!byText || byText.has(s.session_id)))));
+  }
+
+  /** The day groups that have a shown session, newest first (sessions are listed newest first). */
+  private groupNodes(src: TrailSource): TreeNode[] {
+    const keys: string[] = [];
+    for (const s of this.shownSessions(src)) {
+      const key = dayGroupOf(s.started_at, this.now()).key;
+      if (!keys.includes(key)) keys.push(key);
+    }
+    return keys.sort((a, b) => (a[0] !== b[0] ? a.localeCompare(b) : b.localeCompare(a))).map((key) => this.intern({ kind: "dayGroup", folder: src.key, key }));
   }
 
   private stepNode(parent: { folder: string; sessionId: string }, step: number): TreeNode {
@@ -333,6 +378,8 @@ export function keyOf(node: TreeNode): string {
   switch (node.kind) {
     case "folder":
       return `folder:${node.folder}`;
+    case "dayGroup":
+      return `day:${node.folder}:${node.key}`;
     case "session":
       return `session:${node.folder}:${node.sessionId}`;
     case "stepGroup":

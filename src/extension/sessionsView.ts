@@ -2,6 +2,8 @@ import * as vscode from "vscode";
 import type { Logger } from "./logger";
 import type { NodeView, TreeNode, TreeUpdate } from "./sessionsTreeModel";
 import type { TrailChange } from "./trailSource";
+import type { SessionFilter } from "./sessionFilter";
+import { describeFilter, FILTER_HELP, parseFilter } from "./sessionFilter";
 import { failedCountBadge, SessionsTreeModel } from "./sessionsTreeModel";
 import type { TrailService } from "./trailService";
 
@@ -152,9 +154,48 @@ export function registerSessionsView(
     void vscode.commands.executeCommand("setContext", "agentAudit.failedOnly", on);
     provider.refresh();
   };
+  // The filter: the view's description says what it is; the title bar's ✕ clears it.
+  const setFilter = (f: SessionFilter | undefined) => {
+    model.filter = f;
+    treeView.description = f ? `Filter: ${describeFilter(f)}` : undefined;
+    void vscode.commands.executeCommand("setContext", "agentAudit.sessionFilter", !!f);
+    provider.rerender(); // what is cached stays: a filter only chooses among it
+  };
+  // One line, applied as it is typed (a moment after the last key); Escape restores the last one.
+  const askFilter = () => {
+    const box = vscode.window.createInputBox();
+    const before = model.filter;
+    box.title = "Filter Sessions";
+    box.placeholder = FILTER_HELP;
+    box.prompt = "Enter keeps the filter, Escape restores the one before";
+    box.ignoreFocusOut = true;
+    box.value = before?.line ?? "";
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let accepted = false;
+    box.onDidChangeValue((v) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => setFilter(parseFilter(v)), 100);
+    });
+    box.onDidAccept(() => {
+      clearTimeout(timer);
+      accepted = true;
+      setFilter(parseFilter(box.value));
+      box.hide();
+    });
+    box.onDidHide(() => {
+      clearTimeout(timer);
+      if (!accepted) setFilter(before);
+      box.dispose();
+    });
+    box.show();
+    // Bring the full-text index up to date now, not on the first word typed.
+    setTimeout(() => model.prepareSearch(), 0);
+  };
   const disposables: vscode.Disposable[] = [
     treeView,
     vscode.window.registerFileDecorationProvider(new FailedCountDecorations()),
+    vscode.commands.registerCommand("agentAudit.filterSessions", () => askFilter()),
+    vscode.commands.registerCommand("agentAudit.clearSessionFilter", () => setFilter(undefined)),
     vscode.commands.registerCommand("agentAudit.showFailedOnly", () => setFailedOnly(true)),
     vscode.commands.registerCommand("agentAudit.showAll", () => setFailedOnly(false)),
     vscode.commands.registerCommand("agentAudit.refresh", () => {

@@ -1,5 +1,5 @@
 import type { EventHead, SessionSummary, TrailEventRow } from "../trail/trailQueries";
-import { eventsBySeq, getSession, listSessions, mergeSummaries, sessionEventHeads, sessionsChangedAfter, sessionSummaryAfter } from "../trail/trailQueries";
+import { eventsBySeq, getSession, listSessions, mergeSummaries, sessionEventHeads, sessionsChangedAfter, sessionsMatchingText, sessionSummaryAfter } from "../trail/trailQueries";
 import type { TrailStore } from "../trail/trailStore";
 
 /** Where the views read from: one workspace folder's trail. */
@@ -14,6 +14,8 @@ export interface TrailSource {
   heads(sessionId: string, afterSeq?: number): EventHead[];
   /** Whole events (with content) by seq. */
   events(seqs: number[]): TrailEventRow[];
+  /** Sessions with an event holding all these words (the trail's full-text index). */
+  sessionsMatching(text: string): Set<string>;
 }
 
 /**
@@ -44,6 +46,8 @@ export class StoreTrailSource implements TrailSource {
   private list: SessionSummary[] | undefined;
   private byId = new Map<string, SessionSummary>();
   private readonly rows = new Map<number, TrailEventRow>();
+  /** The last full-text search (a filter is asked for each group it shows). */
+  private lastSearch: { key: string; ids: Set<string> } | undefined;
   /** The head seq the cached list reflects. */
   private seenSeq = 0;
 
@@ -135,6 +139,14 @@ export class StoreTrailSource implements TrailSource {
     if (!store) return undefined;
     if (this.list) return this.byId.get(sessionId);
     return getSession(store.database, sessionId);
+  }
+
+  sessionsMatching(text: string): Set<string> {
+    const store = this.store();
+    if (!store) return new Set();
+    const key = `${store.head.seq}\n${text}`;
+    if (this.lastSearch?.key !== key) this.lastSearch = { key, ids: sessionsMatchingText(store.database, text) };
+    return this.lastSearch.ids;
   }
 
   heads(sessionId: string, afterSeq = 0): EventHead[] {

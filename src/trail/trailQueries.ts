@@ -296,18 +296,7 @@ export function failureCounts(db: Database): { tool_name: string; error_type: st
  * first (it is filled lazily, see schema.ts); that touches only the in-memory copy.
  */
 export function searchEvents(db: Database, text: string, options: { limit?: number } = {}): TrailEventRow[] {
-  const from = Number(db.exec("SELECT indexed_to FROM search_progress")[0]?.values[0]?.[0] ?? 0);
-  const head = Number(db.exec("SELECT coalesce(max(seq), 0) FROM events")[0]?.values[0]?.[0] ?? 0);
-  if (head > from) {
-    db.run("INSERT INTO events_fts(docid, content) SELECT seq, content FROM events WHERE seq > ?", [from]);
-    db.run("UPDATE search_progress SET indexed_to = ?", [head]);
-  }
-  // Quote each word so user input is never FTS query syntax.
-  const query = text
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((w) => `"${w.replace(/"/g, '""')}"`)
-    .join(" ");
+  const query = ftsQuery(db, text);
   if (!query) return [];
   return queryAll<TrailEventRow>(
     db,
@@ -315,6 +304,38 @@ export function searchEvents(db: Database, text: string, options: { limit?: numb
      WHERE events_fts MATCH ? ORDER BY e.seq DESC LIMIT ?`,
     [query, options.limit ?? 100],
   );
+}
+
+/** The sessions with an event whose content holds all the words (the same index as searchEvents). */
+export function sessionsMatchingText(db: Database, text: string): Set<string> {
+  const query = ftsQuery(db, text);
+  if (!query) return new Set();
+  const rows = queryAll<{ session_id: string }>(
+    db,
+    `SELECT DISTINCT e.session_id FROM events_fts f JOIN events e ON e.seq = f.docid WHERE events_fts MATCH ?`,
+    [query],
+  );
+  return new Set(rows.map((r) => r.session_id));
+}
+
+/**
+ * Brings the full-text index up to date (it is filled lazily, see schema.ts; that touches only
+ * the in-memory copy) and turns what a user typed into a query: each word quoted, so user
+ * input is never FTS query syntax. Undefined when there are no words.
+ */
+function ftsQuery(db: Database, text: string): string | undefined {
+  const from = Number(db.exec("SELECT indexed_to FROM search_progress")[0]?.values[0]?.[0] ?? 0);
+  const head = Number(db.exec("SELECT coalesce(max(seq), 0) FROM events")[0]?.values[0]?.[0] ?? 0);
+  if (head > from) {
+    db.run("INSERT INTO events_fts(docid, content) SELECT seq, content FROM events WHERE seq > ?", [from]);
+    db.run("UPDATE search_progress SET indexed_to = ?", [head]);
+  }
+  const query = text
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((w) => `"${w.replace(/"/g, '""')}"`)
+    .join(" ");
+  return query || undefined;
 }
 
 /** A blob's body by its hash (system prompt, message, tool list). */

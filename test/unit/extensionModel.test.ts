@@ -19,6 +19,11 @@ import { TrailStore } from "../../src/trail/trailStore";
 import { runScenario } from "../helpers/agentHarness";
 import { tempDir } from "../helpers/tempDir";
 
+/** The session rows under the day groups. */
+function sessionNodes(model: SessionsTreeModel): TreeNode[] {
+  return model.roots().flatMap((g) => model.children(g));
+}
+
 async function recordedSession(t: { after(fn: () => void | Promise<void>): void }) {
   const r = await runScenario(t, {
     turns: [
@@ -40,8 +45,12 @@ async function recordedSession(t: { after(fn: () => void | Promise<void>): void 
 test("the tree model shows sessions → steps → model call and tool calls, with states, ids and menus", async (t) => {
   const { r, source } = await recordedSession(t);
   const model = new SessionsTreeModel(() => [source], () => Date.parse(r.events[0].timestamp) + 5 * 60_000);
-  const roots = model.roots();
+  const [today] = model.roots();
+  assert.equal(model.view(today).label, "Today");
+  assert.equal(model.view(today).description, "1 session · 1 with failures");
+  const roots = model.children(today);
   assert.equal(roots.length, 1);
+  assert.strictEqual(model.parent(roots[0]), today);
   const session = model.view(roots[0]);
   assert.equal(session.label, "Fix the greeting typo");
   assert.match(session.description, /^5 min ago · 3 steps · [\d.]+k? tok · 1 failed$/);
@@ -89,7 +98,7 @@ test("'Show only failed tool calls' keeps only sessions, steps and calls that fa
   const { source } = await recordedSession(t);
   const model = new SessionsTreeModel(() => [source]);
   model.failedOnly = true;
-  const [session] = model.roots();
+  const [session] = sessionNodes(model);
   const steps = model.children(session);
   assert.deepEqual(steps.map((s) => model.view(s).label), ["Step 1"]);
   assert.deepEqual(model.children(steps[0]).map((n) => model.view(n).label), ["run_command"]);
@@ -121,9 +130,10 @@ test("the tree reads lazily: 1,000 sessions list without reading events; a long 
       reads.rows += seqs.length;
       return inner.events(seqs);
     },
+    sessionsMatching: (text) => inner.sessionsMatching(text),
   };
   const model = new SessionsTreeModel(() => [counting]);
-  const roots = model.roots();
+  const roots = sessionNodes(model);
   assert.equal(roots.length, 1001);
   for (const r of roots) model.view(r);
   assert.deepEqual(reads, { heads: [], rows: 0 }, "listing sessions must not read their events");
@@ -165,7 +175,8 @@ test("the tree reads lazily: 1,000 sessions list without reading events; a long 
 test("step details: header, timeline summaries and a step with reasoning, error detail and an output preview", async (t) => {
   const { source } = await recordedSession(t);
   const model = new SessionsTreeModel(() => [source]);
-  const parsed = model.parsed(source.key, model.roots()[0].kind === "session" ? (model.roots()[0] as { sessionId: string }).sessionId : "")!;
+  const [first] = sessionNodes(model);
+  const parsed = model.parsed(source.key, first.kind === "session" ? first.sessionId : "")!;
   const header = toHeader(parsed.summary);
   assert.equal(header.status, "completed");
   assert.equal(header.failedToolCalls, 1);
@@ -299,7 +310,7 @@ test("events an integrity check found broken are marked in the tree, up to their
   const { r, source } = await recordedSession(t);
   const result = r.events.find((e) => e.event_type === "tool_result" && e.outcome === "error")!;
   const model = new SessionsTreeModel(() => [source], Date.now, () => new Map([[result.seq, "HASH_MISMATCH"]]));
-  const [session] = model.roots();
+  const [session] = sessionNodes(model);
   const sv = model.view(session);
   assert.match(sv.description, /^⚠ HASH_MISMATCH · /);
   assert.equal(sv.icon.id, "warning");
