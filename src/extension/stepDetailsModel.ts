@@ -68,6 +68,22 @@ export function outcomeOf(g: ToolCallGroup): "success" | "error" | "pending" {
   return g.result.outcome === "error" ? "error" : "success";
 }
 
+/**
+ * Search hits (per event) as hits per step, in step order. The session's start (its task) counts
+ * for the first step, where Step Details shows it in the request.
+ */
+export function searchHits(session: ParsedSession, hits: { seq: number; count: number }[]): { step: number; count: number }[] {
+  const stepOf = new Map<number, number>();
+  for (const st of session.steps) for (const e of st.events) stepOf.set(e.seq, st.step);
+  const first = session.steps[0]?.step;
+  const counts = new Map<number, number>();
+  for (const h of hits) {
+    const step = stepOf.get(h.seq) ?? (h.seq === session.start?.seq ? first : undefined);
+    if (step !== undefined) counts.set(step, (counts.get(step) ?? 0) + h.count);
+  }
+  return [...counts].sort((a, b) => a[0] - b[0]).map(([step, count]) => ({ step, count }));
+}
+
 /** Whole events by seq, for the heads a step detail shows (see stepDetailSeqs). */
 export type EventRows = Map<number, TrailEventRow>;
 

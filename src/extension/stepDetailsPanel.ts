@@ -1,12 +1,12 @@
 import * as vscode from "vscode";
-import { getEvent, getEventWithLinks, previousOfType, similarFailures } from "../trail/trailQueries";
+import { getEvent, getEventWithLinks, previousOfType, searchSession, similarFailures } from "../trail/trailQueries";
 import type { HostToWebview, StepDetailsState, WebviewToHost } from "../shared/protocol";
 import { parseWebviewMessage } from "../shared/protocol";
 import type { Logger } from "./logger";
 import { toRequestView } from "./requestView";
 import type { SessionsTreeModel } from "./sessionsTreeModel";
 import { indexOfStep } from "./sessionModel";
-import { sessionCost, stepDetailSeqs, toHeader, toStepDetail, toStepSummaries } from "./stepDetailsModel";
+import { searchHits, sessionCost, stepDetailSeqs, toHeader, toStepDetail, toStepSummaries } from "./stepDetailsModel";
 import type { Pricing } from "../shared/pricing";
 import type { TrailChange } from "./trailSource";
 import type { TrailService } from "./trailService";
@@ -157,6 +157,13 @@ export class StepDetailsPanel implements vscode.Disposable {
           if (!db || !llm || llm.event_type !== "llm_call") return;
           const previous = previousOfType(db, llm.session_id, "llm_call", llm.seq);
           this.post({ type: "request", request: toRequestView(db, llm, previous) });
+          break;
+        }
+        case "search": {
+          const db = (await this.service()?.load())?.database;
+          const parsed = this.state && this.model.parsed(this.state.folder, this.state.sessionId);
+          if (!db || !parsed || !this.state) return;
+          this.post({ type: "searchResults", text: m.text, hits: searchHits(parsed, searchSession(db, this.state.sessionId, m.text)) });
           break;
         }
         case "retry":

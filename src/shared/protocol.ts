@@ -154,6 +154,8 @@ export type HostToWebview =
   | { type: "stepDetail"; detail: StepDetail }
   | { type: "fullOutput"; eventId: string; text: string }
   | { type: "request"; request: RequestView }
+  /** Where a text occurs in the session on display: steps in order, with a count each. */
+  | { type: "searchResults"; text: string; hits: { step: number; count: number }[] }
   | { type: "error"; message: string };
 
 export type WebviewToHost =
@@ -162,6 +164,8 @@ export type WebviewToHost =
   | { type: "showFullOutput"; eventId: string }
   /** The request a model call (by its llm_call event id) sent. */
   | { type: "loadRequest"; eventId: string }
+  /** Find a text in every step of the session on display (Ctrl/Cmd+F). */
+  | { type: "search"; text: string }
   | { type: "copyEvent"; eventId: string }
   /** Retry a tool call (by its tool_call event id), optionally editing the input first. */
   | { type: "retry"; eventId: string; edit: boolean }
@@ -203,6 +207,8 @@ export function parseWebviewMessage(m: unknown): WebviewToHost | undefined {
       return id(o.eventId) ? { type: o.type, eventId: o.eventId } : undefined;
     case "retry":
       return id(o.eventId) && typeof o.edit === "boolean" ? { type: "retry", eventId: o.eventId, edit: o.edit } : undefined;
+    case "search":
+      return typeof o.text === "string" && o.text.length <= 200 ? { type: "search", text: o.text } : undefined;
     case "openSession":
       return id(o.sessionId) && step(o.step) ? { type: "openSession", sessionId: o.sessionId, step: o.step } : undefined;
     default:

@@ -338,6 +338,22 @@ function ftsQuery(db: Database, text: string): string | undefined {
   return query || undefined;
 }
 
+/**
+ * Where a text occurs in one session's events (any field: task, reasoning, text, tool inputs
+ * and outputs, errors), case-insensitively for ASCII, with a count per event. It searches the
+ * stored JSON, so text that JSON escapes (quotes, line breaks) is found in its escaped form.
+ */
+export function searchSession(db: Database, sessionId: string, text: string): { seq: number; count: number }[] {
+  if (!text) return [];
+  return queryAll<{ seq: number; count: number }>(
+    db,
+    `SELECT seq, (length(c) - length(replace(c, t, ''))) / length(t) AS count
+     FROM (SELECT seq, lower(content) AS c, lower(?) AS t FROM events WHERE session_id = ?)
+     WHERE instr(c, t) > 0 ORDER BY seq`,
+    [text, sessionId],
+  );
+}
+
 /** A blob's body by its hash (system prompt, message, tool list). */
 export function getBlob(db: Database, hash: string): string | undefined {
   const v = db.exec("SELECT body FROM blobs WHERE hash = ?", [hash])[0]?.values[0]?.[0];

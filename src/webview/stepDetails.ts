@@ -101,6 +101,7 @@ function renderShell(): void {
   });
   detailPane = el("section", { class: "detail", attrs: { "aria-label": "Step details" } });
   app.append(head, el("div", { class: "columns" }, timelineViewport, detailPane));
+  if (searchBar && search !== undefined) app.prepend(searchBar);
   renderTimelineRows();
   scrollSelectedIntoView();
   renderDetail();
@@ -121,7 +122,7 @@ function renderTimelineRows(): void {
     const row = el(
       "div",
       {
-        class: `step-row${s.step === selected ? " selected" : ""}${s.failedToolCalls ? " has-failures" : ""}`,
+        class: `step-row${s.step === selected ? " selected" : ""}${s.failedToolCalls ? " has-failures" : ""}${search?.steps.has(s.step) ? " has-hits" : ""}`,
         title: `Step ${s.step}: ${ms(s.durationMs)}, ${num(s.inputTokens)} in / ${num(s.outputTokens)} out tokens${s.costUsd !== null ? ` (${formatUsd(s.costUsd)})` : ""}, ${s.tools.map((t) => t.name).join(", ") || "no tool calls"}`,
         attrs: { "data-step": String(s.step), role: "option", "aria-selected": String(s.step === selected) },
       },
@@ -146,8 +147,13 @@ function scrollSelectedIntoView(): void {
   }
 }
 
-function select(step: number): void {
+function select(step: number, fromSearch = false): void {
   if (step === selected || !steps.some((s) => s.step === step)) return;
+  if (!fromSearch && search) {
+    // Moving by hand: the current hit becomes the first one in the new step.
+    const first = search.hits.findIndex((h) => h.step >= step);
+    search.index = first < 0 ? 0 : first;
+  }
   selected = step;
   detail = undefined;
   saveState();
@@ -203,6 +209,7 @@ function renderDetail(): void {
     parts.push(el("section", { class: `card end end-${d.end.type}` }, el("h3", {}, endTitle(d.end.type)), d.end.message ? el("pre", { class: "prose" }, d.end.message) : null));
   }
   detailPane.replaceChildren(...parts);
+  if (search) highlight();
 }
 
 // ---- the request a model call sent ------------------------------------------------------
@@ -379,6 +386,128 @@ function renderRetry(tc: ToolCallView, r: RetryView): HTMLElement {
       side("Retry", r.outcome, r.input, r.output, r.error)));
 }
 
+// ---- find in the session (Ctrl/Cmd+F) ---------------------------------------------------
+
+interface SearchState {
+  text: string;
+  /** Every hit in order: its step and which occurrence in that step. */
+  hits: { step: number; nth: number }[];
+  /** Steps with hits (for the timeline's markers). */
+  steps: Set<number>;
+  index: number;
+}
+
+let search: SearchState | undefined;
+let searchBar: HTMLElement | undefined;
+let searchInput: HTMLInputElement | undefined;
+let searchStatus: HTMLElement | undefined;
+let searchTimer: ReturnType<typeof setTimeout> | undefined;
+
+function openSearch(): void {
+  if (!searchBar) {
+    searchInput = el("input", { class: "search-input", attrs: { type: "text", placeholder: "Find in all steps", "aria-label": "Find in all steps of the session" } }) as HTMLInputElement;
+    searchStatus = el("span", { class: "search-status dim" });
+    const button = (label: string, codicon: string, onClick: () => void) => {
+      const b = el("button", { class: "link", title: label, attrs: { "aria-label": label } }, icon(codicon));
+      b.addEventListener("click", onClick);
+      return b;
+    };
+    searchBar = el("div", { class: "search-bar", attrs: { role: "search" } }, searchInput, searchStatus,
+      button("Previous (Shift+Enter)", "arrow-up", () => moveHit(-1)), button("Next (Enter)", "arrow-down", () => moveHit(1)), button("Close (Escape)", "close", closeSearch));
+    searchInput.addEventListener("input", () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(() => {
+        const text = searchInput!.value;
+        if (text) post({ type: "search", text });
+        else clearSearch();
+      }, 200);
+    });
+    searchInput.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter") moveHit(ev.shiftKey ? -1 : 1);
+      else if (ev.key === "Escape") closeSearch();
+      else return;
+      ev.preventDefault();
+    });
+  }
+  if (!searchBar.isConnected) app.prepend(searchBar);
+  searchInput!.focus();
+  searchInput!.select();
+}
+
+function clearSearch(): void {
+  search = undefined;
+  if (searchStatus) searchStatus.textContent = "";
+  renderTimelineRows();
+  highlight();
+}
+
+function closeSearch(): void {
+  clearSearch();
+  searchBar?.remove();
+  timelineViewport?.focus();
+}
+
+function onSearchResults(text: string, hits: { step: number; count: number }[]): void {
+  if (!searchInput || searchInput.value !== text) return; // typed on since
+  const flat = hits.flatMap((h) => Array.from({ length: h.count }, (_, nth) => ({ step: h.step, nth })));
+  // Start at the first hit from the step on display onwards.
+  const from = flat.findIndex((h) => h.step >= selected);
+  search = { text, hits: flat, steps: new Set(hits.map((h) => h.step)), index: from < 0 ? 0 : from };
+  renderTimelineRows();
+  showHit();
+}
+
+function moveHit(delta: number): void {
+  if (!search?.hits.length) return;
+  search.index = (search.index + delta + search.hits.length) % search.hits.length;
+  showHit();
+}
+
+function showHit(): void {
+  if (!search || !searchStatus) return;
+  const n = search.hits.length;
+  searchStatus.textContent = n ? `${search.index + 1} of ${n} in ${search.steps.size} step${search.steps.size === 1 ? "" : "s"}` : "no results";
+  const hit = search.hits[search.index];
+  if (!hit) return highlight();
+  if (hit.step !== selected) select(hit.step, true);
+  else highlight();
+}
+
+/**
+ * Marks every occurrence in the step on display and scrolls to the current one. Text nodes are
+ * split and wrapped in <mark>: the text stays text. The count in the stored JSON and on screen
+ * can differ (keys, escaping); the current hit is the nth mark on screen, or the last.
+ */
+function highlight(): void {
+  if (!detailPane) return;
+  for (const m of Array.from(detailPane.querySelectorAll("mark.hit"))) m.replaceWith(document.createTextNode(m.textContent ?? ""));
+  detailPane.normalize();
+  if (!search || !detail || detail.step !== selected) return;
+  const needle = search.text.toLowerCase();
+  const walker = document.createTreeWalker(detailPane, NodeFilter.SHOW_TEXT);
+  const nodes: Text[] = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) nodes.push(n as Text);
+  const marks: HTMLElement[] = [];
+  for (let node of nodes) {
+    let at = node.data.toLowerCase().indexOf(needle);
+    while (at >= 0) {
+      const hit = node.splitText(at);
+      node = hit.splitText(needle.length);
+      const mark = el("mark", { class: "hit" }, hit.data);
+      hit.replaceWith(mark);
+      marks.push(mark);
+      at = node.data.toLowerCase().indexOf(needle);
+    }
+  }
+  const current = search.hits[search.index];
+  const target = current?.step === selected ? marks[Math.min(current.nth, marks.length - 1)] : undefined;
+  if (target) {
+    target.classList.add("current");
+    for (let d = target.closest("details"); d; d = d.parentElement?.closest("details") ?? null) d.setAttribute("open", "");
+    target.scrollIntoView({ block: "center" });
+  }
+}
+
 // ---- messages and keys --------------------------------------------------------------------
 
 function saveState(): void {
@@ -390,6 +519,10 @@ window.addEventListener("message", (ev: MessageEvent<HostToWebview>) => {
   const m = ev.data;
   switch (m.type) {
     case "session":
+      if (header && header.sessionId !== m.header.sessionId) {
+        search = undefined;
+        searchBar?.remove();
+      }
       header = m.header;
       steps = m.steps;
       selected = m.selectedStep;
@@ -422,6 +555,9 @@ window.addEventListener("message", (ev: MessageEvent<HostToWebview>) => {
         renderDetail();
       }
       break;
+    case "searchResults":
+      onSearchResults(m.text, m.hits);
+      break;
     case "request": {
       requests.set(m.request.eventId, m.request);
       for (const oldest of requests.keys()) {
@@ -443,6 +579,16 @@ window.addEventListener("message", (ev: MessageEvent<HostToWebview>) => {
 });
 
 window.addEventListener("keydown", (ev) => {
+  if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "f") {
+    ev.preventDefault();
+    openSearch();
+    return;
+  }
+  if (ev.key === "F3" && search) {
+    ev.preventDefault();
+    moveHit(ev.shiftKey ? -1 : 1);
+    return;
+  }
   const target = ev.target as HTMLElement;
   if (target.closest("input, textarea")) return;
   const i = steps.findIndex((s) => s.step === selected);

@@ -67,6 +67,29 @@ e2eTest(
     await wb.expand(wb.treeRow(/^Step 1/));
     await wb.treeRow(/^read_file/).waitFor();
     await wb.screenshot(path.join(DOC_IMAGES, "sessions-tree.png"));
+
+    // Ctrl+F in Step Details finds a text in every step: "agree" is only in step 3's answer.
+    await view.locator(".detail-head h2").click();
+    await wb.page.keyboard.press("Control+f");
+    const find = view.locator(".search-input");
+    await find.waitFor();
+    await find.fill("agree");
+    await view.locator(".search-status", { hasText: /^1 of \d+ in 1 step$/ }).waitFor({ timeout: 10_000 });
+    await view.locator("h2", { hasText: /^Step 3$/ }).waitFor();
+    assert.equal(await view.locator("mark.hit.current").innerText(), "agree");
+    assert.ok(await view.locator(".step-row.has-hits").count(), "the timeline marks the step");
+    // "README" is in the task (step 1), in step 1's call and in step 3's answer: Enter walks through them.
+    await find.fill("readme");
+    await view.locator(".search-status", { hasText: / in 2 steps$/ }).waitFor({ timeout: 10_000 });
+    const seen = new Set<string>();
+    for (let i = 0; i < 30 && seen.size < 2; i++) {
+      await find.press("Enter");
+      await view.locator("mark.hit.current").waitFor();
+      seen.add(await view.locator(".detail-head h2").innerText());
+    }
+    assert.deepEqual([...seen].sort(), ["Step 1", "Step 3"]);
+    await find.press("Escape");
+    assert.equal(await view.locator("mark.hit").count(), 0, "Escape clears the marks");
   },
 );
 

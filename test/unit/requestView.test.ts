@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { toRequestView } from "../../src/extension/requestView";
-import { previousOfType } from "../../src/trail/trailQueries";
+import { parseSession } from "../../src/extension/sessionModel";
+import { searchHits } from "../../src/extension/stepDetailsModel";
+import { getSession, previousOfType, searchSession, sessionEventHeads } from "../../src/trail/trailQueries";
 import { ofType, runScenario } from "../helpers/agentHarness";
 
 test("the Request section shows, for every model call of a session, exactly what the API received", async (t) => {
@@ -62,4 +64,22 @@ test("a request whose blobs are gone says so instead of showing part of it as wh
   assert.match(view.error ?? "", /conversation blob f{64} is missing/);
   assert.equal(view.messages.length, 0);
   assert.equal(view.systemPrompt?.hash, request.system_prompt_hash);
+});
+
+test("find in a session: hits per step in step order, the task counting for the first step", async (t) => {
+  const r = await runScenario(t, {
+    turns: [
+      { content: [{ type: "text", text: "Reading." }, { type: "tool_use", name: "read_file", input: { path: "README.md" } }] },
+      { content: [{ type: "text", text: "Nothing about zebras here." }, { type: "tool_use", name: "list_directory", input: { path: "." } }] },
+      { content: [{ type: "text", text: "Zebra count: one ZEBRA." }] },
+    ],
+  }, { task: "Look for zebras" });
+  const db = r.store.database;
+  const id = r.events[0].session_id;
+  const session = parseSession(getSession(db, id)!, sessionEventHeads(db, id));
+  const hits = searchHits(session, searchSession(db, id, "zebra"));
+  assert.deepEqual(hits.map((h) => h.step), [1, 2, 3]);
+  assert.ok(hits[2].count >= 2, "case-insensitive, every occurrence");
+  assert.deepEqual(searchHits(session, searchSession(db, id, "no-such-text")), []);
+  assert.deepEqual(searchSession(db, id, ""), []);
 });
