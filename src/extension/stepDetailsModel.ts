@@ -1,5 +1,5 @@
 import type { SessionSummary } from "../trail/trailQueries";
-import type { RetryView, SessionHeader, StepDetail, StepSummary, ToolCallView } from "../shared/protocol";
+import type { RetryView, SessionHeader, StepDetail, StepSummary, TimeSpan, ToolCallView } from "../shared/protocol";
 import { inputSummary } from "../shared/inputSummary";
 import type { EventHead, TrailEventRow } from "../trail/trailQueries";
 import { OUTPUT_PREVIEW_CHARS } from "../shared/protocol";
@@ -61,6 +61,43 @@ export function toStepSummaries(session: ParsedSession, only?: Set<number>, pric
       costUsd: callCost(st.llm, prices),
     };
   });
+}
+
+/**
+ * The session on its own clock: each model call ends when it was recorded and began its
+ * latency earlier; each tool run ends with its result and began its execution time earlier;
+ * a wait for approval runs from the tool call to the approval. Gaps between them are the
+ * agent's own time (or, before a tool, the approval wait shown as such).
+ */
+export function toTimeSpans(session: ParsedSession, only?: Set<number>): TimeSpan[] {
+  const t0 = Date.parse(session.start?.timestamp ?? session.steps[0]?.events[0]?.timestamp ?? "");
+  if (!Number.isFinite(t0)) return [];
+  const at = (iso: string) => Date.parse(iso) - t0;
+  const spans: TimeSpan[] = [];
+  for (const st of session.steps) {
+    if (only && !only.has(st.step)) continue;
+    if (st.llm) {
+      const end = at(st.llm.timestamp);
+      spans.push({ step: st.step, kind: "model", label: "model", startMs: Math.max(0, end - (st.llm.latency_ms ?? 0)), endMs: end });
+    }
+    for (const g of st.toolCalls) {
+      const called = at(g.call.timestamp);
+      let ready = called;
+      if (g.approval) {
+        ready = at(g.approval.timestamp);
+        spans.push({ step: st.step, kind: "approval", label: `approval: ${g.approval.approval_status ?? "?"}`, startMs: called, endMs: ready });
+      }
+      const name = g.call.tool_name ?? "tool";
+      if (g.result) {
+        const end = at(g.result.timestamp);
+        const start = Math.max(ready, end - (g.result.execution_time_ms ?? end - ready));
+        spans.push({ step: st.step, kind: "tool", label: name, startMs: start, endMs: end, outcome: outcomeOf(g) });
+      } else {
+        spans.push({ step: st.step, kind: "tool", label: name, startMs: ready, endMs: ready, outcome: "pending" });
+      }
+    }
+  }
+  return spans;
 }
 
 export function outcomeOf(g: ToolCallGroup): "success" | "error" | "pending" {

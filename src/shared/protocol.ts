@@ -33,6 +33,17 @@ export interface StepSummary {
   costUsd: number | null;
 }
 
+/** A model call, a tool run or a wait for approval, where it happened on the session's clock. */
+export interface TimeSpan {
+  step: number;
+  kind: "model" | "tool" | "approval";
+  label: string;
+  /** Milliseconds from the session's start. */
+  startMs: number;
+  endMs: number;
+  outcome?: "success" | "error" | "pending";
+}
+
 export interface ApprovalView {
   decision: string;
   approverId: string;
@@ -148,9 +159,9 @@ export interface RequestView {
 }
 
 export type HostToWebview =
-  | { type: "session"; state: StepDetailsState; header: SessionHeader; steps: StepSummary[]; selectedStep: number }
+  | { type: "session"; state: StepDetailsState; header: SessionHeader; steps: StepSummary[]; spans: TimeSpan[]; selectedStep: number }
   /** New or changed steps of the session on display (by step number), and its new header. */
-  | { type: "steps"; header: SessionHeader; steps: StepSummary[] }
+  | { type: "steps"; header: SessionHeader; steps: StepSummary[]; spans: TimeSpan[] }
   | { type: "stepDetail"; detail: StepDetail }
   | { type: "fullOutput"; eventId: string; text: string }
   | { type: "request"; request: RequestView }

@@ -2,7 +2,7 @@
 // with textContent or as an attribute value, never as HTML: a tool output may hold markup or
 // a prompt injection, and it must stay inert text.
 import { formatUsd } from "../shared/pricing";
-import type { HostToWebview, RequestBlockView, RequestMessageView, RequestView, RetryView, SessionHeader, StepDetail, StepDetailsState, StepSummary, ToolCallView, WebviewToHost } from "../shared/protocol";
+import type { HostToWebview, RequestBlockView, RequestMessageView, RequestView, RetryView, TimeSpan, SessionHeader, StepDetail, StepDetailsState, StepSummary, ToolCallView, WebviewToHost } from "../shared/protocol";
 
 interface VsCodeApi {
   postMessage(message: WebviewToHost): void;
@@ -16,6 +16,10 @@ const ROW_HEIGHT = 30;
 
 let header: SessionHeader | undefined;
 let steps: StepSummary[] = [];
+/** The session on its clock (model calls, tool runs, approval waits), by start. */
+let spans: TimeSpan[] = [];
+/** The left column: the list of steps, or the session on a time axis. */
+let timelineMode: "steps" | "time" = "steps";
 let selected = 0;
 let detail: StepDetail | undefined;
 const fullOutputs = new Map<string, string>();
@@ -100,7 +104,19 @@ function renderShell(): void {
     if (row) select(Number(row.dataset.step));
   });
   detailPane = el("section", { class: "detail", attrs: { "aria-label": "Step details" } });
-  app.append(head, el("div", { class: "columns" }, timelineViewport, detailPane));
+  const modeButton = (mode: "steps" | "time", label: string, codicon: string) => {
+    const b = el("button", { class: "link mode", title: label, attrs: { "aria-pressed": String(timelineMode === mode) } }, icon(codicon), ` ${label}`);
+    b.addEventListener("click", () => {
+      timelineMode = mode;
+      for (const other of Array.from(b.parentElement!.children)) other.setAttribute("aria-pressed", String(other === b));
+      if (timelineViewport) timelineViewport.scrollTop = 0;
+      renderTimelineRows();
+      scrollSelectedIntoView();
+    });
+    return b;
+  };
+  const modes = el("div", { class: "timeline-modes", attrs: { role: "group", "aria-label": "Show steps as" } }, modeButton("steps", "Steps", "list-ordered"), modeButton("time", "Time axis", "graph-line"));
+  app.append(head, el("div", { class: "columns" }, el("div", { class: "timeline-column" }, modes, timelineViewport), detailPane));
   if (searchBar && search !== undefined) app.prepend(searchBar);
   renderTimelineRows();
   scrollSelectedIntoView();
@@ -110,6 +126,7 @@ function renderShell(): void {
 /** Only the rows in view are in the DOM, so a session of thousands of steps scrolls smoothly. */
 function renderTimelineRows(): void {
   if (!timelineViewport || !timelineInner) return;
+  if (timelineMode === "time") return renderTimeAxisRows();
   timelineInner.style.height = `${steps.length * ROW_HEIGHT}px`;
   const first = Math.max(0, Math.floor(timelineViewport.scrollTop / ROW_HEIGHT) - 5);
   const count = Math.ceil(timelineViewport.clientHeight / ROW_HEIGHT) + 10;
@@ -137,8 +154,52 @@ function renderTimelineRows(): void {
   timelineInner.replaceChildren(...rows);
 }
 
+const SPAN_ROW = 22;
+
+/**
+ * The session on a time axis: one row per model call, tool run and approval wait, its bar where
+ * it happened between the session's start and its last event. A slow tool or a long wait for
+ * approval stands out; a click selects the step.
+ */
+function renderTimeAxisRows(): void {
+  if (!timelineViewport || !timelineInner) return;
+  const total = Math.max(1, spans.reduce((m, x) => Math.max(m, x.endMs), 0));
+  timelineInner.style.height = `${(spans.length + 1) * SPAN_ROW}px`;
+  const first = Math.max(0, Math.floor(timelineViewport.scrollTop / SPAN_ROW) - 5);
+  const count = Math.ceil(timelineViewport.clientHeight / SPAN_ROW) + 10;
+  const rows: HTMLElement[] = [el("div", { class: "time-scale" }, el("span", {}, "0"), el("span", {}, `+${duration(total)}`))];
+  for (let i = first; i < Math.min(spans.length, first + count); i++) {
+    const x = spans[i];
+    const bar = el("span", { class: `time-bar kind-${x.kind}${x.outcome ? ` outcome-${x.outcome}` : ""}` });
+    bar.style.left = `${(x.startMs / total) * 100}%`;
+    bar.style.width = `max(2px, ${((x.endMs - x.startMs) / total) * 100}%)`;
+    const row = el("div", {
+      class: `span-row${x.step === selected ? " selected" : ""}`,
+      title: `Step ${x.step}, ${x.label}: from +${duration(x.startMs)}, ${duration(x.endMs - x.startMs)}${x.outcome === "error" ? " (failed)" : ""}`,
+      attrs: { "data-step": String(x.step), role: "option", "aria-selected": String(x.step === selected) },
+    }, el("span", { class: "step-no" }, String(x.step)), el("span", { class: "span-label" }, x.label), el("span", { class: "time-track" }, bar));
+    row.style.top = `${(i + 1) * SPAN_ROW}px`;
+    rows.push(row);
+  }
+  timelineInner.replaceChildren(...rows);
+}
+
+function duration(msValue: number): string {
+  if (msValue < 1000) return `${Math.round(msValue)} ms`;
+  if (msValue < 120_000) return `${(msValue / 1000).toFixed(1)} s`;
+  return `${(msValue / 60_000).toFixed(1)} min`;
+}
+
 function scrollSelectedIntoView(): void {
   if (!timelineViewport) return;
+  if (timelineMode === "time") {
+    const i = spans.findIndex((x) => x.step === selected);
+    const top = (i + 1) * SPAN_ROW;
+    if (i >= 0 && (top < timelineViewport.scrollTop || top + SPAN_ROW > timelineViewport.scrollTop + timelineViewport.clientHeight)) {
+      timelineViewport.scrollTop = Math.max(0, top - timelineViewport.clientHeight / 2);
+    }
+    return;
+  }
   const index = steps.findIndex((s) => s.step === selected);
   if (index < 0) return;
   const top = index * ROW_HEIGHT;
@@ -525,6 +586,7 @@ window.addEventListener("message", (ev: MessageEvent<HostToWebview>) => {
       }
       header = m.header;
       steps = m.steps;
+      spans = m.spans;
       selected = m.selectedStep;
       vscode.setState(m.state);
       renderShell();
@@ -541,6 +603,10 @@ window.addEventListener("message", (ev: MessageEvent<HostToWebview>) => {
           else steps.splice(i, 0, s);
         }
         maxDuration = Math.max(maxDuration, s.durationMs);
+      }
+      if (m.spans.length || m.steps.length) {
+        const touched = new Set(m.steps.map((x) => x.step));
+        spans = spans.filter((x) => !touched.has(x.step)).concat(m.spans).sort((a, b) => a.startMs - b.startMs);
       }
       if (headerElement) {
         const fresh = renderHeader();

@@ -133,9 +133,23 @@ e2eTest(
     assert.equal(events.find((e) => e.event_type === "tool_result")?.error_type, "approval_rejected");
     assert.match(events.find((e) => e.event_type === "approval")?.approver_id ?? "", /^vscode:/);
     await wb.clickViewTitleAction("Collapse All");
+    await wb.expand(wb.treeRow(/^Today/));
     await wb.expand(wb.treeRow("Make the greeting folksy"));
     await wb.expand(wb.treeRow(/^Step 1/));
     await wb.treeRow(/^edit_file.*approval_rejected/).waitFor({ timeout: 20_000 });
+
+    // On the time axis: the model call, the wait for approval (its own bar), the edit; a click selects the step.
+    await wb.treeRow(/^edit_file.*approval_rejected/).click();
+    const view = wb.webview();
+    await view.locator("h2", { hasText: /^Step 1$/ }).waitFor({ timeout: 30_000 });
+    await view.locator("button.mode", { hasText: "Time axis" }).click();
+    const approvalRow = view.locator(".span-row", { has: view.locator(".time-bar.kind-approval") });
+    await approvalRow.waitFor({ timeout: 10_000 });
+    assert.match((await approvalRow.getAttribute("title")) ?? "", /^Step 1, approval: rejected: from \+/);
+    assert.deepEqual(await view.locator(".span-row .span-label").allInnerTexts(), ["model", "approval: rejected", "edit_file", "model"]);
+    await wb.screenshot(path.join(DOC_IMAGES, "time-axis.png"));
+    await view.locator(".span-row").last().click();
+    await view.locator("h2", { hasText: /^Step 2$/ }).waitFor({ timeout: 10_000 });
   },
 );
 

@@ -7,7 +7,7 @@ import type { ApprovalUi } from "../../src/extension/approvalFlow";
 import type { TrailSource, TreeNode } from "../../src/extension/sessionsTreeModel";
 import { failedCountBadge, SessionsTreeModel } from "../../src/extension/sessionsTreeModel";
 import { readSettings } from "../../src/extension/settings";
-import { stepDetailSeqs, toHeader, toStepDetail, toStepSummaries } from "../../src/extension/stepDetailsModel";
+import { stepDetailSeqs, toHeader, toStepDetail, toStepSummaries, toTimeSpans } from "../../src/extension/stepDetailsModel";
 import { throttle } from "../../src/extension/throttle";
 import { StoreTrailSource } from "../../src/extension/trailSource";
 import { buildWebviewHtml } from "../../src/extension/webviewHtml";
@@ -198,6 +198,16 @@ test("step details: header, timeline summaries and a step with reasoning, error 
   assert.deepEqual(d3.llm?.texts, ["Done, <b>really</b>."]);
   assert.equal(d3.end?.type, "session_end");
   assert.equal(d3.end?.message, "", "the final text is the model's answer above; not shown twice");
+
+  // On the session's clock: step 1's model call, then its two tools (run_command waited for approval).
+  const spans = toTimeSpans(parsed);
+  assert.deepEqual(spans.filter((x) => x.step === 1).map((x) => `${x.kind}:${x.label}`), ["model:model", "tool:read_file", "approval:approval: approved", "tool:run_command"]);
+  for (const x of spans) assert.ok(x.startMs >= 0 && x.endMs >= x.startMs, `${x.label} of step ${x.step}`);
+  const approval = spans.find((x) => x.kind === "approval")!;
+  const run = spans.find((x) => x.label === "run_command" && x.step === 1)!;
+  assert.ok(run.startMs >= approval.endMs, "the tool ran after it was approved");
+  assert.equal(run.outcome, "error");
+  assert.deepEqual(toTimeSpans(parsed, new Set([3])).map((x) => x.step), [3]);
 });
 
 test("the webview HTML allows only our nonce'd script and bundle styles, with a fresh nonce per render", () => {
