@@ -275,12 +275,13 @@ function renderDetail(): void {
 
 // ---- the request a model call sent ------------------------------------------------------
 
-const REQUEST_CHUNK = 20;
+/** Text put on the page per task while a request renders (then the view gets a turn). */
+const REQUEST_CHUNK_CHARS = 64_000;
 const LONG_TEXT = 20_000;
 
 /**
  * "Request": what the model was given. Loaded from the host when opened (a request can be a
- * megabyte), then rendered a few messages per task so a long conversation never freezes the view.
+ * megabyte), then rendered about 64 KB of text per task so a long conversation never freezes the view.
  */
 function renderRequestSection(eventId: string): HTMLElement {
   const body = el("div", { class: "request-body" });
@@ -321,8 +322,12 @@ function renderRequest(body: HTMLElement, r: RequestView): void {
   body.replaceChildren(...parts);
   const chunk = (from: number) => {
     if (!list.isConnected && from > 0) return; // the view moved on
-    list.append(...r.messages.slice(from, from + REQUEST_CHUNK).map(renderMessage));
-    if (from + REQUEST_CHUNK < r.messages.length) setTimeout(() => chunk(from + REQUEST_CHUNK), 0);
+    let i = from;
+    for (let chars = 0; i < r.messages.length && (i === from || chars < REQUEST_CHUNK_CHARS); i++) {
+      list.append(renderMessage(r.messages[i]));
+      chars += r.messages[i].blocks.reduce((n, b) => n + Math.min(b.text.length, LONG_TEXT), 0);
+    }
+    if (i < r.messages.length) setTimeout(() => chunk(i), 0);
   };
   chunk(0);
 }
