@@ -2,16 +2,12 @@
 // with textContent or as an attribute value, never as HTML: a tool output may hold markup or
 // a prompt injection, and it must stay inert text.
 import { formatUsd } from "../shared/pricing";
-import type { HostToWebview, RequestBlockView, RequestMessageView, RequestView, RetryView, TimeSpan, SessionHeader, StepDetail, StepDetailsState, StepSummary, ToolCallView, WebviewToHost } from "../shared/protocol";
+import type { HostToWebview, RetryView, SessionHeader, StepDetail, StepDetailsState, StepSummary, TimeSpan, ToolCallView } from "../shared/protocol";
+import { el, icon, ms, num, post, vscode } from "./dom";
+import { highlight, initFind, moveHit, onManualSelect, onSearchResults, openSearch, reattachFind, resetFind, searching, stepHasHits } from "./findInSession";
+import { onRequest, renderRequestSection } from "./requestSection";
+import { renderTimeAxis, SPAN_ROW, timeAxisTop } from "./timeAxis";
 
-interface VsCodeApi {
-  postMessage(message: WebviewToHost): void;
-  getState(): unknown;
-  setState(state: unknown): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
 const ROW_HEIGHT = 30;
 
 let header: SessionHeader | undefined;
@@ -23,42 +19,7 @@ let timelineMode: "steps" | "time" = "steps";
 let selected = 0;
 let detail: StepDetail | undefined;
 const fullOutputs = new Map<string, string>();
-/** Requests loaded (by llm_call event id), and the Request sections the user opened. */
-const requests = new Map<string, RequestView>();
-const openRequests = new Set<string>();
 const app = document.getElementById("app")!;
-
-type Child = Node | string | null | undefined | false;
-
-/** Creates an element; strings become text nodes, never markup. */
-function el(tag: string, props: { class?: string; title?: string; attrs?: Record<string, string> } = {}, ...children: Child[]): HTMLElement {
-  const node = document.createElement(tag);
-  if (props.class) node.className = props.class;
-  if (props.title) node.title = props.title;
-  for (const [k, v] of Object.entries(props.attrs ?? {})) node.setAttribute(k, v);
-  for (const c of children) {
-    if (c === null || c === undefined || c === false) continue;
-    node.append(typeof c === "string" ? document.createTextNode(c) : c);
-  }
-  return node;
-}
-
-function icon(name: string, cls = ""): HTMLElement {
-  return el("span", { class: `codicon codicon-${name} ${cls}`.trim(), attrs: { "aria-hidden": "true" } });
-}
-
-function ms(v: number | null | undefined): string {
-  if (v === null || v === undefined) return "–";
-  return v < 1000 ? `${v} ms` : `${(v / 1000).toFixed(1)} s`;
-}
-
-function num(n: number): string {
-  return n.toLocaleString("en-US");
-}
-
-function post(m: WebviewToHost): void {
-  vscode.postMessage(m);
-}
 
 // ---- layout -------------------------------------------------------------------------------
 
@@ -117,7 +78,7 @@ function renderShell(): void {
   };
   const modes = el("div", { class: "timeline-modes", attrs: { role: "group", "aria-label": "Show steps as" } }, modeButton("steps", "Steps", "list-ordered"), modeButton("time", "Time axis", "graph-line"));
   app.append(head, el("div", { class: "columns" }, el("div", { class: "timeline-column" }, modes, timelineViewport), detailPane));
-  if (searchBar && search !== undefined) app.prepend(searchBar);
+  reattachFind();
   renderTimelineRows();
   scrollSelectedIntoView();
   renderDetail();
@@ -126,7 +87,7 @@ function renderShell(): void {
 /** Only the rows in view are in the DOM, so a session of thousands of steps scrolls smoothly. */
 function renderTimelineRows(): void {
   if (!timelineViewport || !timelineInner) return;
-  if (timelineMode === "time") return renderTimeAxisRows();
+  if (timelineMode === "time") return renderTimeAxis(timelineViewport, timelineInner, spans, selected);
   timelineInner.style.height = `${steps.length * ROW_HEIGHT}px`;
   const first = Math.max(0, Math.floor(timelineViewport.scrollTop / ROW_HEIGHT) - 5);
   const count = Math.ceil(timelineViewport.clientHeight / ROW_HEIGHT) + 10;
@@ -139,7 +100,7 @@ function renderTimelineRows(): void {
     const row = el(
       "div",
       {
-        class: `step-row${s.step === selected ? " selected" : ""}${s.failedToolCalls ? " has-failures" : ""}${search?.steps.has(s.step) ? " has-hits" : ""}`,
+        class: `step-row${s.step === selected ? " selected" : ""}${s.failedToolCalls ? " has-failures" : ""}${stepHasHits(s.step) ? " has-hits" : ""}`,
         title: `Step ${s.step}: ${ms(s.durationMs)}, ${num(s.inputTokens)} in / ${num(s.outputTokens)} out tokens${s.costUsd !== null ? ` (${formatUsd(s.costUsd)})` : ""}, ${s.tools.map((t) => t.name).join(", ") || "no tool calls"}`,
         attrs: { "data-step": String(s.step), role: "option", "aria-selected": String(s.step === selected) },
       },
@@ -154,48 +115,11 @@ function renderTimelineRows(): void {
   timelineInner.replaceChildren(...rows);
 }
 
-const SPAN_ROW = 22;
-
-/**
- * The session on a time axis: one row per model call, tool run and approval wait, its bar where
- * it happened between the session's start and its last event. A slow tool or a long wait for
- * approval stands out; a click selects the step.
- */
-function renderTimeAxisRows(): void {
-  if (!timelineViewport || !timelineInner) return;
-  const total = Math.max(1, spans.reduce((m, x) => Math.max(m, x.endMs), 0));
-  timelineInner.style.height = `${(spans.length + 1) * SPAN_ROW}px`;
-  const first = Math.max(0, Math.floor(timelineViewport.scrollTop / SPAN_ROW) - 5);
-  const count = Math.ceil(timelineViewport.clientHeight / SPAN_ROW) + 10;
-  const rows: HTMLElement[] = [el("div", { class: "time-scale" }, el("span", {}, "0"), el("span", {}, `+${duration(total)}`))];
-  for (let i = first; i < Math.min(spans.length, first + count); i++) {
-    const x = spans[i];
-    const bar = el("span", { class: `time-bar kind-${x.kind}${x.outcome ? ` outcome-${x.outcome}` : ""}` });
-    bar.style.left = `${(x.startMs / total) * 100}%`;
-    bar.style.width = `max(2px, ${((x.endMs - x.startMs) / total) * 100}%)`;
-    const row = el("div", {
-      class: `span-row${x.step === selected ? " selected" : ""}`,
-      title: `Step ${x.step}, ${x.label}: from +${duration(x.startMs)}, ${duration(x.endMs - x.startMs)}${x.outcome === "error" ? " (failed)" : ""}`,
-      attrs: { "data-step": String(x.step), role: "option", "aria-selected": String(x.step === selected) },
-    }, el("span", { class: "step-no" }, String(x.step)), el("span", { class: "span-label" }, x.label), el("span", { class: "time-track" }, bar));
-    row.style.top = `${(i + 1) * SPAN_ROW}px`;
-    rows.push(row);
-  }
-  timelineInner.replaceChildren(...rows);
-}
-
-function duration(msValue: number): string {
-  if (msValue < 1000) return `${Math.round(msValue)} ms`;
-  if (msValue < 120_000) return `${(msValue / 1000).toFixed(1)} s`;
-  return `${(msValue / 60_000).toFixed(1)} min`;
-}
-
 function scrollSelectedIntoView(): void {
   if (!timelineViewport) return;
   if (timelineMode === "time") {
-    const i = spans.findIndex((x) => x.step === selected);
-    const top = (i + 1) * SPAN_ROW;
-    if (i >= 0 && (top < timelineViewport.scrollTop || top + SPAN_ROW > timelineViewport.scrollTop + timelineViewport.clientHeight)) {
+    const top = timeAxisTop(spans, selected);
+    if (top >= 0 && (top < timelineViewport.scrollTop || top + SPAN_ROW > timelineViewport.scrollTop + timelineViewport.clientHeight)) {
       timelineViewport.scrollTop = Math.max(0, top - timelineViewport.clientHeight / 2);
     }
     return;
@@ -210,11 +134,7 @@ function scrollSelectedIntoView(): void {
 
 function select(step: number, fromSearch = false): void {
   if (step === selected || !steps.some((s) => s.step === step)) return;
-  if (!fromSearch && search) {
-    // Moving by hand: the current hit becomes the first one in the new step.
-    const first = search.hits.findIndex((h) => h.step >= step);
-    search.index = first < 0 ? 0 : first;
-  }
+  if (!fromSearch) onManualSelect(step);
   selected = step;
   detail = undefined;
   saveState();
@@ -270,95 +190,7 @@ function renderDetail(): void {
     parts.push(el("section", { class: `card end end-${d.end.type}` }, el("h3", {}, endTitle(d.end.type)), d.end.message ? el("pre", { class: "prose" }, d.end.message) : null));
   }
   detailPane.replaceChildren(...parts);
-  if (search) highlight();
-}
-
-// ---- the request a model call sent ------------------------------------------------------
-
-/** Text put on the page per task while a request renders (then the view gets a turn). */
-const REQUEST_CHUNK_CHARS = 64_000;
-const LONG_TEXT = 20_000;
-
-/**
- * "Request": what the model was given. Loaded from the host when opened (a request can be a
- * megabyte), then rendered about 64 KB of text per task so a long conversation never freezes the view.
- */
-function renderRequestSection(eventId: string): HTMLElement {
-  const body = el("div", { class: "request-body" });
-  const section = el("details", { class: "request", attrs: { "data-request": eventId } }, el("summary", {}, "Request: what the model was given"), body);
-  if (openRequests.has(eventId)) section.setAttribute("open", "");
-  const fill = () => {
-    const r = requests.get(eventId);
-    if (r) renderRequest(body, r);
-    else {
-      body.replaceChildren(el("p", { class: "empty" }, "Loading the request…"));
-      post({ type: "loadRequest", eventId });
-    }
-  };
-  section.addEventListener("toggle", () => {
-    if ((section as HTMLDetailsElement).open) {
-      openRequests.add(eventId);
-      if (!body.childElementCount || !requests.has(eventId)) fill();
-    } else openRequests.delete(eventId);
-  });
-  if (openRequests.has(eventId)) fill();
-  return section;
-}
-
-function renderRequest(body: HTMLElement, r: RequestView): void {
-  const fresh = r.messages.filter((m) => m.isNew).length;
-  const parts: HTMLElement[] = [
-    el("div", { class: "meta" }, el("span", {}, r.model ?? ""), el("span", {}, `max ${num(r.maxTokens ?? 0)} tokens`), el("span", {}, `${r.messages.length} messages, ${fresh} new in this call`)),
-  ];
-  if (r.error) parts.push(el("div", { class: "error" }, icon("error", "outcome-error"), " ", r.error));
-  if (r.systemPrompt) {
-    parts.push(el("details", { class: "system-prompt" }, el("summary", {}, `System prompt · sha256 ${r.systemPrompt.hash.slice(0, 12)}…`), longText("pre", "prose", r.systemPrompt.text)));
-  }
-  if (r.tools) {
-    parts.push(el("details", { class: "tools" }, el("summary", {}, `Tools offered (${r.tools.names.length}): ${r.tools.names.join(", ")}`), longText("pre", "code", r.tools.json)));
-  }
-  const list = el("div", { class: "messages" });
-  parts.push(list);
-  body.replaceChildren(...parts);
-  const chunk = (from: number) => {
-    if (!list.isConnected && from > 0) return; // the view moved on
-    let i = from;
-    for (let chars = 0; i < r.messages.length && (i === from || chars < REQUEST_CHUNK_CHARS); i++) {
-      list.append(renderMessage(r.messages[i]));
-      chars += r.messages[i].blocks.reduce((n, b) => n + Math.min(b.text.length, LONG_TEXT), 0);
-    }
-    if (i < r.messages.length) setTimeout(() => chunk(i), 0);
-  };
-  chunk(0);
-}
-
-function renderMessage(m: RequestMessageView): HTMLElement {
-  return el("section", { class: `msg role-${m.role}${m.isNew ? " new" : ""}`, attrs: { "data-index": String(m.index) } },
-    el("h4", {}, `${m.index + 1}. ${m.role}`, m.isNew ? el("span", { class: "badge" }, "new in this call") : null),
-    ...m.blocks.map(renderBlock));
-}
-
-function renderBlock(b: RequestBlockView): HTMLElement {
-  const label =
-    b.kind === "tool_result" ? [icon("tools"), ` Tool result${b.name ? ` from ${b.name}` : ""}: text from outside the conversation${b.isError ? " (error)" : ""}`]
-    : b.kind === "tool_use" ? [icon("symbol-method"), ` Tool call: ${b.name ?? ""}`]
-    : b.kind === "thinking" ? [icon("lightbulb"), " Thinking"]
-    : b.source === "user" ? [icon("account"), " The user's words"]
-    : b.source === "model" ? [icon("sparkle"), " The model's text"]
-    : [icon("question"), " Other"];
-  return el("div", { class: `block kind-${b.kind} source-${b.source}` }, el("div", { class: "block-label" }, ...label), longText("pre", b.kind === "tool_use" ? "code" : "prose", b.text));
-}
-
-/** Text as text; past LONG_TEXT characters, the rest on request. */
-function longText(tag: string, cls: string, text: string): HTMLElement {
-  if (text.length <= LONG_TEXT) return el(tag, { class: cls }, text);
-  const pre = el(tag, { class: cls }, text.slice(0, LONG_TEXT));
-  const more = el("button", { class: "link" }, `Show all ${num(text.length)} characters`);
-  more.addEventListener("click", () => {
-    pre.textContent = text;
-    more.remove();
-  });
-  return el("div", {}, pre, more);
+  if (searching()) highlight();
 }
 
 function endTitle(type: string): string {
@@ -452,128 +284,6 @@ function renderRetry(tc: ToolCallView, r: RetryView): HTMLElement {
       side("Retry", r.outcome, r.input, r.output, r.error)));
 }
 
-// ---- find in the session (Ctrl/Cmd+F) ---------------------------------------------------
-
-interface SearchState {
-  text: string;
-  /** Every hit in order: its step and which occurrence in that step. */
-  hits: { step: number; nth: number }[];
-  /** Steps with hits (for the timeline's markers). */
-  steps: Set<number>;
-  index: number;
-}
-
-let search: SearchState | undefined;
-let searchBar: HTMLElement | undefined;
-let searchInput: HTMLInputElement | undefined;
-let searchStatus: HTMLElement | undefined;
-let searchTimer: ReturnType<typeof setTimeout> | undefined;
-
-function openSearch(): void {
-  if (!searchBar) {
-    searchInput = el("input", { class: "search-input", attrs: { type: "text", placeholder: "Find in all steps", "aria-label": "Find in all steps of the session" } }) as HTMLInputElement;
-    searchStatus = el("span", { class: "search-status dim" });
-    const button = (label: string, codicon: string, onClick: () => void) => {
-      const b = el("button", { class: "link", title: label, attrs: { "aria-label": label } }, icon(codicon));
-      b.addEventListener("click", onClick);
-      return b;
-    };
-    searchBar = el("div", { class: "search-bar", attrs: { role: "search" } }, searchInput, searchStatus,
-      button("Previous (Shift+Enter)", "arrow-up", () => moveHit(-1)), button("Next (Enter)", "arrow-down", () => moveHit(1)), button("Close (Escape)", "close", closeSearch));
-    searchInput.addEventListener("input", () => {
-      clearTimeout(searchTimer);
-      searchTimer = setTimeout(() => {
-        const text = searchInput!.value;
-        if (text) post({ type: "search", text });
-        else clearSearch();
-      }, 200);
-    });
-    searchInput.addEventListener("keydown", (ev) => {
-      if (ev.key === "Enter") moveHit(ev.shiftKey ? -1 : 1);
-      else if (ev.key === "Escape") closeSearch();
-      else return;
-      ev.preventDefault();
-    });
-  }
-  if (!searchBar.isConnected) app.prepend(searchBar);
-  searchInput!.focus();
-  searchInput!.select();
-}
-
-function clearSearch(): void {
-  search = undefined;
-  if (searchStatus) searchStatus.textContent = "";
-  renderTimelineRows();
-  highlight();
-}
-
-function closeSearch(): void {
-  clearSearch();
-  searchBar?.remove();
-  timelineViewport?.focus();
-}
-
-function onSearchResults(text: string, hits: { step: number; count: number }[]): void {
-  if (!searchInput || searchInput.value !== text) return; // typed on since
-  const flat = hits.flatMap((h) => Array.from({ length: h.count }, (_, nth) => ({ step: h.step, nth })));
-  // Start at the first hit from the step on display onwards.
-  const from = flat.findIndex((h) => h.step >= selected);
-  search = { text, hits: flat, steps: new Set(hits.map((h) => h.step)), index: from < 0 ? 0 : from };
-  renderTimelineRows();
-  showHit();
-}
-
-function moveHit(delta: number): void {
-  if (!search?.hits.length) return;
-  search.index = (search.index + delta + search.hits.length) % search.hits.length;
-  showHit();
-}
-
-function showHit(): void {
-  if (!search || !searchStatus) return;
-  const n = search.hits.length;
-  searchStatus.textContent = n ? `${search.index + 1} of ${n} in ${search.steps.size} step${search.steps.size === 1 ? "" : "s"}` : "no results";
-  const hit = search.hits[search.index];
-  if (!hit) return highlight();
-  if (hit.step !== selected) select(hit.step, true);
-  else highlight();
-}
-
-/**
- * Marks every occurrence in the step on display and scrolls to the current one. Text nodes are
- * split and wrapped in <mark>: the text stays text. The count in the stored JSON and on screen
- * can differ (keys, escaping); the current hit is the nth mark on screen, or the last.
- */
-function highlight(): void {
-  if (!detailPane) return;
-  for (const m of Array.from(detailPane.querySelectorAll("mark.hit"))) m.replaceWith(document.createTextNode(m.textContent ?? ""));
-  detailPane.normalize();
-  if (!search || !detail || detail.step !== selected) return;
-  const needle = search.text.toLowerCase();
-  const walker = document.createTreeWalker(detailPane, NodeFilter.SHOW_TEXT);
-  const nodes: Text[] = [];
-  for (let n = walker.nextNode(); n; n = walker.nextNode()) nodes.push(n as Text);
-  const marks: HTMLElement[] = [];
-  for (let node of nodes) {
-    let at = node.data.toLowerCase().indexOf(needle);
-    while (at >= 0) {
-      const hit = node.splitText(at);
-      node = hit.splitText(needle.length);
-      const mark = el("mark", { class: "hit" }, hit.data);
-      hit.replaceWith(mark);
-      marks.push(mark);
-      at = node.data.toLowerCase().indexOf(needle);
-    }
-  }
-  const current = search.hits[search.index];
-  const target = current?.step === selected ? marks[Math.min(current.nth, marks.length - 1)] : undefined;
-  if (target) {
-    target.classList.add("current");
-    for (let d = target.closest("details"); d; d = d.parentElement?.closest("details") ?? null) d.setAttribute("open", "");
-    target.scrollIntoView({ block: "center" });
-  }
-}
-
 // ---- messages and keys --------------------------------------------------------------------
 
 function saveState(): void {
@@ -585,10 +295,7 @@ window.addEventListener("message", (ev: MessageEvent<HostToWebview>) => {
   const m = ev.data;
   switch (m.type) {
     case "session":
-      if (header && header.sessionId !== m.header.sessionId) {
-        search = undefined;
-        searchBar?.remove();
-      }
+      if (header && header.sessionId !== m.header.sessionId) resetFind();
       header = m.header;
       steps = m.steps;
       spans = m.spans;
@@ -629,16 +336,9 @@ window.addEventListener("message", (ev: MessageEvent<HostToWebview>) => {
     case "searchResults":
       onSearchResults(m.text, m.hits);
       break;
-    case "request": {
-      requests.set(m.request.eventId, m.request);
-      for (const oldest of requests.keys()) {
-        if (requests.size <= 20) break;
-        requests.delete(oldest);
-      }
-      const body = document.querySelector<HTMLElement>(`[data-request="${CSS.escape(m.request.eventId)}"] .request-body`);
-      if (body) renderRequest(body, m.request);
+    case "request":
+      onRequest(m.request);
       break;
-    }
     case "fullOutput":
       fullOutputs.set(m.eventId, m.text);
       renderDetail();
@@ -655,7 +355,7 @@ window.addEventListener("keydown", (ev) => {
     openSearch();
     return;
   }
-  if (ev.key === "F3" && search) {
+  if (ev.key === "F3" && searching()) {
     ev.preventDefault();
     moveHit(ev.shiftKey ? -1 : 1);
     return;
@@ -674,4 +374,13 @@ window.addEventListener("keydown", (ev) => {
   select(steps[next].step);
 });
 
+initFind({
+  app,
+  selected: () => selected,
+  detailPane: () => detailPane,
+  detailStep: () => detail?.step,
+  select,
+  renderTimelineRows,
+  focusTimeline: () => timelineViewport?.focus(),
+});
 post({ type: "ready" });
