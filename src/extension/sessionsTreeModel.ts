@@ -50,6 +50,7 @@ export class SessionsTreeModel {
   filter: SessionFilter | undefined;
   private readonly cache = new Map<string, ParsedSession>();
   private readonly nodes = new Map<string, TreeNode>();
+  private readonly firstCollapsible = new Map<string, NodeView["collapsible"]>();
 
   constructor(
     private readonly sources: () => TrailSource[],
@@ -158,7 +159,12 @@ export class SessionsTreeModel {
             if (category) break;
           }
         }
-        return this.markBroken(views.sessionView(keyOf(node), s, this.now()), category);
+        const view = views.sessionView(keyOf(node), s, this.now());
+        // A running session opens by itself; when it ends it must not snap shut under the user
+        // (VS Code applies a changed collapsible state when a row is refreshed): keep the first.
+        const first = this.firstCollapsible.get(view.id) ?? view.collapsible;
+        this.firstCollapsible.set(view.id, first);
+        return this.markBroken({ ...view, collapsible: first }, category);
       }
       case "stepGroup": {
         const page = this.page(node);
@@ -229,6 +235,7 @@ export class SessionsTreeModel {
   invalidate(): void {
     this.cache.clear();
     this.nodes.clear();
+    this.firstCollapsible.clear();
   }
 
   /**
