@@ -1,5 +1,4 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { agentConfig } from "../src/agent/agentDefaults";
 import { runAgent } from "../src/agent/agentRunner";
@@ -18,7 +17,7 @@ import type { Turn } from "../test/fakeAnthropic/scenario";
  * fsyncs and the loop itself. The local API answers instantly.
  */
 export async function agentOverheadPerStep(steps = 40): Promise<{ overheadMs: number; stepMs: number }> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "aat-bench-agent-"));
+  const root = fs.mkdtempSync(path.join(process.cwd(), ".bench-agent-")); // the same disk as every other figure
   fs.writeFileSync(path.join(root, "a.txt"), "hello\n".repeat(50));
   const turns: Turn[] = [];
   for (let i = 0; i < steps - 1; i++) {

@@ -1,5 +1,4 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { agentConfig } from "../src/agent/agentDefaults";
 import { runAgent } from "../src/agent/agentRunner";
@@ -13,7 +12,7 @@ import type { Turn } from "../test/fakeAnthropic/scenario";
 
 /** The Failed Tool Calls view's queries on a 100,000-event trail holding 1,000 failures. */
 export async function failuresQueryMs(): Promise<number> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aat-bench-failures-"));
+  const dir = fs.mkdtempSync(path.join(process.cwd(), ".bench-failures-")); // the same disk as every other figure
   const { store } = await TrailStore.open(path.join(dir, "trail.db"));
   try {
     for (let i = 0; i < 100_000; i += 100) {
@@ -47,7 +46,7 @@ export async function failuresQueryMs(): Promise<number> {
 
 /** A replay's own cost per step (recorded answers, tools excluded): wall time minus tool time. */
 export async function replayOverheadMsPerStep(steps = 40): Promise<number> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "aat-bench-replay-"));
+  const root = fs.mkdtempSync(path.join(process.cwd(), ".bench-replay-"));
   fs.writeFileSync(path.join(root, "a.txt"), "hello\n".repeat(50));
   const turns: Turn[] = [];
   for (let i = 0; i < steps - 1; i++) turns.push({ content: [{ type: "tool_use", name: "read_file", input: { path: "a.txt" } }] });

@@ -98,8 +98,10 @@ export async function treeFigures(): Promise<{ expandMs: number; updateCpuMsPerE
       source.baseline();
       model = new SessionsTreeModel(() => [source]);
       const t = performance.now();
-      const roots = model.roots();
-      for (const r of roots) model.view(r);
+      // The first paint: the day groups, and the sessions of the open ones (all are today's).
+      const groups = model.roots();
+      const roots = groups.flatMap((g) => model.children(g));
+      for (const r of [...groups, ...roots]) model.view(r);
       const big = roots.find((r) => r.kind === "session" && r.sessionId === "big")!;
       const pages = model.children(big);
       for (const p of pages) model.view(p);
@@ -107,7 +109,7 @@ export async function treeFigures(): Promise<{ expandMs: number; updateCpuMsPerE
       expand.push(performance.now() - t);
     }
     // The 5,000-event session is expanded and open in Step Details: its summaries are built once.
-    model.children(model.roots().find((r) => r.kind === "session" && r.sessionId === "big5k")!);
+    model.children(model.roots().flatMap((g) => model.children(g)).find((r) => r.kind === "session" && r.sessionId === "big5k")!);
     toStepSummaries(model.parsed("bench", "big5k")!);
     const more = sessionEvents({ sessionId: "big5k", task: "big5k", steps: 1280, outputBytes: 2000, end: false }).slice(-100);
     let cpu = 0;
