@@ -9,10 +9,11 @@ import { failedToolCalls, failureCounts, sessionEvents } from "../src/trail/trai
 import { TrailStore } from "../src/trail/trailStore";
 import { FakeAnthropicServer } from "../test/fakeAnthropic/fakeAnthropicServer";
 import type { Turn } from "../test/fakeAnthropic/scenario";
+import { benchDir } from "./benchRun";
 
 /** The Failed Tool Calls view's queries on a 100,000-event trail holding 1,000 failures. */
 export async function failuresQueryMs(): Promise<number> {
-  const dir = fs.mkdtempSync(path.join(process.cwd(), ".bench-failures-")); // the same disk as every other figure
+  const dir = benchDir("failures");
   const { store } = await TrailStore.open(path.join(dir, "trail.db"));
   try {
     for (let i = 0; i < 100_000; i += 100) {
@@ -46,7 +47,7 @@ export async function failuresQueryMs(): Promise<number> {
 
 /** A replay's own cost per step (recorded answers, tools excluded): wall time minus tool time. */
 export async function replayOverheadMsPerStep(steps = 40): Promise<number> {
-  const root = fs.mkdtempSync(path.join(process.cwd(), ".bench-replay-"));
+  const root = benchDir("replay");
   fs.writeFileSync(path.join(root, "a.txt"), "hello\n".repeat(50));
   const turns: Turn[] = [];
   for (let i = 0; i < steps - 1; i++) turns.push({ content: [{ type: "tool_use", name: "read_file", input: { path: "a.txt" } }] });

@@ -1,60 +1,24 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { agentConfig } from "../src/agent/agentDefaults";
-import { runAgent } from "../src/agent/agentRunner";
-import { AnthropicModelClient } from "../src/agent/anthropicModelClient";
 import { SecretRedactor } from "../src/agent/secretRedactor";
-import { workspaceTools } from "../src/agent/tools/toolSet";
 import { SessionsTreeModel } from "../src/extension/sessionsTreeModel";
 import { toHeader, toStepSummaries } from "../src/extension/stepDetailsModel";
 import { StoreTrailSource } from "../src/extension/trailSource";
 import { canonicalJson } from "../src/trail/canonicalJson";
 import { sessionEvents as trailSessionEvents } from "../src/trail/trailQueries";
 import { TrailStore } from "../src/trail/trailStore";
-import { FakeAnthropicServer } from "../test/fakeAnthropic/fakeAnthropicServer";
-import type { Turn } from "../test/fakeAnthropic/scenario";
 import { appendLinked, sessionEvents } from "../test/helpers/bigSession";
+import { benchDir, benchSession, median } from "./benchRun";
 
-/** Figures of issue #16 (live updates, request records, redaction over uptime). Same disk as the store bench: the working folder. */
-function benchDir(name: string): string {
-  return fs.mkdtempSync(path.join(process.cwd(), `.bench-${name}-`));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
+/** Figures of issue #16 (live updates, request records, redaction over uptime). */
 
 /** Size of the request record (content.request, canonical JSON) of step `steps` of a real session. */
 export async function llmCallRequestBytesAt(steps: number): Promise<number> {
-  const root = benchDir("request");
-  fs.writeFileSync(path.join(root, "a.txt"), "hello\n".repeat(50));
-  const turns: Turn[] = [];
-  for (let i = 0; i < steps - 1; i++) turns.push({ content: [{ type: "text", text: `step ${i}` }, { type: "tool_use", name: "read_file", input: { path: "a.txt" } }] });
-  turns.push({ content: [{ type: "text", text: "done" }] });
-  const server = new FakeAnthropicServer({ turns });
-  const baseURL = await server.start();
-  const { store } = await TrailStore.open(path.join(root, ".agent-audit", "trail.db"));
-  try {
-    const outcome = await runAgent({
-      task: "benchmark",
-      workspaceRoot: root,
-      model: new AnthropicModelClient({ apiKey: "bench", baseURL }),
-      tools: workspaceTools(),
-      approve: async () => ({ decision: "approved", approver_id: "bench" }),
-      trail: store,
-      signal: new AbortController().signal,
-      config: agentConfig({ maxIterations: steps, userId: "bench" }),
-      redactor: new SecretRedactor(),
-    });
+  return benchSession("request", steps, (store, outcome) => {
     const llm = trailSessionEvents(store.database, outcome.session_id, { eventTypes: ["llm_call"] });
     if (llm.length !== steps) throw new Error(`expected ${steps} model calls, got ${llm.length}`);
     return Buffer.byteLength(canonicalJson(JSON.parse(llm[steps - 1].content).request));
-  } finally {
-    await store.close();
-    await server.stop();
-    fs.rmSync(root, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Redaction time of the last 1,000 of `n` events over the first 1,000, in one process. */

@@ -6,6 +6,7 @@ import type { EventInput } from "../src/trail/eventTypes";
 import { encodeRecord } from "../src/trail/journalFile";
 import { ed25519Signer, generateSigningKey } from "../src/trail/signing";
 import { TrailStore } from "../src/trail/trailStore";
+import { benchDir, median } from "./benchRun";
 
 /** Checkpoints as in real use: signed every 100 events. */
 const signer = ed25519Signer(generateSigningKey());
@@ -75,12 +76,6 @@ async function fillTo(store: TrailStore, total: number): Promise<void> {
   const have = store.head.seq;
   await appendBurst(store, total - have, have);
   await store.flush();
-}
-
-/** The median of measurements. */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** A copy of a closed trail (database and journal) in a folder of its own, to measure on. */
@@ -159,7 +154,7 @@ export interface TrailFigures {
 }
 
 export async function runTrailBench(log: (s: string) => void): Promise<TrailFigures> {
-  const dir = fs.mkdtempSync(path.join(process.cwd(), ".bench-"));
+  const dir = benchDir("store");
   try {
     log("raw fsync baseline…");
     const raw = rawFsync(dir, 3000);

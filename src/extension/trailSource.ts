@@ -67,6 +67,7 @@ export class StoreTrailSource implements TrailSource {
     this.list = undefined;
     this.byId.clear();
     this.rows.clear();
+    this.lastSearch = undefined;
   }
 
   /** Starts following the store from its current head (just opened, or reloaded whole). */

@@ -29,9 +29,11 @@ export function icon(name: string, cls = ""): HTMLElement {
   return el("span", { class: `codicon codicon-${name} ${cls}`.trim(), attrs: { "aria-hidden": "true" } });
 }
 
+/** A duration: "850 ms", "4.2 s", "3.5 min". */
 export function ms(v: number | null | undefined): string {
   if (v === null || v === undefined) return "–";
-  return v < 1000 ? `${v} ms` : `${(v / 1000).toFixed(1)} s`;
+  if (v < 1000) return `${Math.round(v)} ms`;
+  return v < 120_000 ? `${(v / 1000).toFixed(1)} s` : `${(v / 60_000).toFixed(1)} min`;
 }
 
 export function num(n: number): string {

@@ -1,6 +1,6 @@
 // The session on a time axis, for Step Details' left column.
 import type { TimeSpan } from "../shared/protocol";
-import { el } from "./dom";
+import { el, ms } from "./dom";
 
 export const SPAN_ROW = 22;
 
@@ -14,7 +14,7 @@ export function renderTimeAxis(timelineViewport: HTMLElement, timelineInner: HTM
   timelineInner.style.height = `${(spans.length + 1) * SPAN_ROW}px`;
   const first = Math.max(0, Math.floor(timelineViewport.scrollTop / SPAN_ROW) - 5);
   const count = Math.ceil(timelineViewport.clientHeight / SPAN_ROW) + 10;
-  const rows: HTMLElement[] = [el("div", { class: "time-scale" }, el("span", {}, "0"), el("span", {}, `+${duration(total)}`))];
+  const rows: HTMLElement[] = [el("div", { class: "time-scale" }, el("span", {}, "0"), el("span", {}, `+${ms(total)}`))];
   for (let i = first; i < Math.min(spans.length, first + count); i++) {
     const x = spans[i];
     const bar = el("span", { class: `time-bar kind-${x.kind}${x.outcome ? ` outcome-${x.outcome}` : ""}` });
@@ -22,7 +22,7 @@ export function renderTimeAxis(timelineViewport: HTMLElement, timelineInner: HTM
     bar.style.width = `max(2px, ${((x.endMs - x.startMs) / total) * 100}%)`;
     const row = el("div", {
       class: `span-row${x.step === selected ? " selected" : ""}`,
-      title: `Step ${x.step}, ${x.label}: from +${duration(x.startMs)}, ${duration(x.endMs - x.startMs)}${x.outcome === "error" ? " (failed)" : ""}`,
+      title: `Step ${x.step}, ${x.label}: from +${ms(x.startMs)}, ${ms(x.endMs - x.startMs)}${x.outcome === "error" ? " (failed)" : ""}`,
       attrs: { "data-step": String(x.step), role: "option", "aria-selected": String(x.step === selected) },
     }, el("span", { class: "step-no" }, String(x.step)), el("span", { class: "span-label" }, x.label), el("span", { class: "time-track" }, bar));
     row.style.top = `${(i + 1) * SPAN_ROW}px`;
@@ -30,13 +30,6 @@ export function renderTimeAxis(timelineViewport: HTMLElement, timelineInner: HTM
   }
   timelineInner.replaceChildren(...rows);
 }
-
-function duration(msValue: number): string {
-  if (msValue < 1000) return `${Math.round(msValue)} ms`;
-  if (msValue < 120_000) return `${(msValue / 1000).toFixed(1)} s`;
-  return `${(msValue / 60_000).toFixed(1)} min`;
-}
-
 
 /** Where the first bar of the selected step is (for scrolling it into view), or -1. */
 export function timeAxisTop(spans: TimeSpan[], selected: number): number {
