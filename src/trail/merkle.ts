@@ -115,6 +115,62 @@ export class MerkleTree {
   }
 }
 
+/**
+ * The right edge of a tree (RFC 9162's "compact range" of [0, size)): the roots of the
+ * perfect subtrees that cover the leaves, largest first, one per set bit of the size. Enough
+ * to append and to compute the root of the whole tree, in O(log n) memory; a seal stores it
+ * so the tree goes on without re-reading sealed segments.
+ */
+export class MerkleFrontier {
+  private constructor(
+    private count: number,
+    /** Subtree roots, left to right; their sizes are the set bits of `count`, largest first. */
+    private readonly nodes: Buffer[],
+  ) {}
+
+  static empty(): MerkleFrontier {
+    return new MerkleFrontier(0, []);
+  }
+
+  /** From `toJSON()` and the size it covers; throws when they do not fit together. */
+  static fromJSON(size: number, hex: unknown): MerkleFrontier {
+    if (!Array.isArray(hex) || hex.length !== popCount(size) || !hex.every((h) => typeof h === "string" && /^[0-9a-f]{64}$/.test(h))) {
+      throw new Error(`a Merkle frontier of ${size} leaves has ${popCount(size)} hex roots`);
+    }
+    return new MerkleFrontier(size, hex.map((h: string) => Buffer.from(h, "hex")));
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  append(leaf: Buffer): void {
+    let node = leaf;
+    // Each trailing 1 bit of the old size is a subtree of the new leaf's size to merge with.
+    for (let n = this.count; n & 1; n >>= 1) node = nodeHash(this.nodes.pop()!, node);
+    this.nodes.push(node);
+    this.count++;
+  }
+
+  /** MTH of all leaves so far: the subtrees folded right to left. */
+  root(): Buffer {
+    if (this.count === 0) return EMPTY_ROOT;
+    let acc = this.nodes[this.nodes.length - 1];
+    for (let i = this.nodes.length - 2; i >= 0; i--) acc = nodeHash(this.nodes[i], acc);
+    return acc;
+  }
+
+  toJSON(): string[] {
+    return this.nodes.map((n) => n.toString("hex"));
+  }
+}
+
+function popCount(n: number): number {
+  let c = 0;
+  for (; n > 0; n = Math.floor(n / 2)) c += n % 2;
+  return c;
+}
+
 /** The largest power of two strictly less than n (n ≥ 2). */
 function largestPowerOfTwoBelow(n: number): number {
   let k = 1;

@@ -5,8 +5,10 @@ import { GENESIS_HASH } from "./hashChain";
  * `meta.schema_version` the version the trail was created with (meta is append-only).
  * 2: keys and checkpoints (signed checkpoints).
  * 3: tree_heads (each checkpoint's Merkle tree head as a C2SP signed note).
+ * 4: segments: seals, the session and failure catalogs, and an in-order trigger that lets a
+ *    segment start after seq 1 (meta base_seq/base_hash); see segments.ts.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Marks the file as ours (PRAGMA application_id), so tools can tell it from other SQLite files. */
 export const APPLICATION_ID = 0x41415431; // "AAT1"
@@ -49,6 +51,21 @@ export const SESSION_SUMMARY_COLUMNS = `  session_id,
   count(CASE WHEN event_type = 'tool_result' AND outcome = 'error' THEN 1 END) AS failed_tool_calls,
   count(*) AS events
 `;
+
+/** Schema 3's trigger: the first event is seq 1. Recognised (exactly) to upgrade it. */
+const V3_IN_ORDER_TRIGGER = `CREATE TRIGGER events_insert_in_order BEFORE INSERT ON events
+WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM events)
+  OR NEW.prev_hash IS NOT coalesce((SELECT hash FROM events WHERE seq = NEW.seq - 1), '${GENESIS_HASH}')
+BEGIN SELECT RAISE(ABORT, 'agent-audit: events are append-only; seq must be the next number and prev_hash the current head hash'); END`;
+
+/**
+ * Each event is the next seq and links to the current head. A segment after the first
+ * starts where its predecessor ended: meta base_seq and base_hash (segments.ts).
+ */
+const IN_ORDER_TRIGGER = `CREATE TRIGGER events_insert_in_order BEFORE INSERT ON events
+WHEN NEW.seq IS NOT coalesce((SELECT max(seq) FROM events), (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'base_seq'), 0) + 1
+  OR NEW.prev_hash IS NOT coalesce((SELECT hash FROM events WHERE seq = NEW.seq - 1), (SELECT value FROM meta WHERE key = 'base_hash'), '${GENESIS_HASH}')
+BEGIN SELECT RAISE(ABORT, 'agent-audit: events are append-only; seq must be the next number and prev_hash the current head hash'); END;`;
 
 export const SCHEMA_SQL = `
 CREATE TABLE meta (
@@ -100,15 +117,13 @@ CREATE TABLE blobs (
   body TEXT NOT NULL
 );
 
-CREATE TRIGGER events_insert_in_order BEFORE INSERT ON events
-WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM events)
-  OR NEW.prev_hash IS NOT coalesce((SELECT hash FROM events WHERE seq = NEW.seq - 1), '${GENESIS_HASH}')
-BEGIN SELECT RAISE(ABORT, 'agent-audit: events are append-only; seq must be the next number and prev_hash the current head hash'); END;
+${IN_ORDER_TRIGGER}
 ${APPEND_ONLY("events")}
 ${APPEND_ONLY("blobs")}
 ${APPEND_ONLY("meta")}
 ${checkpointSchema()}
 ${treeHeadSchema()}
+${segmentSchema()}
 -- Full-text search over event content (sql.js has FTS4, not FTS5), docid = seq. Filled
 -- lazily, when someone searches, up to search_progress.indexed_to: indexing on every append
 -- would double its cost. It keeps its own copy of the text so that it is always consistent
@@ -175,11 +190,64 @@ ${APPEND_ONLY("tree_heads")}
 `;
 }
 
+/**
+ * Version 4: sealed segments (segments.ts). `seals` is carried into every later segment: it
+ * is how a segment file is found, checked (its SHA-256, signed) and linked to the next one
+ * after it is pruned. The catalogs are derived data for the views (sessions and failed tool
+ * calls in sealed segments), rebuilt at every seal; like events_fts they are not audit content.
+ */
+function segmentSchema(): string {
+  return `
+-- One row per sealed segment file (segments/seg-NNNNNN.db). signature = Ed25519 over canonical
+-- JSON of every other column (segments.ts sealPayload). merkle_frontier: JSON array of the hex
+-- roots of the perfect subtrees covering seq 1..last_seq (RFC 9162), so the Merkle tree goes on
+-- without reading sealed segments.
+CREATE TABLE seals (
+  segment_no      INTEGER PRIMARY KEY,
+  trail_id        TEXT NOT NULL,
+  first_seq       INTEGER NOT NULL,
+  last_seq        INTEGER NOT NULL,
+  first_prev_hash TEXT NOT NULL,
+  last_hash       TEXT NOT NULL,
+  file_name       TEXT NOT NULL,
+  file_sha256     TEXT NOT NULL,
+  bytes           INTEGER NOT NULL,
+  checkpoint_no   INTEGER NOT NULL,
+  merkle_frontier TEXT NOT NULL,
+  sealed_at       TEXT NOT NULL,
+  key_fingerprint TEXT,
+  signature       TEXT
+);
+${APPEND_ONLY("seals")}
+-- The sessions view's row of every session with events in sealed segments (summed over them),
+-- and the segments that hold it.
+CREATE TABLE session_catalog (
+  session_id TEXT PRIMARY KEY, first_seq INTEGER, last_seq INTEGER, started_at TEXT, ended_at TEXT,
+  status TEXT, replay_of TEXT, task TEXT, agent_id TEXT, model_id TEXT, steps INTEGER,
+  input_tokens INTEGER, output_tokens INTEGER, tool_calls INTEGER, failed_tool_calls INTEGER,
+  events INTEGER, first_segment INTEGER NOT NULL, last_segment INTEGER NOT NULL
+);
+-- Failed tool results in sealed segments, for the failures view.
+CREATE TABLE failure_catalog (
+  seq INTEGER PRIMARY KEY, segment_no INTEGER NOT NULL, session_id TEXT NOT NULL,
+  tool_name TEXT, error_type TEXT, timestamp TEXT NOT NULL
+);
+`;
+}
+
 /** Brings an older trail's schema up to date in `exec`'s database; true when it changed anything. */
-export function upgradeSchema(exec: (sql: string) => unknown, hasTable: (name: string) => boolean): boolean {
+export function upgradeSchema(exec: (sql: string) => unknown, hasTable: (name: string) => boolean, triggerSql: (name: string) => string | undefined): boolean {
   let sql = "";
   if (!hasTable("checkpoints")) sql += checkpointSchema();
   if (!hasTable("tree_heads")) sql += treeHeadSchema();
+  if (!hasTable("seals")) {
+    sql += segmentSchema();
+    // Only schema 3's exact trigger is replaced: an edited one stays, for verify to report.
+    const norm = (t: string) => t.replace(/\s+/g, " ").trim();
+    if (norm(triggerSql("events_insert_in_order") ?? "") === norm(V3_IN_ORDER_TRIGGER)) {
+      sql += `DROP TRIGGER events_insert_in_order;\n${IN_ORDER_TRIGGER}\n`;
+    }
+  }
   if (!sql) return false;
   exec(sql + `PRAGMA user_version = ${SCHEMA_VERSION};`);
   return true;

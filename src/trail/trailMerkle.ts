@@ -1,7 +1,7 @@
-import type { Database } from "sql.js";
+import type { Database, SqlValue } from "sql.js";
 import type { EventRecord } from "./eventTypes";
 import { canonicalEventText } from "./hashChain";
-import { leafHash, MerkleTree } from "./merkle";
+import { leafHash, MerkleFrontier, MerkleTree } from "./merkle";
 
 /** The Merkle leaf of an event: SHA-256(0x00 ‖ its canonical text, the bytes its hash covers). */
 export function eventLeaf(e: EventRecord): Buffer {
@@ -11,6 +11,15 @@ export function eventLeaf(e: EventRecord): Buffer {
 const EVENT_FIELDS = `seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number, parent_event_id,
   model_id, system_prompt_hash, agent_version, content`;
 
+/** An EVENT_FIELDS row as the record its hash and leaf cover. */
+function rowToRecord(r: SqlValue[]): EventRecord {
+  return {
+    seq: Number(r[0]), event_id: r[1] as string, session_id: r[2] as string, agent_id: r[3] as string, user_id: r[4] as string,
+    timestamp: r[5] as string, event_type: r[6] as string, step_number: Number(r[7]), parent_event_id: r[8] as string | null,
+    model_id: r[9] as string | null, system_prompt_hash: r[10] as string | null, agent_version: r[11] as string | null, content: String(r[12]),
+  };
+}
+
 /** The Merkle tree of a trail's first `upTo` events (all by default), read in seq order. */
 export function buildTrailTree(db: Database, upTo = Number.MAX_SAFE_INTEGER): MerkleTree {
   const tree = new MerkleTree();
@@ -18,14 +27,7 @@ export function buildTrailTree(db: Database, upTo = Number.MAX_SAFE_INTEGER): Me
   try {
     stmt.bind([upTo]);
     // Positional rows: getAsObject() costs more than hashing the event.
-    while (stmt.step()) {
-      const r = stmt.get();
-      tree.append(eventLeaf({
-        seq: Number(r[0]), event_id: r[1] as string, session_id: r[2] as string, agent_id: r[3] as string, user_id: r[4] as string,
-        timestamp: r[5] as string, event_type: r[6] as string, step_number: Number(r[7]), parent_event_id: r[8] as string | null,
-        model_id: r[9] as string | null, system_prompt_hash: r[10] as string | null, agent_version: r[11] as string | null, content: String(r[12]),
-      }));
-    }
+    while (stmt.step()) tree.append(eventLeaf(rowToRecord(stmt.get())));
   } finally {
     stmt.free();
   }
@@ -33,26 +35,49 @@ export function buildTrailTree(db: Database, upTo = Number.MAX_SAFE_INTEGER): Me
 }
 
 /**
- * A writer's running Merkle tree: built from the trail the first time a tree head is needed
- * (so readers and short runs never pay for it), then extended by one leaf per append.
+ * A writer's running Merkle tree, as its right edge only (MerkleFrontier): built the first
+ * time a tree head is needed (so readers and short runs never pay for it) from the last
+ * seal's frontier and the active segment's events, then extended by one leaf per append.
  */
 export class RunningTree {
-  private tree: MerkleTree | undefined;
+  private frontier: MerkleFrontier | undefined;
 
-  constructor(private readonly db: () => Database) {}
+  constructor(
+    private readonly db: () => Database,
+    /** The tree of every event before the active segment (empty for an unsealed trail). */
+    private readonly base: () => MerkleFrontier,
+  ) {}
 
   /** After an event is inserted (in seq order); `canonicalText` when the caller has it already. */
   appended(e: EventRecord, canonicalText?: string): void {
-    this.tree?.append(canonicalText === undefined ? eventLeaf(e) : leafHash(canonicalText));
+    this.frontier?.append(canonicalText === undefined ? eventLeaf(e) : leafHash(canonicalText));
   }
 
-  /** The database was replaced (a snapshot reload): rebuild on next use. */
+  /** The database was replaced (a snapshot reload or a seal): rebuild on next use. */
   reset(): void {
-    this.tree = undefined;
+    this.frontier = undefined;
   }
 
+  /** The tree of every event so far. */
+  current(): MerkleFrontier {
+    if (!this.frontier) {
+      const f = this.base();
+      const stmt = this.db().prepare(`SELECT ${EVENT_FIELDS} FROM events WHERE seq > ? ORDER BY seq`);
+      try {
+        stmt.bind([f.size]);
+        while (stmt.step()) f.append(eventLeaf(rowToRecord(stmt.get())));
+      } finally {
+        stmt.free();
+      }
+      this.frontier = f;
+    }
+    return this.frontier;
+  }
+
+  /** The root of the first `size` events: only the current size (what a checkpoint signs). */
   root(size: number): Buffer {
-    this.tree ??= buildTrailTree(this.db());
-    return this.tree.root(size);
+    const f = this.current();
+    if (f.size !== size) throw new RangeError(`the running tree has ${f.size} leaves, not ${size}`);
+    return f.root();
   }
 }

@@ -29,7 +29,10 @@ import { canonicalLocation } from "./pins";
 import type { Checkpoint, CheckpointSigner } from "./signing";
 import { checkpointPayload } from "./signing";
 import { checkpointBody, signNote, trailOrigin } from "./signedNote";
+import { MerkleFrontier } from "./merkle";
 import { RunningTree } from "./trailMerkle";
+import type { SealRecord } from "./segments";
+import { nextActiveDatabase, readSeals, segmentBase, segmentFileName, segmentsDirFor, SegmentFiles, signSeal } from "./segments";
 import { loadSqlEngine } from "./sqlEngine";
 import { TrailError } from "./trailErrors";
 
@@ -54,6 +57,11 @@ export interface TrailStoreOptions {
   anchorDir?: string;
   /** Compares the trail with the user's pin when opening for writing, and advances it (pins.ts). */
   pins?: PinKeeper;
+  /**
+   * Seal the active segment once it holds about this many bytes (default 16 MiB; 0: never).
+   * Memory and the cost of each rewrite stay bounded by it whatever the trail's age.
+   */
+  sealBytes?: number;
   /** Open even when the schema differs from this version's (verify, to report it). */
   allowAlteredSchema?: boolean;
   log?: (message: string) => void;
@@ -109,6 +117,7 @@ const LEASE_MS = 50;
 /** How many microtask turns to wait for a caller's next append before letting the lock go. */
 const LEASE_MICROTASKS = 8;
 const COMMIT_EVERY_BYTES = 4 * 1024 * 1024;
+const DEFAULT_SEAL_BYTES = 16 * 1024 * 1024;
 
 /**
  * The audit trail of one workspace: an SQLite database (`trail.db`, held in memory by
@@ -138,7 +147,11 @@ export class TrailStore {
   /** Set (read-only opens) when the journal starts after the end of the database file. */
   private rollback: OpenReport["rollback"];
   private corruption: OpenReport["corruption"];
-  private readonly tree = new RunningTree(() => this.db);
+  private readonly tree = new RunningTree(() => this.db, () => this.frontierAtBase());
+  /** Where the active segment starts (seq 0 and the genesis hash until the first seal). */
+  private base = { seq: 0, hash: GENESIS_HASH };
+  private sealList: SealRecord[] = [];
+  private segmentFiles: SegmentFiles | undefined;
   private readonly canonicalTexts = new WeakMap<StoredEvent, string>();
   private insertTreeHead!: Statement;
   private lastTreeNote: string | undefined;
@@ -160,6 +173,9 @@ export class TrailStore {
   private pending: PreparedEvent[] = [];
   private loop: Promise<void> | undefined;
   private snapshotWanted = false;
+  /** Bytes of events and blobs in the active segment, to know when to seal it. */
+  private activeBytes = 0;
+  private sealRetryAt = 0;
   private snapshotWrite: SnapshotWrite | undefined;
   /** Journal bytes applied since the in-memory copy's long transaction was last committed. */
   private uncommittedBytes = 0;
@@ -196,6 +212,37 @@ export class TrailStore {
   /** The in-memory database, for queries. Callers must not write to it. */
   get database(): Database {
     return this.db;
+  }
+
+  /** The SQLite engine the trail is read with. */
+  get sqlEngine(): SqlJsStatic {
+    return this.sql;
+  }
+
+  /** Sealed segments, oldest first (empty until the trail first passes `sealBytes`). */
+  get seals(): readonly SealRecord[] {
+    return this.sealList;
+  }
+
+  /** Where the active segment's events start: everything up to this seq is sealed. */
+  get activeBase(): { seq: number; hash: string } {
+    return this.base;
+  }
+
+  /** Folder of the sealed segment files. */
+  get segmentsDir(): string {
+    return segmentsDirFor(this.path);
+  }
+
+  /** A sealed segment's database, read-only, checked against its seal (at most two are held). */
+  segment(seal: SealRecord): Database {
+    this.segmentFiles ??= new SegmentFiles(this.sql, this.segmentsDir);
+    return this.segmentFiles.get(seal);
+  }
+
+  /** Lets go of the sealed segments held for reading. */
+  releaseSegments(): void {
+    this.segmentFiles?.release();
   }
 
   /** Called after events (from this or another process) were added to the in-memory copy. */
@@ -257,6 +304,7 @@ export class TrailStore {
     clearTimeout(this.idleTimer);
     if (this.journalFd !== undefined) fs.closeSync(this.journalFd);
     this.journalFd = undefined;
+    this.segmentFiles?.release();
     this.db.close();
   }
 
@@ -266,7 +314,7 @@ export class TrailStore {
     fs.mkdirSync(path.dirname(this.path), { recursive: true });
     await this.lock.acquire();
     try {
-      const removedTempFiles = [...removeStaleTempFiles(this.path), ...removeStaleTempFiles(this.journalPath)];
+      const removedTempFiles = [...removeStaleTempFiles(this.path), ...removeStaleTempFiles(this.journalPath), ...this.removeStaleSegmentTemps()];
       let created = false;
       if (fs.existsSync(this.path)) {
         this.loadSnapshot();
@@ -335,6 +383,7 @@ export class TrailStore {
     meta.free();
     this.prepareStatements();
     this.readCheckpointState();
+    this.readSegmentState();
     this.headSeq = 0;
     this.headHash = GENESIS_HASH;
     this.writeSnapshotNow();
@@ -362,8 +411,9 @@ export class TrailStore {
       this.trailIdValue = meta.trail_id ?? "";
       if (!this.trailIdValue || !Number.isInteger(Number(meta.schema_version))) throw new Error("meta table lacks schema_version or trail_id");
       const head = db.exec("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")[0]?.values[0];
-      this.headSeq = head ? Number(head[0]) : 0;
-      this.headHash = head ? String(head[1]) : GENESIS_HASH;
+      const base = segmentBase(db);
+      this.headSeq = head ? Number(head[0]) : base.seq;
+      this.headHash = head ? String(head[1]) : base.hash;
     } catch (err) {
       db.close();
       throw new TrailError(
@@ -388,6 +438,7 @@ export class TrailStore {
       upgradeSchema(
         (sql) => this.db.exec(sql),
         (name) => this.db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).length > 0,
+        (name) => this.db.exec("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", [name])[0]?.values[0]?.[0] as string | undefined,
       ) || this.upgraded;
     // Nothing from the file (a view, a column expression, a trigger) is used before its
     // schema is known to be ours; verify opens with allowAlteredSchema to report it.
@@ -401,6 +452,7 @@ export class TrailStore {
     }
     this.prepareStatements();
     this.readCheckpointState();
+    this.readSegmentState();
     this.snapshotId = id;
     this.snapshotBytes = bytes.length;
     this.journalIno = undefined; // re-read the journal against this snapshot
@@ -442,6 +494,40 @@ export class TrailStore {
     this.registeredKeys = new Set((this.db.exec("SELECT fingerprint FROM keys")[0]?.values ?? []).map((r) => String(r[0])));
   }
 
+  private readSegmentState(): void {
+    this.base = segmentBase(this.db);
+    this.sealList = readSeals(this.db);
+    this.tree.reset();
+    const sum = (sql: string) => Number(this.db.exec(sql)[0]?.values[0]?.[0] ?? 0);
+    this.activeBytes = this.options.readOnly ? 0 : sum("SELECT coalesce(sum(length(content)), 0) FROM events") + sum("SELECT coalesce(sum(length(body)), 0) FROM blobs");
+  }
+
+  /** The Merkle tree of every sealed event: the last seal's frontier. */
+  private frontierAtBase(): MerkleFrontier {
+    const last = this.sealList[this.sealList.length - 1];
+    return last ? MerkleFrontier.fromJSON(last.last_seq, JSON.parse(last.merkle_frontier)) : MerkleFrontier.empty();
+  }
+
+  /** The hash at `seq` (as stored), in the active segment or a sealed one; undefined when there is none. */
+  hashAtSeq(seq: number): string | undefined {
+    if (seq > this.base.seq) {
+      this.hashAt.bind([seq]);
+      const h = this.hashAt.step() ? String(this.hashAt.get()[0]) : undefined;
+      this.hashAt.reset();
+      return h;
+    }
+    if (seq === this.base.seq) return seq === 0 ? undefined : this.base.hash;
+    const seal = this.sealList.find((s) => s.first_seq <= seq && seq <= s.last_seq);
+    if (!seal) return undefined;
+    if (seal.last_seq === seq) return seal.last_hash;
+    try {
+      const row = this.segment(seal).exec("SELECT hash FROM events WHERE seq = ?", [seq])[0]?.values[0];
+      return row ? String(row[0]) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** What a pin compares: identity, head, checkpoints, keys (pins.ts). */
   private pinState(): TrailState {
     return {
@@ -449,12 +535,7 @@ export class TrailStore {
       trailId: this.trailIdValue,
       headSeq: this.headSeq,
       headHash: this.headHash,
-      hashAt: (seq) => {
-        this.hashAt.bind([seq]);
-        const h = this.hashAt.step() ? String(this.hashAt.get()[0]) : undefined;
-        this.hashAt.reset();
-        return h;
-      },
+      hashAt: (seq) => this.hashAtSeq(seq),
       checkpoints: this.lastCheckpoint?.checkpoint_no ?? 0,
       keys: [...this.registeredKeys],
     };
@@ -567,6 +648,7 @@ export class TrailStore {
       throw err;
     }
     const tornAt = this.journalEnd + goodEnd;
+    this.activeBytes += goodEnd;
     this.journalEnd = tornAt;
     if (goodEnd < got) {
       const leftover = buf.subarray(goodEnd, got);
@@ -628,10 +710,11 @@ export class TrailStore {
     }
     const e = record.e;
     if (e.seq <= this.headSeq) {
-      // Already in the snapshot (a crash between writing it and restarting the journal).
-      this.hashAt.bind([e.seq]);
-      const known = this.hashAt.step() ? String(this.hashAt.get()[0]) : undefined;
-      this.hashAt.reset();
+      // Already in the snapshot (a crash between writing it and restarting the journal), or
+      // sealed (a crash between the seal and restarting the journal): the seal's head and the
+      // segment file's signed hash stand for those.
+      if (e.seq < this.base.seq) return true;
+      const known = e.seq === this.base.seq ? this.base.hash : this.hashAtSeq(e.seq);
       if (known !== e.hash) {
         throw new TrailError(
           "CORRUPT",
@@ -720,7 +803,7 @@ export class TrailStore {
     // A wanted snapshot waits while another one is being written.
     const hasWork = () =>
       !this.closed &&
-      (this.pending.length > 0 || this.checkpointWanted || (this.snapshotWanted && !this.snapshotWrite) || this.snapshotWrite?.done === true);
+      (this.pending.length > 0 || this.checkpointWanted || (!this.snapshotWrite && (this.snapshotWanted || this.sealDue())) || this.snapshotWrite?.done === true);
     try {
       for (;;) {
         if (!hasWork()) {
@@ -753,6 +836,7 @@ export class TrailStore {
           batch.push(...this.pending.splice(0, MAX_BATCH));
           if (batch.length || this.checkpointWanted) this.commit(batch);
           if (this.snapshotWrite?.done) this.finishSnapshot();
+          else if (!this.snapshotWrite && this.sealDue()) await this.seal();
           else if (!this.snapshotWrite && ((this.snapshotWanted && this.pending.length === 0) || this.journalIsLarge())) {
             this.snapshotWanted = false;
             this.startSnapshot();
@@ -804,6 +888,7 @@ export class TrailStore {
       this.writeJournal(bytes);
       this.db.exec("RELEASE batch");
       this.uncommittedBytes += bytes.length;
+      this.activeBytes += bytes.length;
       if (this.uncommittedBytes > COMMIT_EVERY_BYTES) {
         // Copying changed pages into sql.js's file costs time proportional to how many
         // piled up; doing it every few MB keeps the export before a snapshot short.
@@ -932,6 +1017,83 @@ export class TrailStore {
       throw err;
     }
     this.journalEnd += bytes.length;
+  }
+
+  // ---- sealing ---------------------------------------------------------------------------
+
+  /** The active segment has grown past `sealBytes` (and a failed seal is not being retried yet). */
+  private sealDue(): boolean {
+    const limit = this.options.sealBytes ?? DEFAULT_SEAL_BYTES;
+    return !this.options.readOnly && limit > 0 && this.headSeq > this.base.seq && this.activeBytes >= limit && Date.now() >= this.sealRetryAt;
+  }
+
+  /**
+   * Seals the active segment (under the lock, caught up): a checkpoint at its last event, the
+   * whole in-memory copy written once to segments/seg-NNNNNN.db (temp, fsync, rename), then
+   * trail.db replaced by the next active segment, which holds the signed seal. Replacing
+   * trail.db is the commit point: a crash before it leaves the old trail.db and journal (the
+   * segment file is an unlisted leftover, overwritten by the next seal); a crash after it, the
+   * new trail.db with the old journal, whose sealed records are recognised and skipped.
+   */
+  private async seal(): Promise<void> {
+    const signer = this.options.signer;
+    if (signer) {
+      this.checkpointWanted = true;
+      this.commit([]);
+    }
+    const first = this.base.seq + 1;
+    const last = this.headSeq;
+    const segmentNo = (this.sealList[this.sealList.length - 1]?.segment_no ?? 0) + 1;
+    const dir = this.segmentsDir;
+    const fileName = segmentFileName(segmentNo);
+    const file = path.join(dir, fileName);
+    let next: Database | undefined;
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      const frontier = this.tree.current().toJSON();
+      const bytes = this.exportDatabase();
+      const tmp = tempPathFor(file);
+      try {
+        await writeFileDurably(tmp, bytes);
+        fs.renameSync(tmp, file);
+      } finally {
+        fs.rmSync(tmp, { force: true });
+      }
+      fsyncDir(dir);
+      const seal = signSeal(
+        {
+          segment_no: segmentNo, trail_id: this.trailIdValue, first_seq: first, last_seq: last, first_prev_hash: this.base.hash,
+          last_hash: this.headHash, file_name: fileName, file_sha256: sha256Hex(bytes), bytes: bytes.length,
+          checkpoint_no: this.lastCheckpoint?.checkpoint_no ?? 0, merkle_frontier: JSON.stringify(frontier), sealed_at: this.now(),
+        },
+        signer,
+      );
+      next = nextActiveDatabase(this.sql, this.db, seal);
+      const nextBytes = next.export();
+      this.snapshotId = writeFileAtomic(this.path, nextBytes);
+      this.snapshotBytes = nextBytes.length;
+    } catch (err) {
+      next?.close();
+      this.sealRetryAt = Date.now() + 60_000;
+      this.log(`could not seal segment ${segmentNo} (will retry; no event is lost): ${(err as Error).message}`);
+      return;
+    }
+    this.db.close();
+    this.db = next;
+    this.tuneInMemoryCopy();
+    this.prepareStatements();
+    this.readCheckpointState();
+    this.readSegmentState();
+    this.startJournal();
+    this.log(`sealed segment ${segmentNo} (seq ${first}–${last}) as ${fileName}`);
+  }
+
+  /** Temp files of a segment write that was interrupted. Under the lock. */
+  private removeStaleSegmentTemps(): string[] {
+    const dir = this.segmentsDir;
+    if (!fs.existsSync(dir)) return [];
+    const names = new Set(fs.readdirSync(dir).map((f) => f.match(/^(seg-\d+\.db)/)?.[1]).filter((f): f is string => !!f));
+    return [...names].flatMap((f) => removeStaleTempFiles(path.join(dir, f)));
   }
 
   // ---- snapshots -------------------------------------------------------------------------
