@@ -8,6 +8,7 @@ import { RUN_FLAGS, runAgentCommand } from "./runAgentCommand";
 import { DEBUG_FLAGS, diffCommand, replayCommand, retryCommand } from "./debugCommands";
 import { TRUST_FLAGS, trustCommand } from "./trustCommands";
 import { EVIDENCE_FLAGS, evidenceCommand, verifyEvidenceCommand } from "./evidenceCommands";
+import { archiveCommand, pruneCommand, RETENTION_FLAGS, verifySegmentCommand } from "./retentionCommands";
 
 const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, and inspect it
 
@@ -16,7 +17,10 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit sessions [--workspace DIR] [--json]
   agent-audit show <session-id | latest> [--workspace DIR] [--json]
   agent-audit failures [--workspace DIR] [--json]
-  agent-audit verify [--workspace DIR] [--anchor FILE] [--strict] [--json]
+  agent-audit verify [--workspace DIR] [--since DATE|SEQ] [--archive DIR] [--anchor FILE] [--strict] [--json]
+  agent-audit prune --before DATE [--workspace DIR]
+  agent-audit archive --before DATE --to DIR [--workspace DIR]
+  agent-audit verify-segment FILE
   agent-audit checkpoint [--print] [--workspace DIR]
   agent-audit export <session-id> --format jsonl [--out FILE] [--workspace DIR]
   agent-audit retry <event-id> [--input JSON] [--workspace DIR] [--approve ask|all|none]
@@ -27,7 +31,8 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit trust add FILE | list | forget [--workspace DIR] | rotate-key
   agent-audit --version
 
-The trail is DIR/.agent-audit/trail.db (DIR defaults to the current folder).
+The trail is DIR/.agent-audit/trail.db and, once it passes 16 MB, sealed segments in
+DIR/.agent-audit/segments/ (DIR defaults to the current folder).
 run uses ANTHROPIC_API_KEY and, if set, ANTHROPIC_BASE_URL. Your trust store (shared with the
 VS Code extension) is ~/.config/agent-audit (AGENT_AUDIT_CONFIG_DIR overrides it): your signing
 key, keys you trust, anchors (latest checkpoints) and pins (what you last saw at each trail).
@@ -55,6 +60,9 @@ const COMMANDS: Record<string, Command> = {
   trust: { flags: TRUST_FLAGS, positionals: 3, run: trustCommand },
   evidence: { flags: EVIDENCE_FLAGS, positionals: 1, run: evidenceCommand },
   "verify-evidence": { flags: { values: [], booleans: [] }, positionals: 1, run: verifyEvidenceCommand },
+  prune: { flags: RETENTION_FLAGS, positionals: 0, run: pruneCommand },
+  archive: { flags: RETENTION_FLAGS, positionals: 0, run: archiveCommand },
+  "verify-segment": { flags: { values: [], booleans: [] }, positionals: 1, run: verifySegmentCommand },
 };
 
 /** The version in package.json, which sits next to dist/ in the package and the repository. */

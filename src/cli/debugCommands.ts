@@ -14,6 +14,7 @@ import type { ParsedArgs } from "./cliArgs";
 import { UsageError, stringFlag } from "./cliArgs";
 import { approvalsFor, approveModeFrom, cancelOnSigint, printProgress } from "./runAgentCommand";
 import { resolveSession } from "./readCommands";
+import { TrailReader } from "../trail/trailReader";
 import { firstLine, formatMs, formatTokens } from "./textFormat";
 import { openTrailForReading, openTrailForWriting, workspaceFrom } from "./trailLocation";
 
@@ -34,16 +35,20 @@ export async function retryCommand(args: ParsedArgs): Promise<number> {
     if (typeof input !== "object" || input === null || Array.isArray(input)) throw new UsageError("--input must be a JSON object");
   }
   return withToolRun(args, async ({ workspace, store, approve, signal, cfg }) => {
+    // The recorded call may be in a sealed segment: read it from the one that holds it.
+    const reader = new TrailReader(store);
+    const session = reader.sessionOfEvent(eventId);
+    const recordedIn = session ? reader.sessionDatabase(session) : store.database;
     if (!input) {
-      const recorded = getEvent(store.database, eventId);
-      const call = recorded?.event_type === "tool_result" && recorded.parent_event_id ? getEvent(store.database, recorded.parent_event_id) : recorded;
+      const recorded = getEvent(recordedIn, eventId);
+      const call = recorded?.event_type === "tool_result" && recorded.parent_event_id ? getEvent(recordedIn, recorded.parent_event_id) : recorded;
       const markers = call ? redactionMarkers(JSON.parse(call.content).input) : [];
       if (markers.length) {
         throw new UsageError(`the recorded input holds ${markers.join(", ")} (a secret redacted from the trail); give the real input with --input '<json>'`);
       }
     }
     const r = await retryToolCall({
-      db: store.database,
+      db: recordedIn,
       eventId,
       input,
       workspaceRoot: workspace,
@@ -73,10 +78,11 @@ export async function retryCommand(args: ParsedArgs): Promise<number> {
 /** `agent-audit replay <session-id>`: exit 0 when the replay ends like a normal session. */
 export async function replayCommand(args: ParsedArgs): Promise<number> {
   return withToolRun(args, async ({ workspace, store, approve, signal, cfg }) => {
-    const id = resolveSession(args, store.database, "replay");
+    const reader = new TrailReader(store);
+    const id = resolveSession(args, reader, "replay");
     process.stdout.write(`Replaying session ${id} in ${workspace}: the model's answers come from the recording; the tools run for real.\n`);
     const o = await replaySession({
-      db: store.database,
+      db: reader.sessionDatabase(id),
       sessionId: id,
       workspaceRoot: workspace,
       tools: workspaceTools(),
@@ -123,15 +129,17 @@ async function withToolRun<T>(
 export async function diffCommand(args: ParsedArgs): Promise<number> {
   if (args.positionals.length !== 2) throw new UsageError("diff needs two session ids: agent-audit diff <a> <b>");
   const { store } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
-  const a = resolveSession({ ...args, positionals: [args.positionals[0]] }, store.database, "diff");
-  const b = resolveSession({ ...args, positionals: [args.positionals[1]] }, store.database, "diff");
-  const d = diffSessions(store.database, a, b);
+  const reader = new TrailReader(store);
+  const a = resolveSession({ ...args, positionals: [args.positionals[0]] }, reader, "diff");
+  const b = resolveSession({ ...args, positionals: [args.positionals[1]] }, reader, "diff");
+  const db = reader.sessionDatabase(a, b);
+  const d = diffSessions(db, a, b);
   if (args.flags.has("json")) {
     process.stdout.write(JSON.stringify(d, null, 2) + "\n");
     return 0;
   }
   process.stdout.write(renderSessionDiff(d) + "\n");
-  const tokens = (id: string) => sessionEvents(store.database, id).reduce((n, e) => n + (e.input_tokens ?? 0) + (e.output_tokens ?? 0), 0);
+  const tokens = (id: string) => sessionEvents(db, id).reduce((n, e) => n + (e.input_tokens ?? 0) + (e.output_tokens ?? 0), 0);
   process.stdout.write(`Tokens: A ${formatTokens(tokens(a))}, B ${formatTokens(tokens(b))}\n`);
   return 0;
 }

@@ -8,6 +8,7 @@ import { openForVerifying, verifyOpenTrail } from "../trail/verifyAtLocation";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, intFlag, stringFlag } from "./cliArgs";
 import { resolveSession } from "./readCommands";
+import { TrailReader } from "../trail/trailReader";
 import { trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
 import { plural } from "../shared/plural";
 
@@ -35,6 +36,7 @@ export async function evidenceCommand(args: ParsedArgs): Promise<number> {
       process.stderr.write(`agent-audit evidence: the trail has ${plural(v.report.findings.filter((f) => f.severity === "error").length, "finding")}; run "agent-audit verify". No evidence is made from it.\n`);
       return 1;
     }
+    const reader = new TrailReader(store);
     const from = intFlag(args, "from", 1);
     const to = intFlag(args, "to", 1);
     let seqs: number[];
@@ -46,8 +48,8 @@ export async function evidenceCommand(args: ParsedArgs): Promise<number> {
       seqs = Array.from({ length: to - from + 1 }, (_, i) => from + i);
       what = `events ${from}–${to}`;
     } else {
-      const id = resolveSession(args, store.database, "evidence");
-      seqs = sessionEvents(store.database, id).map((e) => e.seq);
+      const id = resolveSession(args, reader, "evidence");
+      seqs = sessionEvents(reader.sessionDatabase(id), id).map((e) => e.seq);
       what = `session ${id}`;
     }
     // The previous tree head: an anchor the auditor already holds (--anchor, as written by
@@ -60,7 +62,7 @@ export async function evidenceCommand(args: ParsedArgs): Promise<number> {
       throw new UsageError((err as Error).message);
     }
     const r = writeEvidenceBundle({
-      db: store.database,
+      databases: reader.databases(),
       trailId: store.trailId,
       seqs,
       signer: trust.signer(),

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import { inputSummary } from "../shared/inputSummary";
-import { failedToolCalls, failureCounts, getSession, listSessions, resolveSessionId, sessionEvents } from "../trail/trailQueries";
+import { sessionEvents } from "../trail/trailQueries";
+import { TrailReader } from "../trail/trailReader";
 import type { TrailEventRow } from "../trail/trailQueries";
 import { ANCHOR_FORMAT, anchorPathFor } from "../trail/anchorFile";
 import type { ParsedArgs } from "./cliArgs";
@@ -10,8 +11,9 @@ import { renderSession } from "./sessionText";
 import { content, firstLine, formatTokens, table } from "./textFormat";
 import { openTrailForReading, openTrailForWriting, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
 import { verifyAtLocation } from "../trail/verifyAtLocation";
+import { TrailStore } from "../trail/trailStore";
 
-export const READ_FLAGS = { values: ["workspace", "format", "out", "anchor"], booleans: ["json", "print", "strict"] };
+export const READ_FLAGS = { values: ["workspace", "format", "out", "anchor", "since", "archive"], booleans: ["json", "print", "strict"] };
 
 /** An event as JSON: stored fields with content parsed, so it reads well and re-hashes exactly. */
 function eventJson(e: TrailEventRow): Record<string, unknown> {
@@ -20,7 +22,7 @@ function eventJson(e: TrailEventRow): Record<string, unknown> {
 
 export async function sessionsCommand(args: ParsedArgs): Promise<number> {
   const { store } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
-  const sessions = listSessions(store.database);
+  const sessions = new TrailReader(store).listSessions();
   if (args.flags.has("json")) {
     process.stdout.write(JSON.stringify(sessions, null, 2) + "\n");
     return 0;
@@ -39,12 +41,12 @@ export async function sessionsCommand(args: ParsedArgs): Promise<number> {
 }
 
 /** The session named by the first argument (an id, a unique prefix, or "latest"). */
-export function resolveSession(args: ParsedArgs, db: Parameters<typeof resolveSessionId>[0], verb: string): string {
+export function resolveSession(args: ParsedArgs, reader: TrailReader, verb: string): string {
   const ref = args.positionals[0];
   if (!ref) throw new UsageError(`${verb} needs a session id (or "latest")`);
   let id: string | undefined;
   try {
-    id = resolveSessionId(db, ref);
+    id = reader.resolveSessionId(ref);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -54,19 +56,21 @@ export function resolveSession(args: ParsedArgs, db: Parameters<typeof resolveSe
 
 export async function showCommand(args: ParsedArgs): Promise<number> {
   const { store } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
-  const id = resolveSession(args, store.database, "show");
-  const events = sessionEvents(store.database, id);
+  const reader = new TrailReader(store);
+  const id = resolveSession(args, reader, "show");
+  const events = sessionEvents(reader.sessionDatabase(id), id);
   if (args.flags.has("json")) {
     process.stdout.write(JSON.stringify(events.map(eventJson), null, 2) + "\n");
     return 0;
   }
-  process.stdout.write(renderSession(getSession(store.database, id)!, events) + "\n");
+  process.stdout.write(renderSession(reader.getSession(id)!, events) + "\n");
   return 0;
 }
 
 export async function failuresCommand(args: ParsedArgs): Promise<number> {
   const { store } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
-  const failures = failedToolCalls(store.database);
+  const reader = new TrailReader(store);
+  const failures = reader.failedToolCalls();
   if (args.flags.has("json")) {
     const out = failures.map((f) => ({
       session_id: f.result.session_id,
@@ -85,7 +89,7 @@ export async function failuresCommand(args: ParsedArgs): Promise<number> {
     process.stdout.write("No failed tool calls.\n");
     return 0;
   }
-  const counts = failureCounts(store.database).map((c) => `${c.tool_name} ${c.error_type} ×${c.count}`);
+  const counts = reader.failureCounts().map((c) => `${c.tool_name} ${c.error_type} ×${c.count}`);
   process.stdout.write(`${plural(failures.length, "failed tool call")}: ${counts.join(", ")}\n\n`);
   const rows = [["WHEN", "SESSION", "STEP", "TOOL", "ERROR", "INPUT", "MESSAGE"]];
   for (const f of failures) {
@@ -102,8 +106,9 @@ export async function exportCommand(args: ParsedArgs): Promise<number> {
   const format = stringFlag(args, "format");
   if (format !== "jsonl") throw new UsageError('export needs --format jsonl (the only format so far)');
   const { store } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
-  const id = resolveSession(args, store.database, "export");
-  const lines = sessionEvents(store.database, id).map((e) => JSON.stringify(eventJson(e))).join("\n") + "\n";
+  const reader = new TrailReader(store);
+  const id = resolveSession(args, reader, "export");
+  const lines = sessionEvents(reader.sessionDatabase(id), id).map((e) => JSON.stringify(eventJson(e))).join("\n") + "\n";
   const out = stringFlag(args, "out");
   if (out) {
     fs.writeFileSync(out, lines);
@@ -121,7 +126,7 @@ export async function verifyCommand(args: ParsedArgs): Promise<number> {
   if (!fs.existsSync(file)) throw new UsageError(`no trail in ${workspace} (expected ${file}); run an agent there first`);
   let v;
   try {
-    v = await verifyAtLocation(file, trustStore(), { anchorFile: stringFlag(args, "anchor") });
+    v = await verifyAtLocation(file, trustStore(), { anchorFile: stringFlag(args, "anchor"), sinceSeq: await sinceSeqOf(args, file), archiveDirs: archiveDirsOf(args) });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -135,8 +140,10 @@ export async function verifyCommand(args: ParsedArgs): Promise<number> {
     return code;
   }
   const errors = report.findings.filter((f) => f.severity === "error");
+  const segments = report.segments.checked + report.segments.pruned > 0 ? `, ${plural(report.segments.checked, "sealed segment")} checked` : "";
   const facts =
-    `${plural(report.events, "event")}, chain intact up to seq ${report.head.seq} (head ${report.head.hash.slice(0, 16)}…), ` +
+    `${plural(report.events, "event")}${report.fromSeq > 1 ? ` from seq ${report.fromSeq} (--since; what comes before is vouched for by its signed seal)` : ""}, ` +
+    `chain intact up to seq ${report.head.seq} (head ${report.head.hash.slice(0, 16)}…)${segments}, ` +
     `${plural(report.checkpoints, "signed checkpoint")} up to seq ${report.lastSignedSeq}`;
   if (!report.valid) {
     process.stdout.write(`Trail INVALID: ${plural(errors.length, "finding")}\n`);
@@ -150,6 +157,7 @@ export async function verifyCommand(args: ParsedArgs): Promise<number> {
         `${v.pinned ? "It is now pinned: changes at this location from here on will be found." : ""}${strict ? " (--strict: a failure)" : ""}\n`,
     );
   }
+  for (const f of report.findings.filter((x) => x.severity === "info")) process.stdout.write(`  ${f.message}\n`);
   process.stdout.write(`${file}\n`);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   return code;
@@ -182,4 +190,28 @@ export async function checkpointCommand(args: ParsedArgs): Promise<number> {
     await store.close();
   }
   return 0;
+}
+
+/** `--since 2026-01-31` (a date) or `--since 1200` (a seq): the first seq to verify from. */
+async function sinceSeqOf(args: ParsedArgs, file: string): Promise<number | undefined> {
+  const since = stringFlag(args, "since");
+  if (since === undefined) return undefined;
+  if (/^\d+$/.test(since)) return Math.max(1, Number(since));
+  const t = Date.parse(since);
+  if (!Number.isFinite(t)) throw new UsageError(`--since takes a date (2026-01-31) or a seq number, not "${since}"`);
+  // The first segment sealed at or after the date holds every event from that date on.
+  const { store } = await TrailStore.open(file, { readOnly: true, allowAlteredSchema: true });
+  try {
+    const iso = new Date(t).toISOString();
+    const seal = store.seals.find((s) => s.sealed_at >= iso);
+    return seal ? seal.first_seq : store.activeBase.seq + 1;
+  } finally {
+    await store.close();
+  }
+}
+
+function archiveDirsOf(args: ParsedArgs): string[] | undefined {
+  const dir = stringFlag(args, "archive");
+  if (dir !== undefined && !fs.existsSync(dir)) throw new UsageError(`--archive ${dir}: no such folder`);
+  return dir === undefined ? undefined : [dir];
 }

@@ -7,12 +7,13 @@ import { canonicalEventText } from "./hashChain";
 import { parseCheckpoint } from "./evidenceVerifier";
 import { checkpointBody, noteVerifierKey, signNote, trailOrigin } from "./signedNote";
 import type { CheckpointSigner } from "./signing";
-import { buildTrailTree } from "./trailMerkle";
+import { leafHash, MerkleTree } from "./merkle";
 
 export const BUNDLE_FORMAT = "agent-audit-evidence/1";
 
 export interface BundleRequest {
-  db: Database;
+  /** The trail's segments in seq order (sealed ones, then the active one): TrailReader.databases(). */
+  databases: Iterable<{ db: Database }>;
   trailId: string;
   /** The events to prove, by seq (a session's, or a range). */
   seqs: number[];
@@ -40,22 +41,32 @@ const FIELDS = `seq, event_id, session_id, agent_id, user_id, timestamp, event_t
  * events came before and after the ones it shows.
  */
 export function writeEvidenceBundle(req: BundleRequest): { treeSize: number; events: number; dir: string } {
-  const tree = buildTrailTree(req.db);
-  const size = tree.size;
   if (!req.seqs.length) throw new Error("no events to put in the bundle");
-  const origin = trailOrigin(req.trailId);
-  const stmt = req.db.prepare(`SELECT ${FIELDS} FROM events WHERE seq = ?`);
-  const lines: string[] = [];
-  try {
-    for (const seq of req.seqs) {
-      stmt.bind([seq]);
-      if (!stmt.step()) throw new Error(`event ${seq} is not in the trail`);
-      lines.push(canonicalEventText(stmt.getAsObject() as unknown as EventRecord));
-      stmt.reset();
+  // One pass over the segments (one held at a time): every leaf of the tree, and the wanted events.
+  const tree = new MerkleTree();
+  const wanted = new Set(req.seqs);
+  const texts = new Map<number, string>();
+  for (const { db } of req.databases) {
+    const stmt = db.prepare(`SELECT ${FIELDS} FROM events ORDER BY seq`);
+    try {
+      while (stmt.step()) {
+        const e = stmt.getAsObject() as unknown as EventRecord;
+        if (e.seq !== tree.size + 1) throw new Error(`the trail is not whole at seq ${tree.size + 1} (pruned or damaged): run "agent-audit verify"`);
+        const text = canonicalEventText(e);
+        tree.append(leafHash(text));
+        if (wanted.has(e.seq)) texts.set(e.seq, text);
+      }
+    } finally {
+      stmt.free();
     }
-  } finally {
-    stmt.free();
   }
+  const size = tree.size;
+  const origin = trailOrigin(req.trailId);
+  const lines = req.seqs.map((seq) => {
+    const text = texts.get(seq);
+    if (text === undefined) throw new Error(`event ${seq} is not in the trail`);
+    return text;
+  });
   const b64 = (b: Buffer) => b.toString("base64");
   const proofs: Record<string, unknown> = {
     format: BUNDLE_FORMAT,

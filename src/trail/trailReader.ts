@@ -3,8 +3,8 @@ import type { SealRecord } from "./segments";
 import { readCatalog } from "./segments";
 import type { CatalogEntry } from "./segments";
 import { SCHEMA_SQL } from "./schema";
-import type { SessionSummary, TrailEventRow } from "./trailQueries";
-import { eventsBySeq, getSession, listSessions, mergeSummaries, queryAll } from "./trailQueries";
+import type { FailedToolCall, SessionSummary, TrailEventRow } from "./trailQueries";
+import { eventsBySeq, failedToolCalls, failureCounts, getEvent, getSession, listSessions, mergeSummaries, queryAll } from "./trailQueries";
 import type { TrailStore } from "./trailStore";
 
 const STORED_COLUMNS = `seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number,
@@ -59,44 +59,117 @@ export class TrailReader {
   }
 
   /**
-   * One database holding every event of the session and the blobs they reference: the
-   * active segment, the one sealed segment that holds it, or (a session spanning a seal) a
-   * copy assembled from its segments. For queries only; never written to.
+   * One database holding every event of the sessions and the blobs they reference: the
+   * active segment, the one sealed segment that holds them, or (a session spanning a seal,
+   * sessions in different segments) a copy assembled from their segments. For queries only;
+   * never written to, and not to be kept: a later call may close it.
    */
-  sessionDatabase(sessionId: string): Database {
-    const entry = this.catalogEntry(sessionId);
-    if (!entry) return this.active;
-    const seals = this.sealsFor(entry);
-    const inActive = Number(this.active.exec("SELECT count(*) FROM events WHERE session_id = ?", [sessionId])[0]?.values[0]?.[0] ?? 0) > 0;
+  sessionDatabase(...sessionIds: string[]): Database {
+    const segments = new Set<number>();
+    let inActive = false;
+    for (const id of sessionIds) {
+      const entry = this.catalogEntry(id);
+      if (entry) for (const s of this.sealsFor(entry)) segments.add(s.segment_no);
+      if (!entry || Number(this.active.exec("SELECT count(*) FROM events WHERE session_id = ?", [id])[0]?.values[0]?.[0] ?? 0) > 0) inActive = true;
+    }
+    if (!segments.size) return this.active;
+    const seals = this.store.seals.filter((s) => segments.has(s.segment_no));
     if (seals.length === 1 && !inActive) return this.store.segment(seals[0]);
-    const key = `${sessionId}\n${this.store.head.seq}`;
+    const key = `${sessionIds.join(",")}\n${this.store.head.seq}`;
     if (this.merged?.key === key) return this.merged.db;
     this.merged?.db.close();
     this.merged = undefined;
     const db = new this.store.sqlEngine.Database();
-    db.exec(SCHEMA_SQL);
-    // Rows come from several segments in seq order; the in-order rule holds per segment (and
-    // verify checks it there), not for this copy of one session's rows.
-    db.exec("DROP TRIGGER events_insert_in_order; BEGIN");
-    // Opened one at a time: the segment cache holds only two.
-    const sources: (() => Database)[] = [...seals.map((s) => () => this.store.segment(s)), ...(inActive ? [() => this.active] : [])];
-    const meta = this.active.exec("SELECT key, value FROM meta WHERE key NOT IN ('base_seq', 'base_hash')")[0]?.values ?? [];
-    for (const r of meta) db.run("INSERT INTO meta (key, value) VALUES (?, ?)", r);
-    const insEvent = db.prepare(`INSERT INTO events (${STORED_COLUMNS}) VALUES (${STORED_COLUMNS.split(",").map(() => "?").join(", ")})`);
-    const insBlob = db.prepare("INSERT OR IGNORE INTO blobs (hash, kind, body) VALUES (?, ?, ?)");
     try {
-      for (const open of sources) {
-        const src = open();
-        for (const r of src.exec(`SELECT ${STORED_COLUMNS} FROM events WHERE session_id = ? ORDER BY seq`, [sessionId])[0]?.values ?? []) insEvent.run(r);
-        for (const r of src.exec("SELECT hash, kind, body FROM blobs")[0]?.values ?? []) insBlob.run(r);
+      db.exec(SCHEMA_SQL);
+      // Rows come from several segments in seq order; the in-order rule holds per segment (and
+      // verify checks it there), not for this copy of some sessions' rows.
+      db.exec("DROP TRIGGER events_insert_in_order; BEGIN");
+      const meta = this.active.exec("SELECT key, value FROM meta WHERE key NOT IN ('base_seq', 'base_hash')")[0]?.values ?? [];
+      for (const r of meta) db.run("INSERT INTO meta (key, value) VALUES (?, ?)", r);
+      // Opened one at a time: the segment cache holds only two.
+      const sources: (() => Database)[] = [...seals.map((s) => () => this.store.segment(s)), ...(inActive ? [() => this.active] : [])];
+      const insEvent = db.prepare(`INSERT INTO events (${STORED_COLUMNS}) VALUES (${STORED_COLUMNS.split(",").map(() => "?").join(", ")})`);
+      const insBlob = db.prepare("INSERT OR IGNORE INTO blobs (hash, kind, body) VALUES (?, ?, ?)");
+      try {
+        for (const open of sources) {
+          const src = open();
+          const marks = sessionIds.map(() => "?").join(", ");
+          for (const r of src.exec(`SELECT ${STORED_COLUMNS} FROM events WHERE session_id IN (${marks}) ORDER BY seq`, sessionIds)[0]?.values ?? []) insEvent.run(r);
+          for (const r of src.exec("SELECT hash, kind, body FROM blobs")[0]?.values ?? []) insBlob.run(r);
+        }
+      } finally {
+        insEvent.free();
+        insBlob.free();
       }
-    } finally {
-      insEvent.free();
-      insBlob.free();
+      db.exec("COMMIT");
+    } catch (err) {
+      db.close();
+      throw err;
     }
-    db.exec("COMMIT");
     this.merged = { key, db };
     return db;
+  }
+
+  /** The session an event belongs to, looked up in the active segment, then sealed ones (newest first). */
+  sessionOfEvent(eventId: string): string | undefined {
+    const q = "SELECT session_id FROM events WHERE event_id = ?";
+    const here = this.active.exec(q, [eventId])[0]?.values[0]?.[0];
+    if (here !== undefined) return String(here);
+    for (const seal of [...this.store.seals].reverse()) {
+      let db: Database;
+      try {
+        db = this.store.segment(seal);
+      } catch {
+        continue; // pruned or unreadable: verify reports it
+      }
+      const found = db.exec(q, [eventId])[0]?.values[0]?.[0];
+      if (found !== undefined) return String(found);
+    }
+    return undefined;
+  }
+
+  /** Failed tool calls, newest first: the active segment's, then the catalog's (read from their segments). */
+  failedToolCalls(options: { limit?: number } = {}): FailedToolCall[] {
+    const limit = options.limit ?? Infinity;
+    const out = failedToolCalls(this.active, { limit: Number.isFinite(limit) ? limit : undefined });
+    if (out.length >= limit || !this.store.seals.length) return out;
+    const rows = queryAll<{ seq: number; segment_no: number }>(this.active, "SELECT seq, segment_no FROM failure_catalog ORDER BY seq DESC LIMIT ?", [Number.isFinite(limit) ? limit - out.length : -1]);
+    const bySegment = new Map<number, number[]>();
+    for (const r of rows) bySegment.set(r.segment_no, [...(bySegment.get(r.segment_no) ?? []), r.seq]);
+    for (const seal of [...this.store.seals].reverse()) {
+      const seqs = bySegment.get(seal.segment_no);
+      if (!seqs) continue;
+      let db: Database;
+      try {
+        db = this.store.segment(seal);
+      } catch {
+        continue; // pruned: the catalog still counts them
+      }
+      for (const result of eventsBySeq(db, seqs).sort((a, b) => b.seq - a.seq)) {
+        out.push({ result, call: result.parent_event_id ? getEvent(db, result.parent_event_id) : undefined });
+      }
+    }
+    return out;
+  }
+
+  /** Counts of failed tool calls by tool and error type over every segment, most frequent first. */
+  failureCounts(): { tool_name: string; error_type: string; count: number; last_seq: number }[] {
+    const counts = failureCounts(this.active);
+    if (!this.store.seals.length) return counts;
+    const key = (c: { tool_name: string; error_type: string }) => `${c.tool_name}\n${c.error_type}`;
+    const byKey = new Map(counts.map((c) => [key(c), { ...c }]));
+    for (const c of queryAll<{ tool_name: string; error_type: string; count: number; last_seq: number }>(
+      this.active,
+      "SELECT tool_name, error_type, count(*) AS count, max(seq) AS last_seq FROM failure_catalog GROUP BY tool_name, error_type",
+    )) {
+      const known = byKey.get(key(c));
+      if (known) {
+        known.count += c.count;
+        known.last_seq = Math.max(known.last_seq, c.last_seq);
+      } else byKey.set(key(c), c);
+    }
+    return [...byKey.values()].sort((a, b) => b.count - a.count || b.last_seq - a.last_seq);
   }
 
   /** Whole events by seq, from whichever segment holds each. */

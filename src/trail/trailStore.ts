@@ -214,6 +214,11 @@ export class TrailStore {
     return this.db;
   }
 
+  /** The public key this store signs checkpoints and seals with, if it has one. */
+  get signerKey() {
+    return this.options.signer?.key;
+  }
+
   /** The SQLite engine the trail is read with. */
   get sqlEngine(): SqlJsStatic {
     return this.sql;
@@ -341,6 +346,8 @@ export class TrailStore {
         this.upgraded = false;
       }
       if (removedTempFiles.length) this.log(`removed leftovers of an interrupted write: ${removedTempFiles.join(", ")}`);
+      // A trail past the seal size (one written before segments existed) is sealed right away.
+      if (this.sealDue()) queueMicrotask(() => this.kick());
       return report;
     } finally {
       this.lock.release();

@@ -24,7 +24,16 @@ export interface LocatedVerification {
  * report it). A valid trail advances the pin (trust on first use); the same for CLI and
  * extension, so each sees what the other signed.
  */
-export async function verifyAtLocation(trailPath: string, trust: TrustStore, opts: { anchorFile?: string } = {}): Promise<LocatedVerification> {
+/** What to verify beyond the defaults: an anchor file, a start (`--since`), archive folders. */
+export interface VerifyAtLocationOptions {
+  anchorFile?: string;
+  /** Verify from the segment holding this seq on (`verify --since`); the pin is then not advanced. */
+  sinceSeq?: number;
+  /** Folders holding archived segments (`agent-audit archive --to DIR`), verified with the trail. */
+  archiveDirs?: string[];
+}
+
+export async function verifyAtLocation(trailPath: string, trust: TrustStore, opts: VerifyAtLocationOptions = {}): Promise<LocatedVerification> {
   const { store, report: open } = await openForVerifying(trailPath);
   try {
     return await verifyOpenTrail(store, open, trust, opts);
@@ -39,7 +48,7 @@ export function openForVerifying(trailPath: string): Promise<{ store: TrailStore
 }
 
 /** verifyAtLocation on a store already open (from openForVerifying), for callers that go on using it. */
-export async function verifyOpenTrail(store: TrailStore, open: OpenReport, trust: TrustStore, opts: { anchorFile?: string } = {}): Promise<LocatedVerification> {
+export async function verifyOpenTrail(store: TrailStore, open: OpenReport, trust: TrustStore, opts: VerifyAtLocationOptions = {}): Promise<LocatedVerification> {
   const trailPath = store.path;
   const location = canonicalLocation(trailPath);
   const pin = trust.pins.read(trailPath);
@@ -54,9 +63,13 @@ export async function verifyOpenTrail(store: TrailStore, open: OpenReport, trust
     journalCorruption: open.corruption,
     pin,
     location,
+    segmentsDir: store.segmentsDir,
+    archiveDirs: opts.archiveDirs,
+    sinceSeq: opts.sinceSeq,
   });
   let pinned = false;
-  if (report.valid) {
+  // A partial verification (--since) vouches for less than the pin records: it leaves it be.
+  if (report.valid && opts.sinceSeq === undefined) {
     const state = { location, trailId: report.trailId, headSeq: report.head.seq, headHash: report.head.hash, hashAt: () => undefined, checkpoints: report.checkpoints, keys: report.checkpointKeys };
     try {
       // The pin vouches later only if something trusted vouched now: a trusted key, or the anchor.

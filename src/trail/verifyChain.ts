@@ -16,11 +16,14 @@ export type FindingCategory =
   | "TRIGGERS_MISSING" // the append-only triggers were dropped or altered
   | "BLOB_MISMATCH" // stored content no longer matches its hash
   | "CORRUPT" // SQLite reports structural damage
+  | "SEGMENT_ALTERED" // a sealed segment file differs from its signed seal (edited, replaced, or the seal is forged)
+  | "SEGMENT_MISSING" // a sealed segment file is gone and no recorded pruning accounts for it
+  | "PRUNED" // info: sealed segments were pruned (recorded in the trail); their link is vouched for by the signed seal
   | "UNSIGNED_TAIL"; // warning: events after the last checkpoint are chained but not yet signed
 
 export interface Finding {
   category: FindingCategory;
-  severity: "error" | "warning";
+  severity: "error" | "warning" | "info";
   /** Where: the event seq (or the first of a range). */
   seq?: number;
   /** Last seq of a range (SEQ_GAP, TRUNCATED, UNSIGNED_TAIL). */
@@ -54,13 +57,21 @@ export function verifyChain(db: Database, options: { maxProblems?: number } = {}
 }
 
 /** Walks events in seq order, recomputing every hash and link; `onEvent` sees each event (the Merkle tree). */
-export function walkChain(db: Database, wanted: Set<number>, hashAt: Map<number, string>, add: (f: Finding) => void, onEvent?: (e: EventRecord, canonicalText: string) => void) {
+export function walkChain(
+  db: Database,
+  wanted: Set<number>,
+  hashAt: Map<number, string>,
+  add: (f: Finding) => void,
+  onEvent?: (e: EventRecord, canonicalText: string) => void,
+  /** Where this segment starts: the previous segment's last seq and hash (the genesis for the first). */
+  from: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH },
+) {
   const stmt = db.prepare(
     `SELECT seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number, parent_event_id,
             model_id, system_prompt_hash, agent_version, content, prev_hash, hash FROM events ORDER BY seq`,
   );
-  let expected = 1;
-  let prevStored = GENESIS_HASH;
+  let expected = from.seq + 1;
+  let prevStored = from.hash;
   let events = 0;
   try {
     while (stmt.step()) {

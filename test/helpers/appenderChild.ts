@@ -1,5 +1,7 @@
 // Child process for the crash and concurrency tests: appends N events to a trail and prints
 // "ack <seq> <hash> <event_id>" for each one as soon as append() resolves (i.e. it is durable).
+import * as fs from "node:fs";
+import { ed25519Signer } from "../../src/trail/signing";
 import { TrailStore } from "../../src/trail/trailStore";
 
 async function main(): Promise<void> {
@@ -7,10 +9,14 @@ async function main(): Promise<void> {
   const count = Number(countArg);
   // Frequent snapshots, so that kills also land while one is being written in the background.
   const every = Number(process.env.AAT_SNAPSHOT_EVERY_BYTES ?? 0);
-  const { store } = await TrailStore.open(
-    trailPath,
-    every ? { minJournalBytesForSnapshot: every, snapshotJournalRatio: 0 } : {},
-  );
+  // Small segments, so that kills also land while one is being sealed (signed, as a user's are).
+  const sealBytes = process.env.AAT_SEAL_BYTES ? Number(process.env.AAT_SEAL_BYTES) : undefined;
+  const keyFile = process.env.AAT_SIGNING_KEY;
+  const { store } = await TrailStore.open(trailPath, {
+    ...(every ? { minJournalBytesForSnapshot: every, snapshotJournalRatio: 0 } : {}),
+    ...(sealBytes !== undefined ? { sealBytes } : {}),
+    ...(keyFile ? { signer: ed25519Signer(fs.readFileSync(keyFile, "utf8")), checkpointEvery: 50 } : {}),
+  });
   const payload = "p".repeat(400);
   const one = async (i: number) => {
     const e = await store.append({

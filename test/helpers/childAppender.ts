@@ -24,11 +24,12 @@ export function startAppender(
   tag: string,
   mode: "serial" | "burst",
   snapshotEveryBytes = 0,
+  env: Record<string, string> = {},
 ): RunningAppender {
   const script = path.join(__dirname, "appenderChild.js");
   const child = spawn(process.execPath, [script, trailPath, String(count), tag, mode], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, AAT_SNAPSHOT_EVERY_BYTES: String(snapshotEveryBytes) },
+    env: { ...process.env, AAT_SNAPSHOT_EVERY_BYTES: String(snapshotEveryBytes), ...env },
   });
   const acks: Ack[] = [];
   let stderr = "";

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { test } from "node:test";
+import * as fs from "node:fs";
+import { pruneSegments } from "../../src/trail/retention";
 import { ed25519Signer, generateSigningKey } from "../../src/trail/signing";
+import { verifyTrail } from "../../src/trail/verifyTrail";
+import type { Ack } from "../helpers/childAppender";
+import { startAppender } from "../helpers/childAppender";
+import { runCli } from "../helpers/cliRunner";
 import { TrailReader } from "../../src/trail/trailReader";
 import { sessionEvents as eventsOfSession } from "../../src/trail/trailQueries";
 import { TrailStore } from "../../src/trail/trailStore";
@@ -78,3 +84,236 @@ test("the active segment is sealed past sealBytes: segment files any sqlite3 rea
   assert.equal(e.prev_hash, head.hash);
   await again.close();
 });
+
+/** Checks every acknowledged event is in the trail (whatever segment holds it) and the whole trail verifies. */
+async function assertWhole(trailPath: string, acks: Ack[]): Promise<number> {
+  const { store } = await TrailStore.open(trailPath, { readOnly: true });
+  try {
+    const reader = new TrailReader(store);
+    const rows = new Map(reader.eventsBySeq(acks.map((a) => a.seq)).map((r) => [r.seq, r]));
+    for (const a of acks) {
+      const row = rows.get(a.seq);
+      assert.ok(row, `acknowledged seq ${a.seq} is missing`);
+      assert.equal(row.hash, a.hash, `seq ${a.seq} differs from what was acknowledged`);
+      assert.equal(row.event_id, a.eventId);
+    }
+    const report = verifyTrail(store.database, { sql: store.sqlEngine, segmentsDir: store.segmentsDir });
+    const errors = report.findings.filter((f) => f.severity === "error");
+    assert.deepEqual(errors, [], "the trail verifies");
+    assert.equal(report.events, store.head.seq, "every event was walked");
+    reader.release();
+    return store.head.seq;
+  } finally {
+    await store.close();
+  }
+}
+
+function keyFile(dir: string): string {
+  const f = path.join(dir, "key.pem");
+  fs.writeFileSync(f, generateSigningKey(), { mode: 0o600 });
+  return f;
+}
+
+test("kill -9 at random moments while segments are being sealed loses no acknowledged event (30 rounds)", { timeout: 240_000 }, async (t) => {
+  const dir = tempDir(t);
+  const trailPath = path.join(dir, ".agent-audit", "trail.db");
+  const env = { AAT_SEAL_BYTES: "30000", AAT_SIGNING_KEY: keyFile(dir) };
+  const allAcks: Ack[] = [];
+  let killedMidway = 0;
+  for (let round = 0; round < 30; round++) {
+    const app = startAppender(trailPath, 600, `r${round}`, round % 2 ? "burst" : "serial", 0, env);
+    await app.firstAck;
+    await new Promise((r) => setTimeout(r, Math.random() * 250));
+    app.child.kill("SIGKILL");
+    const { signal, code, stderr } = await app.exited;
+    assert.ok(signal === "SIGKILL" || code === 0, `child failed: ${stderr}`);
+    if (signal === "SIGKILL" && app.acks.length < 600) killedMidway++;
+    allAcks.push(...app.acks);
+    const head = await assertWhole(trailPath, allAcks);
+    assert.ok(head >= allAcks.length);
+  }
+  const { store } = await TrailStore.open(trailPath, { readOnly: true });
+  const seals = store.seals.length;
+  await store.close();
+  assert.ok(seals >= 20, `only ${seals} segments were sealed`);
+  assert.ok(killedMidway >= 15, `only ${killedMidway} rounds were killed mid-run`);
+});
+
+test("two processes appending across seals stay gapless and lose nothing", { timeout: 120_000 }, async (t) => {
+  const dir = tempDir(t);
+  const trailPath = path.join(dir, ".agent-audit", "trail.db");
+  const env = { AAT_SEAL_BYTES: "40000", AAT_SIGNING_KEY: keyFile(dir) };
+  (await TrailStore.open(trailPath)).store.close();
+  const a = startAppender(trailPath, 800, "a", "serial", 0, env);
+  const b = startAppender(trailPath, 800, "b", "burst", 0, env);
+  const [ra, rb] = await Promise.all([a.exited, b.exited]);
+  assert.equal(ra.code, 0, ra.stderr);
+  assert.equal(rb.code, 0, rb.stderr);
+  assert.equal(new Set([...a.acks, ...b.acks].map((x) => x.seq)).size, 1600, "two events were acknowledged with the same seq");
+  assert.equal(await assertWhole(trailPath, [...a.acks, ...b.acks]), 1600);
+  const { store } = await TrailStore.open(trailPath, { readOnly: true });
+  assert.ok(store.seals.length >= 5, `sealed ${store.seals.length} segments`);
+  await store.close();
+});
+
+test("a sealed segment edited with sqlite3 is caught by verify and refused by readers", async (t) => {
+  const dir = tempDir(t);
+  const { trailPath, store, ids } = await sealedTrail(dir);
+  const seal = store.seals[0];
+  await store.close();
+  const file = path.join(dir, ".agent-audit", "segments", seal.file_name);
+  // What someone with the sqlite3 CLI does: drop the guard, change a result, put the guard back.
+  const edit = sqlite3(file, `DROP TRIGGER events_no_update;
+    UPDATE events SET content = replace(content, 'command exited with code 1', 'command succeeded') WHERE outcome = 'error';
+    ${sqlite3(file, "SELECT sql FROM sqlite_master WHERE name = 'events_no_update';").stdout.trim()};`);
+  assert.equal(edit.status, 0, edit.stderr);
+  const { store: ro } = await TrailStore.open(trailPath, { readOnly: true });
+  try {
+    const report = verifyTrail(ro.database, { sql: ro.sqlEngine, segmentsDir: ro.segmentsDir });
+    assert.equal(report.valid, false);
+    const cats = new Set(report.findings.map((f) => f.category));
+    assert.ok(cats.has("SEGMENT_ALTERED"), `SEGMENT_ALTERED in ${[...cats]}`);
+    assert.ok(cats.has("HASH_MISMATCH"), "and the altered events themselves");
+    const reader = new TrailReader(ro);
+    assert.throws(() => eventsOfSession(reader.sessionDatabase(ids[0]), ids[0]), /not the segment that was sealed/);
+    // The session list still comes from the catalog: the edit does not hide a session.
+    assert.equal(reader.listSessions().length, ids.length);
+  } finally {
+    await ro.close();
+  }
+});
+
+test("prune: what remains verifies, with PRUNED as information; the pruning is a recorded, signed session", async (t) => {
+  const dir = tempDir(t);
+  const { trailPath, store, signer } = await sealedTrail(dir);
+  const seals = [...store.seals];
+  // Nothing sealed before a date in the past: nothing goes.
+  assert.equal((await pruneSegments(store, { before: new Date("2000-01-01") })).segments.length, 0);
+  const cut = seals[1].sealed_at;
+  const r = await pruneSegments(store, { before: new Date(Date.parse(cut) + 1) });
+  assert.deepEqual(r.segments.map((s) => s.segment_no), [1, 2]);
+  for (const s of r.segments) assert.equal(fs.existsSync(path.join(store.segmentsDir, s.file_name)), false);
+  const head = store.head.seq;
+  await store.close();
+  const { store: ro } = await TrailStore.open(trailPath, { readOnly: true });
+  try {
+    const report = verifyTrail(ro.database, { sql: ro.sqlEngine, segmentsDir: ro.segmentsDir, trustedKeys: [signer.key] });
+    assert.deepEqual(report.findings.filter((f) => f.severity === "error"), []);
+    assert.equal(report.valid, true);
+    assert.equal(report.authenticated, true);
+    assert.equal(report.head.seq, head);
+    const pruned = report.findings.find((f) => f.category === "PRUNED")!;
+    assert.equal(pruned.severity, "info");
+    assert.match(pruned.message, new RegExp(`^PRUNED \\(seq 1–${seals[1].last_seq}, by ${signer.key.fingerprint.slice(0, 16)}…, at 20`));
+    const reader = new TrailReader(ro);
+    const retention = reader.listSessions().find((s) => s.agent_id === "agent-audit-retention")!;
+    assert.equal(retention.status, "completed");
+    assert.match(retention.task ?? "", /^Prune segments 1, 2 \(seq 1–\d+\)/);
+    // A segment removed by hand (not pruned) is an error, not information.
+    fs.rmSync(path.join(ro.segmentsDir, seals[2].file_name));
+    const again = verifyTrail(ro.database, { sql: ro.sqlEngine, segmentsDir: ro.segmentsDir, trustedKeys: [signer.key] });
+    assert.equal(again.valid, false);
+    assert.ok(again.findings.some((f) => f.category === "SEGMENT_MISSING" && f.seq === seals[2].first_seq));
+  } finally {
+    await ro.close();
+  }
+});
+
+test("archive: segments move with their seals, verify on their own and with the live trail; verify --since starts at a seal", async (t) => {
+  const dir = tempDir(t);
+  const { trailPath, store, signer } = await sealedTrail(dir);
+  const archive = path.join(dir, "archive");
+  const r = await pruneSegments(store, { before: new Date(Date.parse(store.seals[0].sealed_at) + 1), archiveTo: archive });
+  assert.equal(r.segments.length, 1);
+  await store.close();
+  assert.ok(fs.existsSync(path.join(archive, "seg-000001.db")) && fs.existsSync(path.join(archive, "seg-000001.seal.json")));
+  const { store: ro } = await TrailStore.open(trailPath, { readOnly: true });
+  try {
+    const together = verifyTrail(ro.database, { sql: ro.sqlEngine, segmentsDir: ro.segmentsDir, archiveDirs: [archive], trustedKeys: [signer.key] });
+    assert.equal(together.valid, true);
+    assert.equal(together.segments.pruned, 0, "the archived segment is found and walked");
+    assert.equal(together.events, ro.head.seq);
+    const since = verifyTrail(ro.database, { sql: ro.sqlEngine, segmentsDir: ro.segmentsDir, sinceSeq: ro.seals[2].first_seq + 1, trustedKeys: [signer.key] });
+    assert.equal(since.valid, true, JSON.stringify(since.findings));
+    assert.equal(since.fromSeq, ro.seals[2].first_seq);
+    assert.equal(since.events, ro.head.seq - ro.seals[1].last_seq);
+  } finally {
+    await ro.close();
+  }
+  // The archived file alone, through the CLI; then one byte changed in it.
+  const config = path.join(dir, "config");
+  const ok = await runCli(["verify-segment", path.join(archive, "seg-000001.db")], config);
+  assert.equal(ok.code, 3, ok.out); // valid, but signed by a key this config does not trust
+  assert.match(ok.out, /Segment 1 valid: seq 1–\d+/);
+  const f = path.join(archive, "seg-000001.db");
+  const bytes = fs.readFileSync(f);
+  const at = bytes.indexOf("lorem ipsum");
+  bytes[at] = "L".charCodeAt(0);
+  fs.writeFileSync(f, bytes);
+  const bad = await runCli(["verify-segment", f], config);
+  assert.equal(bad.code, 1, bad.out);
+  assert.match(bad.out, /SHA-256 differs/);
+});
+
+test("migration: a single-file trail of schema 3 opens, is sealed as it is (no event re-hashed), and verifies", async (t) => {
+  const dir = tempDir(t);
+  const trailPath = path.join(dir, ".agent-audit", "trail.db");
+  const signer = ed25519Signer(generateSigningKey());
+  const { store } = await TrailStore.open(trailPath, { sealBytes: 0, signer });
+  for (let i = 0; i < 4; i++) await appendLinked(store, sessionEvents({ task: `old ${i}`, steps: 10, failures: 1 }));
+  await store.close();
+  downgradeToSchema3(trailPath);
+  const before = sqlite3(trailPath, "SELECT seq, hash FROM events ORDER BY seq;").stdout;
+  const { store: opened } = await TrailStore.open(trailPath, { sealBytes: 20_000, signer });
+  await opened.flush();
+  assert.equal(opened.seals.length, 1, "the old file became the first sealed segment");
+  const seg = path.join(opened.segmentsDir, opened.seals[0].file_name);
+  assert.equal(sqlite3(seg, "SELECT seq, hash FROM events ORDER BY seq;").stdout, before, "every event as it was");
+  await opened.append({ session_id: "new", event_type: "session_start", content: { task: "after the migration" } });
+  const head = opened.head.seq;
+  await opened.close();
+  assert.equal(await assertWhole(trailPath, []), head);
+});
+
+test("kill -9 during a migration (many rounds): the trail always opens, with every event", { timeout: 180_000 }, async (t) => {
+  const dir = tempDir(t);
+  const trailPath = path.join(dir, ".agent-audit", "trail.db");
+  const key = keyFile(dir);
+  const { store } = await TrailStore.open(trailPath, { sealBytes: 0, signer: ed25519Signer(fs.readFileSync(key, "utf8")) });
+  for (let i = 0; i < 20; i++) await appendLinked(store, sessionEvents({ task: `old ${i}`, steps: 20, outputBytes: 2000 }));
+  await store.close();
+  downgradeToSchema3(trailPath);
+  const pristine = path.join(dir, "pristine");
+  fs.cpSync(path.join(dir, ".agent-audit"), pristine, { recursive: true });
+  const expected = sqlite3(trailPath, "SELECT seq, hash FROM events ORDER BY seq;").stdout;
+  let interrupted = 0;
+  for (let round = 0; round < 12; round++) {
+    fs.rmSync(path.join(dir, ".agent-audit"), { recursive: true, force: true });
+    fs.cpSync(pristine, path.join(dir, ".agent-audit"), { recursive: true });
+    // The child opens the old trail (migrating it) and appends one event; killed at some point.
+    const app = startAppender(trailPath, 1, `m${round}`, "serial", 0, { AAT_SEAL_BYTES: "50000", AAT_SIGNING_KEY: key });
+    await new Promise((r) => setTimeout(r, 150 + Math.random() * 500));
+    app.child.kill("SIGKILL");
+    const { signal } = await app.exited;
+    if (signal === "SIGKILL") interrupted++;
+    const head = await assertWhole(trailPath, app.acks);
+    const { store: ro } = await TrailStore.open(trailPath, { readOnly: true });
+    const rows = new TrailReader(ro).eventsBySeq(expected.trim().split("\n").map((l) => Number(l.split("|")[0])));
+    assert.equal(rows.map((r) => `${r.seq}|${r.hash}\n`).join(""), expected, `round ${round}: every old event as it was`);
+    await ro.close();
+    assert.ok(head >= rows.length);
+  }
+  assert.ok(interrupted >= 4, `only ${interrupted} rounds were killed before the child finished`);
+});
+
+/** Turns a trail file into what schema 3 wrote: no segment tables, the old in-order trigger. */
+function downgradeToSchema3(file: string): void {
+  const r = sqlite3(file, `DROP TABLE seals; DROP TABLE session_catalog; DROP TABLE failure_catalog; DROP TRIGGER events_insert_in_order;
+CREATE TRIGGER events_insert_in_order BEFORE INSERT ON events
+WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM events)
+  OR NEW.prev_hash IS NOT coalesce((SELECT hash FROM events WHERE seq = NEW.seq - 1), '${"0".repeat(64)}')
+BEGIN SELECT RAISE(ABORT, 'agent-audit: events are append-only; seq must be the next number and prev_hash the current head hash'); END;
+PRAGMA user_version = 3;`);
+  assert.equal(r.status, 0, r.stderr);
+  fs.rmSync(file.replace(/\.db$/, ".journal"), { force: true });
+}

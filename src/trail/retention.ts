@@ -1,0 +1,125 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fsyncDir, tempPathFor, writeFileDurably } from "./durableFile";
+import { sha256Hex } from "./hashChain";
+import type { SealRecord } from "./segments";
+import { TrailError } from "./trailErrors";
+import type { TrailStore } from "./trailStore";
+
+/** The session a pruning is recorded in, and its agent id (so the tree shows who did it). */
+export const RETENTION_AGENT_ID = "agent-audit-retention";
+
+export interface PruneOptions {
+  /** Sealed segments whose seal is older than this (so are all their events) go. */
+  before: Date;
+  /** Move them here instead of deleting them (`archive`): each file and its seal as JSON. */
+  archiveTo?: string;
+  user?: string;
+}
+
+export interface PruneResult {
+  segments: SealRecord[];
+  /** Why segments sealed before the date were kept (unsigned seal, file already gone). */
+  kept: string[];
+  archivedTo?: string;
+}
+
+/**
+ * Retention: removes (or moves) whole sealed segments sealed before `before`. Only what is
+ * sealed *and* signed goes, so the link from what remains to the past is vouched for by a
+ * signed seal; the active segment never goes. The pruning is itself recorded first (a
+ * session with a `trail_pruned` event, then a signed checkpoint), and only then are the
+ * files removed: a crash in between leaves files that verify still checks.
+ */
+export async function pruneSegments(store: TrailStore, opts: PruneOptions): Promise<PruneResult> {
+  if (!store.signerKey) throw new TrailError("INVALID_EVENT", "Pruning needs the signing key: the seals of what remains must be signed by it");
+  await store.refresh();
+  const cutoff = opts.before.toISOString();
+  const kept: string[] = [];
+  const chosen: SealRecord[] = [];
+  for (const seal of store.seals) {
+    if (seal.sealed_at >= cutoff) break; // seals are in time order: the rest are newer
+    const file = path.join(store.segmentsDir, seal.file_name);
+    if (!fs.existsSync(file)) continue; // pruned before
+    if (!seal.signature || !seal.checkpoint_no) {
+      kept.push(`segment ${seal.segment_no}: its seal is not signed (the trail had no signing key when it was sealed)`);
+      continue;
+    }
+    if (sha256Hex(fs.readFileSync(file)) !== seal.file_sha256) {
+      kept.push(`segment ${seal.segment_no}: ${file} differs from its seal (edited?); run "agent-audit verify"`);
+      continue;
+    }
+    chosen.push(seal);
+  }
+  if (!chosen.length) return { segments: [], kept };
+  store.releaseSegments();
+
+  let archivedTo: string | undefined;
+  if (opts.archiveTo) {
+    archivedTo = path.resolve(opts.archiveTo);
+    fs.mkdirSync(archivedTo, { recursive: true });
+    for (const seal of chosen) await archiveOne(store, seal, archivedTo);
+  }
+
+  const sessionId = `retention-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  const base = { session_id: sessionId, agent_id: RETENTION_AGENT_ID, user_id: opts.user ?? "" };
+  const first = chosen[0].first_seq;
+  const last = chosen[chosen.length - 1].last_seq;
+  const what = `${chosen.length === 1 ? "segment" : "segments"} ${chosen.map((s) => s.segment_no).join(", ")} (seq ${first}–${last})`;
+  await store.append({ ...base, event_type: "session_start", content: { task: `${archivedTo ? "Archive" : "Prune"} ${what}, sealed before ${cutoff}` } });
+  await store.append({
+    ...base,
+    event_type: "trail_pruned",
+    step_number: 1,
+    content: {
+      segments: chosen.map((s) => s.segment_no),
+      first_seq: first,
+      last_seq: last,
+      before: cutoff,
+      archived_to: archivedTo ?? null,
+      key_fingerprint: store.signerKey.fingerprint,
+      files: chosen.map((s) => ({ name: s.file_name, sha256: s.file_sha256, bytes: s.bytes })),
+    },
+  });
+  await store.append({ ...base, event_type: "session_end", step_number: 1, content: { outcome: "completed", final_text: `${archivedTo ? "Archived" : "Pruned"} ${what}` } });
+  await store.checkpointNow();
+  await store.flush();
+
+  for (const seal of chosen) fs.rmSync(path.join(store.segmentsDir, seal.file_name), { force: true });
+  fsyncDir(store.segmentsDir);
+  return { segments: chosen, kept, archivedTo };
+}
+
+/** Copies a segment and its seal (JSON) into `dir`, durably, and checks the copy. */
+async function archiveOne(store: TrailStore, seal: SealRecord, dir: string): Promise<void> {
+  const target = path.join(dir, seal.file_name);
+  const bytes = fs.readFileSync(path.join(store.segmentsDir, seal.file_name));
+  if (!fs.existsSync(target) || sha256Hex(fs.readFileSync(target)) !== seal.file_sha256) {
+    const tmp = tempPathFor(target);
+    try {
+      await writeFileDurably(tmp, bytes);
+      fs.renameSync(tmp, target);
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+  }
+  const sealFile = path.join(dir, sealFileName(seal));
+  const key = store.database.exec("SELECT fingerprint, algorithm, public_key FROM keys WHERE fingerprint = ?", [seal.key_fingerprint])[0]?.values[0];
+  const json = JSON.stringify({ format: "agent-audit-seal/1", seal, key: key ? { fingerprint: key[0], algorithm: key[1], public_key: key[2] } : null }, null, 2) + "\n";
+  const tmp = tempPathFor(sealFile);
+  try {
+    await writeFileDurably(tmp, Buffer.from(json));
+    fs.renameSync(tmp, sealFile);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  fsyncDir(dir);
+  if (sha256Hex(fs.readFileSync(target)) !== seal.file_sha256) {
+    throw new TrailError("IO", `The archived copy ${target} differs from the segment; nothing was pruned`, target);
+  }
+}
+
+/** `seg-000001.db` → `seg-000001.seal.json`: the seal kept beside an archived segment. */
+export function sealFileName(seal: Pick<SealRecord, "file_name">): string {
+  return seal.file_name.replace(/\.db$/, ".seal.json");
+}
