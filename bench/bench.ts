@@ -4,12 +4,21 @@ import { agentOverheadPerStep } from "./agentBench";
 import { failuresQueryMs, replayOverheadMsPerStep } from "./debugBench";
 import { llmCallRequestBytesAt, redactCostRatio, treeFigures } from "./liveBench";
 import { benchMachine, runTrailBench } from "./trailBench";
+import { runScaleBench } from "./scaleBench";
 
 async function main(): Promise<void> {
   const json = process.argv.includes("--json");
   const log = (s: string) => process.stderr.write(s + "\n");
   log(`machine: ${benchMachine()}`);
-  const figures: Record<string, number> = { ...(await runTrailBench(log)) };
+  // `npm run bench -- --only scale`: just the trail-at-any-age figures (several minutes on their own).
+  const only = process.argv[process.argv.indexOf("--only") + 1];
+  if (process.argv.includes("--only") && only === "scale") {
+    const figures = await runScaleBench(log);
+    for (const [k, v] of Object.entries(figures)) console.log(`${k}  ${v}`);
+    if (json) console.log(JSON.stringify(figures));
+    return;
+  }
+  const figures: Record<string, number> = { ...(await runTrailBench(log)), ...(await runScaleBench(log)) };
   log("agent runner overhead per step…");
   await agentOverheadPerStep(5); // warm up the SDK and the redaction rules
   const agent = await agentOverheadPerStep(40);

@@ -5,7 +5,8 @@ import { runAgent } from "../src/agent/agentRunner";
 import { AnthropicModelClient } from "../src/agent/anthropicModelClient";
 import { replaySession } from "../src/agent/replaySession";
 import { workspaceTools } from "../src/agent/tools/toolSet";
-import { failedToolCalls, failureCounts, sessionEvents } from "../src/trail/trailQueries";
+import { sessionEvents } from "../src/trail/trailQueries";
+import { TrailReader } from "../src/trail/trailReader";
 import { TrailStore } from "../src/trail/trailStore";
 import { FakeAnthropicServer } from "../test/fakeAnthropic/fakeAnthropicServer";
 import type { Turn } from "../test/fakeAnthropic/scenario";
@@ -33,9 +34,11 @@ export async function failuresQueryMs(): Promise<number> {
       }
       await Promise.all(wave);
     }
+    // Across segments, as the Failed Tool Calls view reads them (sealed ones from the catalog).
+    const reader = new TrailReader(store);
     const t = performance.now();
-    const failures = failedToolCalls(store.database, { limit: 2000 });
-    const counts = failureCounts(store.database);
+    const failures = reader.failedToolCalls({ limit: 2000 });
+    const counts = reader.failureCounts();
     const ms = performance.now() - t;
     if (failures.length !== 1000 || counts.length !== 2) throw new Error(`unexpected: ${failures.length} failures, ${counts.length} groups`);
     return ms;

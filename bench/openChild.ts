@@ -3,7 +3,10 @@
 import { TrailStore } from "../src/trail/trailStore";
 import { loadSqlEngine } from "../src/trail/sqlEngine";
 import { verifyTrail } from "../src/trail/verifyTrail";
-import { buildTrailTree } from "../src/trail/trailMerkle";
+import type { EventRecord } from "../src/trail/eventTypes";
+import { canonicalEventText } from "../src/trail/hashChain";
+import { leafHash, MerkleTree } from "../src/trail/merkle";
+import { TrailReader } from "../src/trail/trailReader";
 
 async function main(): Promise<void> {
   const t0 = performance.now();
@@ -12,12 +15,18 @@ async function main(): Promise<void> {
   const rssMb = process.memoryUsage().rss / 1024 / 1024;
   const t1 = performance.now();
   // Everything `agent-audit verify` checks: chain, checkpoint signatures, triggers, blobs.
-  const report = verifyTrail(store.database, { sql: await loadSqlEngine() });
+  const report = verifyTrail(store.database, { sql: await loadSqlEngine(), segmentsDir: store.segmentsDir });
   const verifyMs = performance.now() - t1;
   if (!report.valid) throw new Error(`trail invalid: ${JSON.stringify(report.findings[0])}`);
   // The Merkle root on its own (part of verify above, and of every evidence bundle).
   const t2 = performance.now();
-  buildTrailTree(store.database).root();
+  const tree = new MerkleTree();
+  for (const { db } of new TrailReader(store).databases()) {
+    const stmt = db.prepare(`SELECT seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number, parent_event_id, model_id, system_prompt_hash, agent_version, content FROM events ORDER BY seq`);
+    while (stmt.step()) tree.append(leafHash(canonicalEventText(stmt.getAsObject() as unknown as EventRecord)));
+    stmt.free();
+  }
+  tree.root();
   const merkleMs = performance.now() - t2;
   process.stdout.write(JSON.stringify({ openMs, rssMb, verifyMs, merkleMs, events: report.events, checkpoints: report.checkpoints }) + "\n");
   await store.close();

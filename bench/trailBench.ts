@@ -78,11 +78,17 @@ async function fillTo(store: TrailStore, total: number): Promise<void> {
   await store.flush();
 }
 
-/** A copy of a closed trail (database and journal) in a folder of its own, to measure on. */
+/** A copy of a closed trail (database, journal, sealed segments) in a folder of its own, to measure on. */
 function copyTrail(file: string, name: string): string {
   const to = path.join(path.dirname(path.dirname(file)), name, "trail.db");
   fs.mkdirSync(path.dirname(to), { recursive: true });
   for (const f of [file, file.replace(/\.db$/, ".journal")]) if (fs.existsSync(f)) fs.copyFileSync(f, path.join(path.dirname(to), path.basename(f)));
+  // Sealed segments are never written again: linked, not copied.
+  const segments = path.join(path.dirname(file), "segments");
+  if (fs.existsSync(segments)) {
+    fs.mkdirSync(path.join(path.dirname(to), "segments"), { recursive: true });
+    for (const f of fs.readdirSync(segments)) fs.linkSync(path.join(segments, f), path.join(path.dirname(to), "segments", f));
+  }
   return to;
 }
 

@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
+import { TrailReader } from "../trail/trailReader";
 import { agentConfig, osUser } from "../agent/agentDefaults";
 import { replaySession } from "../agent/replaySession";
 import { retryToolCall } from "../agent/retryToolCall";
@@ -108,7 +109,11 @@ export class DebuggingCommands implements vscode.Disposable {
   }
 
   private async retryIn(service: TrailService, store: TrailStore, folder: string, callEventId: string, edit: boolean): Promise<void> {
-    const call = getEvent(store.database, callEventId);
+    // The recorded call may be in a sealed segment: read it from the one that holds it.
+    const reader = new TrailReader(store);
+    const session = reader.sessionOfEvent(callEventId);
+    const recordedIn = session ? reader.sessionDatabase(session) : store.database;
+    const call = getEvent(recordedIn, callEventId);
     if (!call) return;
     const original = JSON.parse(call.content);
     let input: Record<string, unknown> | undefined;
@@ -137,7 +142,7 @@ export class DebuggingCommands implements vscode.Disposable {
           const controller = new AbortController();
           token.onCancellationRequested(() => controller.abort());
           return retryToolCall({
-            db: store.database,
+            db: recordedIn,
             eventId: callEventId,
             input,
             workspaceRoot: service.folder.uri.fsPath,
@@ -174,7 +179,10 @@ export class DebuggingCommands implements vscode.Disposable {
    */
   async reveal(folder: string, callEventId: string): Promise<void> {
     const service = this.service(folder);
-    const db = (await service?.load())?.database;
+    await service?.load();
+    const reader = service?.source.reader;
+    const session = reader?.sessionOfEvent(callEventId);
+    const db = session ? reader?.sessionDatabase(session) : undefined;
     const linked = db ? getEventWithLinks(db, callEventId) : undefined;
     if (!service || !linked) return;
     const c = JSON.parse(linked.event.content);
@@ -235,7 +243,7 @@ export class DebuggingCommands implements vscode.Disposable {
           const controller = new AbortController();
           token.onCancellationRequested(() => controller.abort());
           return replaySession({
-            db: store.database,
+            db: new TrailReader(store).sessionDatabase(sessionId),
             sessionId,
             workspaceRoot: service.folder.uri.fsPath,
             tools: workspaceTools(),
@@ -260,7 +268,9 @@ export class DebuggingCommands implements vscode.Disposable {
 
   /** Opens the two sessions side by side, aligned by step, in a read-only document. */
   async compare(folder: string, a: string, b: string): Promise<void> {
-    const db = (await this.service(folder)?.load())?.database;
+    const service = this.service(folder);
+    await service?.load();
+    const db = service?.source.reader?.sessionDatabase(a, b);
     if (!db) return;
     const text = renderSessionDiff(diffSessions(db, a, b));
     const uri = vscode.Uri.from({ scheme: DIFF_SCHEME, path: `/${a.slice(0, 8)} vs ${b.slice(0, 8)}.txt` });

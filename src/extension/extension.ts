@@ -45,6 +45,8 @@ export function activate(context: vscode.ExtensionContext): void {
       if (e.affectsConfiguration(`${SETTINGS.section}.${SETTINGS.modelPrices}`)) prices = readPrices();
     }),
   );
+  // A user setting only (application scope): a repository's settings must not delete its own history.
+  const retentionDays = () => readSettings(vscode.workspace.getConfiguration(SETTINGS.section)).retentionDays;
   let services: TrailService[] = [];
   const syncFolders = () => {
     const folders = vscode.workspace.workspaceFolders ?? [];
@@ -52,7 +54,7 @@ export function activate(context: vscode.ExtensionContext): void {
     for (const s of services) if (!keep.includes(s)) s.dispose();
     const added = folders
       .filter((f) => !keep.some((s) => s.folder.uri.toString() === f.uri.toString()))
-      .map((f) => new TrailService(f, trailRelPath, componentLogger(channel, `trail:${f.name}`), trust));
+      .map((f) => new TrailService(f, trailRelPath, componentLogger(channel, `trail:${f.name}`), trust, retentionDays));
     services = [...keep, ...added];
     for (const s of added) s.onDidChange((change) => onTrailChanged(change));
   };

@@ -29,7 +29,8 @@ class FailuresProvider implements vscode.TreeDataProvider<Node> {
         const db = (await s.load())?.database;
         if (!db) continue;
         const ok = new Set(queryAll<{ parent_event_id: string }>(db, "SELECT parent_event_id FROM events WHERE event_type = 'tool_retry' AND outcome = 'success'").map((r) => r.parent_event_id));
-        groups.push(...groupFailures(s.source.key, failedToolCalls(db, { limit: 2000 }), ok));
+        // Failures in sealed segments come from the catalog the active segment carries.
+        groups.push(...groupFailures(s.source.key, s.source.reader?.failedToolCalls({ limit: 2000 }) ?? failedToolCalls(db, { limit: 2000 }), ok));
       }
       void vscode.commands.executeCommand("setContext", "agentAudit.hasFailures", groups.length > 0);
       return groups.map((group) => ({ kind: "tool", group }));

@@ -1,9 +1,8 @@
 import * as fs from "node:fs";
 import * as vscode from "vscode";
-import { getEventBySeq } from "../trail/trailQueries";
 import type { Finding } from "../trail/verifyChain";
 import type { VerifyReport } from "../trail/verifyTrail";
-import { verifyAtLocation } from "../trail/verifyAtLocation";
+import { verifyOffThread } from "../trail/verifyOffThread";
 import type { Logger } from "./logger";
 import type { TrailService } from "./trailService";
 
@@ -94,7 +93,7 @@ export class IntegrityFeature implements vscode.Disposable {
     const result: FolderIntegrity = { folder: key, label: service.folder.name, file: service.trailPath };
     try {
       // The same verification as `agent-audit verify`: the user's trust store, anchor and pin.
-      const v = await verifyAtLocation(service.trailPath, service.trust);
+      const v = await verifyOffThread(service.trailPath, service.trust);
       result.report = v.report;
       result.anchor = v.anchorFile;
     } catch (err) {
@@ -140,7 +139,12 @@ export class IntegrityFeature implements vscode.Disposable {
   private async revealSeq(folder: string, seq: number): Promise<void> {
     const service = this.services().find((s) => s.source.key === folder);
     const store = await service?.load();
-    const e = store ? getEventBySeq(store.database, seq) : undefined;
+    let e;
+    try {
+      e = store ? service?.source.reader?.eventsBySeq([seq])[0] : undefined;
+    } catch {
+      e = undefined; // its sealed segment is gone or was edited: verify said so
+    }
     if (!e) {
       void vscode.window.showWarningMessage(`Event ${seq} is not in the trail (it may have been removed).`);
       return;

@@ -15,16 +15,18 @@ export const SETTINGS = {
   maxToolOutputBytes: "maxToolOutputBytes",
   commandEnvironment: "commandEnvironment",
   modelPrices: "modelPrices",
+  retentionDays: "retentionDays",
 } as const;
 
 /**
  * Settings a workspace may not set (they are `machine`-scoped in package.json, and read here
  * from the user's level only): where the API key is sent, where the trail is kept (outside
  * `.agent-audit/` it would be outside the file tools' guard), which environment variables
- * reach commands, how approvals are asked, and what model calls are said to cost. A cloned repository's .vscode/settings.json
+ * reach commands, how approvals are asked, what model calls are said to cost, and how long the
+ * trail is kept. A cloned repository's .vscode/settings.json
  * must not be able to redirect the key or weaken the record.
  */
-export const USER_ONLY_SETTINGS = [SETTINGS.anthropicBaseUrl, SETTINGS.trailPath, SETTINGS.commandEnvironment, SETTINGS.modalApprovals, SETTINGS.modelPrices] as const;
+export const USER_ONLY_SETTINGS = [SETTINGS.anthropicBaseUrl, SETTINGS.trailPath, SETTINGS.commandEnvironment, SETTINGS.modalApprovals, SETTINGS.modelPrices, SETTINGS.retentionDays] as const;
 
 export interface AgentAuditSettings {
   model: string;
@@ -39,6 +41,8 @@ export interface AgentAuditSettings {
   commandEnvironment: string[];
   /** Price overrides by model id or id prefix (src/shared/pricing.ts validates each entry). */
   modelPrices: Record<string, unknown>;
+  /** Days to keep sealed segments (pruned after a run); 0 keeps everything. */
+  retentionDays: number;
   /** Workspace values that were ignored (user-only settings, looser approval policies), named. */
   ignoredWorkspaceValues: string[];
 }
@@ -99,6 +103,7 @@ export function readSettings(config: ConfigurationReader): AgentAuditSettings {
     maxToolOutputBytes: int(SETTINGS.maxToolOutputBytes, 64 * 1024, 1024),
     commandEnvironment: Array.isArray(extraEnv) ? extraEnv.filter((n): n is string => typeof n === "string" && ENV_NAME.test(n)) : [],
     modelPrices: ((v) => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {}))(userValue<unknown>(SETTINGS.modelPrices)),
+    retentionDays: ((v) => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0))(userValue<unknown>(SETTINGS.retentionDays)),
     ignoredWorkspaceValues: ignored,
   };
 }

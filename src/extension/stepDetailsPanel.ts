@@ -146,13 +146,13 @@ export class StepDetailsPanel implements vscode.Disposable {
           this.onSelectStep(this.state);
           break;
         case "showFullOutput": {
-          const db = (await this.service()?.load())?.database;
+          const db = await this.sessionDatabase();
           const e = db ? getEvent(db, m.eventId) : undefined;
           if (e) this.post({ type: "fullOutput", eventId: m.eventId, text: String(JSON.parse(e.content).output ?? "") });
           break;
         }
         case "loadRequest": {
-          const db = (await this.service()?.load())?.database;
+          const db = await this.sessionDatabase();
           const llm = db ? getEvent(db, m.eventId) : undefined;
           if (!db || !llm || llm.event_type !== "llm_call") return;
           const previous = previousOfType(db, llm.session_id, "llm_call", llm.seq);
@@ -160,7 +160,7 @@ export class StepDetailsPanel implements vscode.Disposable {
           break;
         }
         case "search": {
-          const db = (await this.service()?.load())?.database;
+          const db = await this.sessionDatabase();
           const parsed = this.state && this.model.parsed(this.state.folder, this.state.sessionId);
           if (!db || !parsed || !this.state) return;
           this.post({ type: "searchResults", text: m.text, hits: searchHits(parsed, searchSession(db, this.state.sessionId, m.text)) });
@@ -176,7 +176,7 @@ export class StepDetailsPanel implements vscode.Disposable {
           if (this.state) this.show(this.state.folder, m.sessionId, m.step);
           break;
         case "copyEvent": {
-          const db = (await this.service()?.load())?.database;
+          const db = await this.sessionDatabase();
           const linked = db ? getEventWithLinks(db, m.eventId) : undefined;
           if (!linked) return;
           const all = [linked.event, ...linked.children].map((e) => ({ ...e, content: JSON.parse(e.content) }));
@@ -189,6 +189,13 @@ export class StepDetailsPanel implements vscode.Disposable {
       this.log.error(`step details: ${(err as Error).message}`);
       this.post({ type: "error", message: (err as Error).message });
     }
+  }
+
+  /** The shown session's events and blobs, wherever they are (a sealed segment, several). */
+  private async sessionDatabase() {
+    const svc = this.service();
+    await svc?.load();
+    return this.state ? svc?.source.sessionDatabase(this.state.sessionId) : undefined;
   }
 
   private service(): TrailService | undefined {

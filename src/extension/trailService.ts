@@ -1,5 +1,7 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { pruneSegments } from "../trail/retention";
 import * as vscode from "vscode";
 import { filePinKeeper } from "../trail/pinKeeper";
 import type { TrustStore } from "../trail/trustStore";
@@ -51,6 +53,8 @@ export class TrailService implements vscode.Disposable {
     private readonly log: Logger,
     /** The user's trust store, shared with the CLI: signing key, trusted keys, anchors, pins. */
     readonly trust: TrustStore,
+    /** agentAudit.retentionDays (a user setting): sealed segments older than this are pruned; 0 keeps all. */
+    private readonly retentionDays: () => number = () => 0,
   ) {
     this.source = new StoreTrailSource(folder.uri.toString(), folder.name, () => this.store);
     const dir = path.dirname(this.trailRelPath());
@@ -109,8 +113,23 @@ export class TrailService implements vscode.Disposable {
     if (--this.writerUsers > 0 || !this.writer) return;
     const writer = this.writer;
     this.writer = undefined;
-    await (await writer).close();
+    const store = await writer;
+    await this.applyRetention(store);
+    await store.close();
     await this.onDiskChange();
+  }
+
+  /** Prunes sealed segments past the retention period after a run (recorded and signed; see retention.ts). */
+  private async applyRetention(store: TrailStore): Promise<void> {
+    const days = this.retentionDays();
+    if (days <= 0) return;
+    try {
+      const r = await pruneSegments(store, { before: new Date(Date.now() - days * 86_400_000), user: `vscode:${os.userInfo().username}` });
+      for (const k of r.kept) this.log.warn(`retention kept ${k}`);
+      if (r.segments.length) this.log.info(`retention (${days} days): pruned ${r.segments.length} sealed segments, seq ${r.segments[0].first_seq}–${r.segments[r.segments.length - 1].last_seq}`);
+    } catch (err) {
+      this.log.error(`retention: could not prune ${this.trailPath}: ${(err as Error).message}`);
+    }
   }
 
   private open(): Promise<TrailStore | undefined> {

@@ -1,5 +1,6 @@
 import type { EventHead, SessionSummary, TrailEventRow } from "../trail/trailQueries";
-import { eventsBySeq, getSession, listSessions, mergeSummaries, sessionEventHeads, sessionsChangedAfter, sessionsMatchingText, sessionSummaryAfter } from "../trail/trailQueries";
+import { mergeSummaries } from "../trail/trailQueries";
+import { TrailReader } from "../trail/trailReader";
 import type { TrailStore } from "../trail/trailStore";
 
 /** Where the views read from: one workspace folder's trail. */
@@ -57,9 +58,27 @@ export class StoreTrailSource implements TrailSource {
     private readonly store: () => TrailStore | undefined,
   ) {}
 
-  /** The open trail's database, for queries beyond the tree's (undefined before it is opened). */
+  /** The open trail's active segment, for queries beyond the tree's (undefined before it is opened). */
   get database() {
     return this.store()?.database;
+  }
+
+  private readerOf: { store: TrailStore; reader: TrailReader } | undefined;
+
+  /** Reads across the trail's segments (the catalog for the list, sealed segments on demand). */
+  get reader(): TrailReader | undefined {
+    const store = this.store();
+    if (!store) return undefined;
+    if (this.readerOf?.store !== store) {
+      this.readerOf?.reader.release();
+      this.readerOf = { store, reader: new TrailReader(store) };
+    }
+    return this.readerOf.reader;
+  }
+
+  /** A database holding the session's events and blobs (see TrailReader.sessionDatabase); use it at once. */
+  sessionDatabase(sessionId: string) {
+    return this.reader?.sessionDatabase(sessionId);
   }
 
   /** Forgets everything cached (Refresh, a replaced trail). */
@@ -68,6 +87,7 @@ export class StoreTrailSource implements TrailSource {
     this.byId.clear();
     this.rows.clear();
     this.lastSearch = undefined;
+    this.readerOf?.reader.release();
   }
 
   /** Starts following the store from its current head (just opened, or reloaded whole). */
@@ -96,7 +116,8 @@ export class StoreTrailSource implements TrailSource {
       this.invalidate();
       return { folder: this.key, full: true, fromSeq: 1, toSeq: head, added: [], updated: [], failures: true };
     }
-    const changed = sessionsChangedAfter(store.database, from);
+    const reader = this.reader!;
+    const changed = reader.sessionsChangedAfter(from);
     const change: TrailChange = { folder: this.key, full: false, fromSeq: from + 1, toSeq: head, added: [], updated: [], failures: changed.some((c) => c.failures > 0) };
     if (!this.list) {
       // Nothing listed yet: whoever lists next reads the list fresh.
@@ -108,8 +129,8 @@ export class StoreTrailSource implements TrailSource {
       const known = this.byId.get(c.session_id);
       // A known session is brought up to date from its new events only (a session of thousands
       // of events is not re-aggregated for each one).
-      const delta = known && sessionSummaryAfter(store.database, c.session_id, known.last_seq);
-      const summary = known ? (delta ? mergeSummaries(known, delta) : known) : getSession(store.database, c.session_id);
+      const delta = known && reader.sessionSummaryAfter(c.session_id, known.last_seq);
+      const summary = known ? (delta ? mergeSummaries(known, delta) : known) : reader.getSession(c.session_id);
       if (!summary) continue;
       this.byId.set(c.session_id, summary);
       if (known) {
@@ -129,7 +150,7 @@ export class StoreTrailSource implements TrailSource {
     const store = this.store();
     if (!store) return [];
     if (!this.list) {
-      this.list = listSessions(store.database);
+      this.list = this.reader!.listSessions();
       this.byId = new Map(this.list.map((s) => [s.session_id, s]));
     }
     return this.list;
@@ -139,27 +160,27 @@ export class StoreTrailSource implements TrailSource {
     const store = this.store();
     if (!store) return undefined;
     if (this.list) return this.byId.get(sessionId);
-    return getSession(store.database, sessionId);
+    return this.reader!.getSession(sessionId);
   }
 
   sessionsMatching(text: string): Set<string> {
     const store = this.store();
     if (!store) return new Set();
     const key = `${store.head.seq}\n${text}`;
-    if (this.lastSearch?.key !== key) this.lastSearch = { key, ids: sessionsMatchingText(store.database, text) };
+    if (this.lastSearch?.key !== key) this.lastSearch = { key, ids: this.reader!.sessionsMatching(text) };
     return this.lastSearch.ids;
   }
 
   heads(sessionId: string, afterSeq = 0): EventHead[] {
     const store = this.store();
-    return store ? sessionEventHeads(store.database, sessionId, afterSeq) : [];
+    return store ? this.reader!.sessionEventHeads(sessionId, afterSeq) : [];
   }
 
   events(seqs: number[]): TrailEventRow[] {
     const store = this.store();
     if (!store) return [];
     const missing = seqs.filter((s) => !this.rows.has(s));
-    for (const row of eventsBySeq(store.database, missing)) this.rows.set(row.seq, row);
+    for (const row of this.reader!.eventsBySeq(missing)) this.rows.set(row.seq, row);
     const out: TrailEventRow[] = [];
     for (const s of seqs) {
       const row = this.rows.get(s);

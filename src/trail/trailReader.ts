@@ -3,8 +3,11 @@ import type { SealRecord } from "./segments";
 import { readCatalog } from "./segments";
 import type { CatalogEntry } from "./segments";
 import { SCHEMA_SQL } from "./schema";
-import type { FailedToolCall, SessionSummary, TrailEventRow } from "./trailQueries";
-import { eventsBySeq, failedToolCalls, failureCounts, getEvent, getSession, listSessions, mergeSummaries, queryAll } from "./trailQueries";
+import type { EventHead, FailedToolCall, SessionSummary, TrailEventRow } from "./trailQueries";
+import {
+  eventsBySeq, failedToolCalls, failureCounts, getEvent, getSession, listSessions, mergeSummaries, queryAll, sessionEventHeads,
+  sessionsChangedAfter, sessionsMatchingText, sessionSummaryAfter,
+} from "./trailQueries";
 import type { TrailStore } from "./trailStore";
 
 const STORED_COLUMNS = `seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number,
@@ -170,6 +173,60 @@ export class TrailReader {
       } else byKey.set(key(c), c);
     }
     return [...byKey.values()].sort((a, b) => b.count - a.count || b.last_seq - a.last_seq);
+  }
+
+  /**
+   * The databases holding a session's events after `afterSeq`, oldest first: its sealed
+   * segments (from the catalog) that reach past `afterSeq`, then the active one.
+   */
+  private sourcesAfter(sessionId: string, afterSeq: number): (() => Database)[] {
+    const entry = this.catalogEntry(sessionId);
+    const sealed = entry ? this.sealsFor(entry).filter((s) => s.last_seq > afterSeq) : [];
+    return [...sealed.map((s) => () => this.store.segment(s)), () => this.active];
+  }
+
+  /** A session's event heads after `afterSeq`, from whichever segments hold them. */
+  sessionEventHeads(sessionId: string, afterSeq = 0): EventHead[] {
+    return this.sourcesAfter(sessionId, afterSeq).flatMap((open) => sessionEventHeads(open(), sessionId, afterSeq));
+  }
+
+  /** The summary of a session's events after `afterSeq` only (see mergeSummaries). */
+  sessionSummaryAfter(sessionId: string, afterSeq: number): SessionSummary | undefined {
+    let out: SessionSummary | undefined;
+    for (const open of this.sourcesAfter(sessionId, afterSeq)) {
+      const part = sessionSummaryAfter(open(), sessionId, afterSeq);
+      if (part) out = out ? mergeSummaries(out, part) : part;
+    }
+    return out;
+  }
+
+  /** Sessions with events after `afterSeq`, also in segments sealed since (a reader that fell behind a seal). */
+  sessionsChangedAfter(afterSeq: number): { session_id: string; first_new_seq: number; failures: number }[] {
+    const byId = new Map<string, { session_id: string; first_new_seq: number; failures: number }>();
+    const sources = [...this.store.seals.filter((s) => s.last_seq > afterSeq).map((s) => () => this.store.segment(s)), () => this.active];
+    for (const open of sources) {
+      for (const c of sessionsChangedAfter(open(), afterSeq)) {
+        const known = byId.get(c.session_id);
+        if (known) known.failures += c.failures;
+        else byId.set(c.session_id, { ...c });
+      }
+    }
+    return [...byId.values()].sort((a, b) => a.first_new_seq - b.first_new_seq);
+  }
+
+  /**
+   * Sessions with an event holding all these words: full-text over the active segment, and
+   * the task of sessions in sealed segments (their full text would mean loading every one).
+   */
+  sessionsMatching(text: string): Set<string> {
+    const ids = sessionsMatchingText(this.active, text);
+    if (!this.store.seals.length) return ids;
+    const words = text.toLowerCase().split(/\s+/).filter(Boolean);
+    for (const c of readCatalog(this.active)) {
+      const task = (c.task ?? "").toLowerCase();
+      if (words.every((w) => task.includes(w))) ids.add(c.session_id);
+    }
+    return ids;
   }
 
   /** Whole events by seq, from whichever segment holds each. */

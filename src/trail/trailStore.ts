@@ -229,6 +229,11 @@ export class TrailStore {
     return this.sealList;
   }
 
+  /** Bytes of events and blobs in the active segment (it is sealed past `sealBytes`). */
+  get activeSegmentBytes(): number {
+    return this.activeBytes;
+  }
+
   /** Where the active segment's events start: everything up to this seq is sealed. */
   get activeBase(): { seq: number; hash: string } {
     return this.base;
@@ -810,7 +815,7 @@ export class TrailStore {
     // A wanted snapshot waits while another one is being written.
     const hasWork = () =>
       !this.closed &&
-      (this.pending.length > 0 || this.checkpointWanted || (!this.snapshotWrite && (this.snapshotWanted || this.sealDue())) || this.snapshotWrite?.done === true);
+      (this.pending.length > 0 || this.checkpointWanted || this.sealDue() || (this.snapshotWanted && !this.snapshotWrite) || this.snapshotWrite?.done === true);
     try {
       for (;;) {
         if (!hasWork()) {
@@ -843,7 +848,10 @@ export class TrailStore {
           batch.push(...this.pending.splice(0, MAX_BATCH));
           if (batch.length || this.checkpointWanted) this.commit(batch);
           if (this.snapshotWrite?.done) this.finishSnapshot();
-          else if (!this.snapshotWrite && this.sealDue()) await this.seal();
+          // A seal does not wait for a snapshot being written: it replaces trail.db, so that
+          // snapshot is stale and finishSnapshot drops it. (Under a continuous burst a snapshot
+          // write can wait long for the I/O turns it needs; the seal must not wait with it.)
+          else if (this.sealDue()) await this.seal();
           else if (!this.snapshotWrite && ((this.snapshotWanted && this.pending.length === 0) || this.journalIsLarge())) {
             this.snapshotWanted = false;
             this.startSnapshot();
@@ -1043,6 +1051,7 @@ export class TrailStore {
    * new trail.db with the old journal, whose sealed records are recognised and skipped.
    */
   private async seal(): Promise<void> {
+    const started = performance.now();
     const signer = this.options.signer;
     if (signer) {
       this.checkpointWanted = true;
@@ -1092,7 +1101,7 @@ export class TrailStore {
     this.readCheckpointState();
     this.readSegmentState();
     this.startJournal();
-    this.log(`sealed segment ${segmentNo} (seq ${first}–${last}) as ${fileName}`);
+    this.log(`sealed segment ${segmentNo} (seq ${first}–${last}) as ${fileName} in ${Math.round(performance.now() - started)} ms`);
   }
 
   /** Temp files of a segment write that was interrupted. Under the lock. */
