@@ -32,6 +32,8 @@ builds.push(
   { ...common, entryPoints: ["src/extension/extension.ts"], outfile: "dist/extension.js", external: ["vscode"] },
   // Verification in a worker thread: it reads every sealed segment (src/trail/verifyOffThread.ts).
   { ...common, entryPoints: ["src/trail/verifyWorker.ts"], outfile: "dist/verifyWorker.js" },
+  // A seal's file write, hash and catalog in a worker thread (src/trail/sealJob.ts).
+  { ...common, entryPoints: ["src/trail/sealWorker.ts"], outfile: "dist/sealWorker.js" },
   // The webview runs in a browser sandbox: its own bundle, no Node.
   { entryPoints: ["src/webview/stepDetails.ts"], outfile: "dist/webview/stepDetails.js", bundle: true, platform: "browser", format: "iife", target: "es2022", sourcemap: true, logLevel: "warning" },
 );

@@ -68,7 +68,7 @@ function stepEvent(i: number): EventInput {
 async function maxLoopBlock(file: string): Promise<{ maxMs: number; sealed: boolean }> {
   const { store } = await TrailStore.open(file, { signer });
   let i = 0;
-  const limit = 16 * MB;
+  const limit = 8 * MB;
   while (store.activeSegmentBytes < limit - 40_000) {
     const wave: Promise<unknown>[] = [];
     for (let k = 0; k < 50 && store.activeSegmentBytes + k * 3100 < limit - 40_000; k++) wave.push(store.append(stepEvent(i++)));

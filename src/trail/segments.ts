@@ -8,7 +8,7 @@ import { SCHEMA_SQL } from "./schema";
 import type { CheckpointSigner } from "./signing";
 import { TrailError } from "./trailErrors";
 import type { SessionSummary } from "./trailQueries";
-import { mergeSummaries, queryAll } from "./trailQueries";
+import { jsonRows, mergeSummaries, queryAll } from "./trailQueries";
 
 /**
  * A trail is a chain of segments. `trail.db` is the active one (held in memory, rewritten,
@@ -85,12 +85,13 @@ export function segmentBase(db: Database): { seq: number; hash: string } {
 }
 
 /**
- * The active segment that follows `sealed` (the in-memory copy being sealed): the schema, the
- * trail's meta with the new base, every key, the seal's checkpoint and tree head (so numbering
- * and the latest checkpoint carry on), every seal, and the catalogs extended with the sealed
- * segment's sessions and failures. Nothing here is an event: no event is copied or re-hashed.
+ * The active segment that follows `sealed` (the copy being sealed as segment `segmentNo`): the
+ * schema, the trail's meta with the new base, every key, the seal's checkpoint and tree head
+ * (so numbering and the latest checkpoint carry on), every earlier seal, and the catalogs
+ * extended with the sealed segment's sessions and failures. Its own seal is added by
+ * `insertSeal` (it is signed where the key is). No event is copied or re-hashed.
  */
-export function nextActiveDatabase(sql: SqlJsStatic, sealed: Database, seal: SealRecord): Database {
+export function nextActiveDatabase(sql: SqlJsStatic, sealed: Database, segmentNo: number): Database {
   const db = new sql.Database();
   try {
     db.exec(SCHEMA_SQL);
@@ -106,30 +107,39 @@ export function nextActiveDatabase(sql: SqlJsStatic, sealed: Database, seal: Sea
       }
     };
     copy("meta", "key, value", "WHERE key NOT IN ('base_seq', 'base_hash')");
+    const head = sealed.exec("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")[0]?.values[0];
+    const base = head ? { seq: Number(head[0]), hash: String(head[1]) } : segmentBase(sealed);
     const meta = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)");
-    meta.run(["base_seq", String(seal.last_seq)]);
-    meta.run(["base_hash", seal.last_hash]);
+    meta.run(["base_seq", String(base.seq)]);
+    meta.run(["base_hash", base.hash]);
     meta.free();
     copy("keys", "fingerprint, algorithm, public_key, added_at");
     copy("checkpoints", "checkpoint_no, trail_id, seq, head_hash, time, key_fingerprint, signature", "ORDER BY checkpoint_no DESC LIMIT 1");
     copy("tree_heads", "checkpoint_no, note", "ORDER BY checkpoint_no DESC LIMIT 1");
     copy("seals", SEAL_COLUMNS);
-    const ins = db.prepare(`INSERT INTO seals (${SEAL_COLUMNS}) VALUES (${SEAL_COLUMNS.split(",").map(() => "?").join(", ")})`);
-    ins.run(SEAL_COLUMNS.split(",").map((c) => (seal as unknown as Record<string, SqlValue>)[c.trim()]));
-    ins.free();
     copy("failure_catalog", "seq, segment_no, session_id, tool_name, error_type, timestamp");
     const failures = sealed.exec(
-      `SELECT seq, ${seal.segment_no}, session_id, tool_name, error_type, timestamp FROM events WHERE outcome = 'error' AND event_type IN ('tool_result', 'tool_retry')`,
+      `SELECT seq, ${segmentNo}, session_id, tool_name, error_type, timestamp FROM events WHERE outcome = 'error' AND event_type IN ('tool_result', 'tool_retry')`,
     )[0]?.values ?? [];
     const insF = db.prepare("INSERT INTO failure_catalog (seq, segment_no, session_id, tool_name, error_type, timestamp) VALUES (?, ?, ?, ?, ?, ?)");
     for (const r of failures) insF.run(r);
     insF.free();
-    writeCatalog(db, mergedCatalog(sealed, seal.segment_no));
+    writeCatalog(db, mergedCatalog(sealed, segmentNo));
     db.exec("COMMIT");
     return db;
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/** Adds a segment's seal to the active segment that follows it. */
+export function insertSeal(db: Database, seal: SealRecord): void {
+  const ins = db.prepare(`INSERT INTO seals (${SEAL_COLUMNS}) VALUES (${SEAL_COLUMNS.split(",").map(() => "?").join(", ")})`);
+  try {
+    ins.run(SEAL_COLUMNS.split(",").map((c) => (seal as unknown as Record<string, SqlValue>)[c.trim()]));
+  } finally {
+    ins.free();
   }
 }
 
@@ -153,7 +163,7 @@ const CATALOG_COLUMNS = "session_id, first_seq, last_seq, started_at, ended_at, 
 
 export function readCatalog(db: Database): CatalogEntry[] {
   if (!db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session_catalog'").length) return [];
-  return queryAll<CatalogEntry>(db, `SELECT ${CATALOG_COLUMNS} FROM session_catalog`);
+  return jsonRows<CatalogEntry>(db, CATALOG_COLUMNS, "session_catalog");
 }
 
 function writeCatalog(db: Database, entries: CatalogEntry[]): void {

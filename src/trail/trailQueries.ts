@@ -55,12 +55,23 @@ export function queryAll<T>(db: Database, sql: string, params: SqlValue[] = []):
   }
 }
 
+/**
+ * Rows as objects, decoded from one JSON array built by SQLite: sql.js crosses into WebAssembly
+ * once per value when reading rows one by one, which costs more than the query itself for the
+ * thousands of rows of a session list.
+ */
+export function jsonRows<T>(db: Database, columns: string, from: string, params: SqlValue[] = []): T[] {
+  const names = columns.split(",").map((c) => c.trim());
+  const text = db.exec(`SELECT json_group_array(json_array(${names.join(", ")})) FROM ${from}`, params)[0]?.values[0]?.[0];
+  return (JSON.parse(String(text ?? "[]")) as unknown[][]).map((r) => Object.fromEntries(names.map((n, i) => [n, r[i]])) as T);
+}
+
+const SUMMARY_FIELDS = "session_id, first_seq, last_seq, started_at, ended_at, status, replay_of, task, agent_id, model_id, steps, input_tokens, output_tokens, tool_calls, failed_tool_calls, events";
+
 /** Sessions, newest first, with their summary (status, steps, tokens, failures). */
 export function listSessions(db: Database, options: { limit?: number; offset?: number } = {}): SessionSummary[] {
-  return queryAll<SessionSummary>(db, `SELECT * FROM sessions ORDER BY first_seq DESC LIMIT ? OFFSET ?`, [
-    options.limit ?? -1,
-    options.offset ?? 0,
-  ]);
+  return jsonRows<SessionSummary>(db, SUMMARY_FIELDS, "(SELECT * FROM sessions ORDER BY first_seq DESC LIMIT ? OFFSET ?)", [options.limit ?? -1, options.offset ?? 0])
+    .sort((a, b) => b.first_seq - a.first_seq);
 }
 
 /** One session's summary, or undefined. */

@@ -32,7 +32,8 @@ import { checkpointBody, signNote, trailOrigin } from "./signedNote";
 import { MerkleFrontier } from "./merkle";
 import { RunningTree } from "./trailMerkle";
 import type { SealRecord } from "./segments";
-import { nextActiveDatabase, readSeals, segmentBase, segmentFileName, segmentsDirFor, SegmentFiles, signSeal } from "./segments";
+import { insertSeal, readSeals, segmentBase, segmentFileName, segmentsDirFor, SegmentFiles, signSeal } from "./segments";
+import { runSealJob } from "./sealJob";
 import { loadSqlEngine } from "./sqlEngine";
 import { TrailError } from "./trailErrors";
 
@@ -58,7 +59,7 @@ export interface TrailStoreOptions {
   /** Compares the trail with the user's pin when opening for writing, and advances it (pins.ts). */
   pins?: PinKeeper;
   /**
-   * Seal the active segment once it holds about this many bytes (default 16 MiB; 0: never).
+   * Seal the active segment once it holds about this many bytes (default 8 MiB; 0: never).
    * Memory and the cost of each rewrite stay bounded by it whatever the trail's age.
    */
   sealBytes?: number;
@@ -117,7 +118,12 @@ const LEASE_MS = 50;
 /** How many microtask turns to wait for a caller's next append before letting the lock go. */
 const LEASE_MICROTASKS = 8;
 const COMMIT_EVERY_BYTES = 4 * 1024 * 1024;
-const DEFAULT_SEAL_BYTES = 16 * 1024 * 1024;
+/**
+ * 8 MiB: the active segment's sessions are aggregated from its rows for the tree's first paint
+ * (~40 ms cold at this size), and exporting it for a snapshot or a seal blocks the event loop
+ * for ~15 ms; both grow with it.
+ */
+const DEFAULT_SEAL_BYTES = 8 * 1024 * 1024;
 
 /**
  * The audit trail of one workspace: an SQLite database (`trail.db`, held in memory by
@@ -1067,24 +1073,22 @@ export class TrailStore {
     try {
       fs.mkdirSync(dir, { recursive: true });
       const frontier = this.tree.current().toJSON();
-      const bytes = this.exportDatabase();
-      const tmp = tempPathFor(file);
-      try {
-        await writeFileDurably(tmp, bytes);
-        fs.renameSync(tmp, file);
-      } finally {
-        fs.rmSync(tmp, { force: true });
-      }
-      fsyncDir(dir);
+      // The only part proportional to the segment left on this thread: the export. Writing
+      // the file, hashing it and building the next segment's catalog run in a worker.
+      let bytes = this.exportDatabase();
+      if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
+      const size = bytes.length;
+      const built = await runSealJob({ bytes, file, segmentNo });
       const seal = signSeal(
         {
           segment_no: segmentNo, trail_id: this.trailIdValue, first_seq: first, last_seq: last, first_prev_hash: this.base.hash,
-          last_hash: this.headHash, file_name: fileName, file_sha256: sha256Hex(bytes), bytes: bytes.length,
+          last_hash: this.headHash, file_name: fileName, file_sha256: built.fileSha256, bytes: size,
           checkpoint_no: this.lastCheckpoint?.checkpoint_no ?? 0, merkle_frontier: JSON.stringify(frontier), sealed_at: this.now(),
         },
         signer,
       );
-      next = nextActiveDatabase(this.sql, this.db, seal);
+      next = new this.sql.Database(built.nextBytes);
+      insertSeal(next, seal);
       const nextBytes = next.export();
       this.snapshotId = writeFileAtomic(this.path, nextBytes);
       this.snapshotBytes = nextBytes.length;

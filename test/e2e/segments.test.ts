@@ -19,7 +19,7 @@ e2eTest(
       const add = async (task: string, steps: number, chunk: number) => {
         const events = sessionEvents({ task, steps, failures: 1, outputBytes: 900 });
         // A few events per commit, as a running agent writes them: seals fall inside sessions.
-        for (let k = 0; k < events.length; k += chunk) await appendLinked(store, events.slice(k, k + chunk));
+        await appendLinked(store, events, chunk);
       };
       await add("Oldest session, long sealed", 8, 100);
       for (let i = 0; i < 4; i++) await add(`Filler session ${i}`, 10, 100);
@@ -56,7 +56,7 @@ e2eTest(
     await view.locator(".detail-head h2").click();
     await wb.page.keyboard.press("End");
     await view.locator("h2", { hasText: /^Step 60$/ }).waitFor({ timeout: 30_000 });
-    await eventually(async () => (await view.locator("body").innerText()).includes("src/file59.ts"), "the last step, from the active segment");
+    await eventually(async () => (await view.locator("body").innerText()).includes("src/file60.ts"), "the last step, from the active segment");
 
     // Verification runs over every segment (in a worker): no finding; then one edited with sqlite3 is.
     await wb.runCommand("Agent Audit: Verify Trail Integrity");

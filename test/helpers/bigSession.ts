@@ -55,15 +55,12 @@ export function sessionEvents(opts: { sessionId?: string; task: string; steps: n
   return out;
 }
 
-/**
- * Appends events with parents linked the way the runner links them (tool_call → llm_call,
- * tool_result → tool_call). Appends are issued together (group commit), so this is quick.
- */
-export async function appendLinked(store: TrailStore, events: EventInput[]): Promise<StoredEvent[]> {
+/** Gives events ids and links parents the way the runner does (tool_call → llm_call, tool_result → tool_call). */
+export function linkEvents(events: EventInput[]): EventInput[] {
   const ids = events.map(() => randomUUID());
   let llm: string | undefined;
   let lastCall: string | undefined;
-  const inputs = events.map((e, i) => {
+  return events.map((e, i) => {
     let parent: string | null = null;
     if (e.event_type === "llm_call") llm = ids[i];
     if (e.event_type === "tool_call") {
@@ -73,5 +70,16 @@ export async function appendLinked(store: TrailStore, events: EventInput[]): Pro
     if (e.event_type === "tool_result") parent = lastCall ?? null;
     return { ...e, event_id: ids[i], parent_event_id: parent };
   });
-  return Promise.all(inputs.map((e) => store.append(e)));
+}
+
+/**
+ * Appends events with parents linked the way the runner links them (see linkEvents). Appends
+ * are issued together (group commit), so this is quick; with `chunk`, a few per commit, as a
+ * running agent writes them (so seals fall inside sessions).
+ */
+export async function appendLinked(store: TrailStore, events: EventInput[], chunk = Infinity): Promise<StoredEvent[]> {
+  const inputs = linkEvents(events);
+  const out: StoredEvent[] = [];
+  for (let k = 0; k < inputs.length; k += chunk) out.push(...(await Promise.all(inputs.slice(k, k + chunk).map((e) => store.append(e)))));
+  return out;
 }

@@ -1,0 +1,13 @@
+// Worker-thread entry (dist/sealWorker.js, or beside the compiled sealJob.js): the part of a
+// seal whose cost grows with the segment and the catalog, off the writer's main thread (in
+// the extension host, the thread every extension shares). See sealJob.ts.
+import { parentPort } from "node:worker_threads";
+import { buildSealed } from "./sealJob";
+import type { SealJob } from "./sealJob";
+
+parentPort!.once("message", (job: SealJob) => {
+  buildSealed(job).then(
+    (r) => parentPort!.postMessage({ ok: true, ...r }, [r.nextBytes.buffer as ArrayBuffer]),
+    (err: Error) => parentPort!.postMessage({ ok: false, message: err.message }),
+  );
+});
