@@ -227,6 +227,10 @@ CREATE TABLE session_catalog (
   input_tokens INTEGER, output_tokens INTEGER, tool_calls INTEGER, failed_tool_calls INTEGER,
   events INTEGER, first_segment INTEGER NOT NULL, last_segment INTEGER NOT NULL
 );
+-- The writer's Merkle frontier (see seals.merkle_frontier) at its last checkpoint: derived,
+-- like search_progress, so that extending the tree does not re-read the active segment. It is
+-- used only when its root equals that checkpoint's signed tree head.
+CREATE TABLE merkle_state (checkpoint_no INTEGER NOT NULL, size INTEGER NOT NULL, nodes TEXT NOT NULL);
 -- Failed tool results in sealed segments, for the failures view.
 CREATE TABLE failure_catalog (
   seq INTEGER PRIMARY KEY, segment_no INTEGER NOT NULL, session_id TEXT NOT NULL,

@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { Database } from "sql.js";
 import type { SealRecord } from "./segments";
 import { readCatalog } from "./segments";
@@ -34,7 +36,10 @@ export class TrailReader {
     const active = listSessions(this.active);
     const catalog = readCatalog(this.active);
     if (!catalog.length) return active;
-    const byId = new Map<string, SessionSummary>(catalog.map((c) => [c.session_id, summaryOf(c)]));
+    // Sessions whose every event was pruned are no longer listed (the retention session says what went).
+    const gone = this.prunedSegments();
+    const kept = gone.size ? catalog.filter((c) => !(gone.has(c.first_segment) && gone.has(c.last_segment))) : catalog;
+    const byId = new Map<string, SessionSummary>(kept.map((c) => [c.session_id, summaryOf(c)]));
     for (const a of active) {
       const sealed = byId.get(a.session_id);
       byId.set(a.session_id, sealed ? mergeSummaries(sealed, a) : a);
@@ -252,6 +257,11 @@ export class TrailReader {
     this.merged?.db.close();
     this.merged = undefined;
     this.store.releaseSegments();
+  }
+
+  /** Segments whose file is no longer in the segments folder (pruned or archived). */
+  private prunedSegments(): Set<number> {
+    return new Set(this.store.seals.filter((s) => !fs.existsSync(path.join(this.store.segmentsDir, s.file_name))).map((s) => s.segment_no));
   }
 
   private catalogEntry(sessionId: string): CatalogEntry | undefined {

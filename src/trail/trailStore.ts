@@ -30,6 +30,7 @@ import type { Checkpoint, CheckpointSigner } from "./signing";
 import { checkpointPayload } from "./signing";
 import { checkpointBody, signNote, trailOrigin } from "./signedNote";
 import { MerkleFrontier } from "./merkle";
+import { parseCheckpoint } from "./evidenceVerifier";
 import { RunningTree } from "./trailMerkle";
 import type { SealRecord } from "./segments";
 import { insertSeal, readSeals, segmentBase, segmentFileName, segmentsDirFor, SegmentFiles, signSeal } from "./segments";
@@ -520,8 +521,22 @@ export class TrailStore {
     this.activeBytes = this.options.readOnly ? 0 : sum("SELECT coalesce(sum(length(content)), 0) FROM events") + sum("SELECT coalesce(sum(length(body)), 0) FROM blobs");
   }
 
-  /** The Merkle tree of every sealed event: the last seal's frontier. */
+  /**
+   * Where the running tree starts: the frontier stored at the last checkpoint when its root is
+   * the one that checkpoint's tree head signed (then only later events are read), else the
+   * last seal's (the whole active segment is read).
+   */
   private frontierAtBase(): MerkleFrontier {
+    try {
+      const row = this.db.exec("SELECT m.size, m.nodes, t.note FROM merkle_state m JOIN tree_heads t USING (checkpoint_no)")[0]?.values[0];
+      if (row && Number(row[0]) >= this.base.seq && Number(row[0]) <= this.headSeq) {
+        const stored = MerkleFrontier.fromJSON(Number(row[0]), JSON.parse(String(row[1])));
+        const signed = parseCheckpoint(String(row[2]));
+        if (signed.size === stored.size && signed.root.equals(stored.root())) return stored;
+      }
+    } catch {
+      /* not usable: rebuilt below */
+    }
     const last = this.sealList[this.sealList.length - 1];
     return last ? MerkleFrontier.fromJSON(last.last_seq, JSON.parse(last.merkle_frontier)) : MerkleFrontier.empty();
   }
@@ -959,6 +974,8 @@ export class TrailStore {
     const origin = trailOrigin(this.trailIdValue);
     const note = signNote(checkpointBody(origin, c.seq, this.tree.root(c.seq)), origin, signer);
     this.insertTreeHead.run([c.checkpoint_no, note]);
+    this.db.run("DELETE FROM merkle_state");
+    this.db.run("INSERT INTO merkle_state (checkpoint_no, size, nodes) VALUES (?, ?, ?)", [c.checkpoint_no, c.seq, JSON.stringify(this.tree.current().toJSON())]);
     lines.push(encodeRecord({ t: { checkpoint_no: c.checkpoint_no, note } }));
     this.lastTreeNote = note;
     return c;

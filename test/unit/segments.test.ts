@@ -214,7 +214,9 @@ test("prune: what remains verifies, with PRUNED as information; the pruning is a
     assert.equal(pruned.severity, "info");
     assert.match(pruned.message, new RegExp(`^PRUNED \\(seq 1–${seals[1].last_seq}, by ${signer.key.fingerprint.slice(0, 16)}…, at 20`));
     const reader = new TrailReader(ro);
-    const retention = reader.listSessions().find((s) => s.agent_id === "agent-audit-retention")!;
+    const listed = reader.listSessions();
+    const retention = listed.find((s) => s.agent_id === "agent-audit-retention")!;
+    assert.ok(listed.every((s) => s.last_seq > seals[1].last_seq), "sessions wholly in pruned segments are no longer listed");
     assert.equal(retention.status, "completed");
     assert.match(retention.task ?? "", /^Prune segments 1, 2 \(seq 1–\d+\)/);
     // A segment removed by hand (not pruned) is an error, not information.
@@ -316,7 +318,7 @@ test("kill -9 during a migration (many rounds): the trail always opens, with eve
 
 /** Turns a trail file into what schema 3 wrote: no segment tables, the old in-order trigger. */
 function downgradeToSchema3(file: string): void {
-  const r = sqlite3(file, `DROP TABLE seals; DROP TABLE session_catalog; DROP TABLE failure_catalog; DROP TRIGGER events_insert_in_order;
+  const r = sqlite3(file, `DROP TABLE seals; DROP TABLE session_catalog; DROP TABLE failure_catalog; DROP TABLE merkle_state; DROP TRIGGER events_insert_in_order;
 CREATE TRIGGER events_insert_in_order BEFORE INSERT ON events
 WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM events)
   OR NEW.prev_hash IS NOT coalesce((SELECT hash FROM events WHERE seq = NEW.seq - 1), '${"0".repeat(64)}')
