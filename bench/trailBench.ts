@@ -210,7 +210,9 @@ export async function runTrailBench(log: (s: string) => void): Promise<TrailFigu
     await big.store.close();
     const child = path.join(__dirname, "openChild.js");
     const out = JSON.parse(execFileSync(process.execPath, [child, bigFile], { encoding: "utf8" }).trim().split("\n").pop()!);
-    const bytes = fs.statSync(bigFile).size;
+    // The whole trail on disk: the active segment and every sealed one.
+    const segDir = path.join(path.dirname(bigFile), "segments");
+    const bytes = fs.statSync(bigFile).size + (fs.existsSync(segDir) ? fs.readdirSync(segDir).reduce((n, f) => n + fs.statSync(path.join(segDir, f)).size, 0) : 0);
     return {
       raw_fsync_eps: Math.round(raw),
       append_serial_eps: Math.round(1500 / serialS),

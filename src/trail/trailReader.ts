@@ -56,7 +56,11 @@ export class TrailReader {
 
   /** `latest`, a full id or a unique prefix, over every segment's sessions. */
   resolveSessionId(ref: string): string | undefined {
-    if (ref === "latest") return this.listSessions()[0]?.session_id;
+    if (ref === "latest") {
+      // The session of the newest event, as before segments: the active segment's, else the catalog's.
+      const here = queryAll<{ session_id: string }>(this.active, "SELECT session_id FROM events ORDER BY seq DESC LIMIT 1")[0]?.session_id;
+      return here ?? (this.store.seals.length ? queryAll<{ session_id: string }>(this.active, "SELECT session_id FROM session_catalog ORDER BY last_seq DESC LIMIT 1")[0]?.session_id : undefined);
+    }
     const ids = new Set<string>();
     for (const sql of ["SELECT DISTINCT session_id FROM events", "SELECT session_id FROM session_catalog"]) {
       for (const r of queryAll<{ session_id: string }>(this.active, `${sql} WHERE session_id >= ? AND session_id < ? LIMIT 2`, [ref, ref + "\uffff"])) ids.add(r.session_id);
