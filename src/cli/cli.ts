@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ParsedArgs } from "./cliArgs";
 import { parseArgs, UsageError } from "./cliArgs";
-import { checkpointCommand, exportCommand, failuresCommand, READ_FLAGS, sessionsCommand, showCommand, verifyCommand } from "./readCommands";
+import { checkpointCommand, EXPORT_FLAGS, exportCommand, failuresCommand, READ_FLAGS, sessionsCommand, showCommand, verifyCommand } from "./readCommands";
 import { RUN_FLAGS, runAgentCommand } from "./runAgentCommand";
 import { DEBUG_FLAGS, diffCommand, replayCommand, retryCommand } from "./debugCommands";
 import { TRUST_FLAGS, trustCommand } from "./trustCommands";
@@ -23,6 +23,8 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit verify-segment FILE
   agent-audit checkpoint [--print] [--workspace DIR]
   agent-audit export <session-id> --format jsonl [--out FILE] [--workspace DIR]
+  agent-audit export <session-id | --since DATE | --all> --format otlp --endpoint URL
+                     [--header K=V]... [--protocol http/protobuf|http/json] [--content] [--workspace DIR]
   agent-audit retry <event-id> [--input JSON] [--workspace DIR] [--approve ask|all|none]
   agent-audit replay <session-id> [--workspace DIR] [--approve ask|all|none]
   agent-audit diff <session-a> <session-b> [--workspace DIR] [--json]
@@ -40,7 +42,7 @@ Exit codes: 0 ok, 1 session not completed / trail invalid, 2 bad arguments or un
 3 (verify) consistent but not authenticated: nothing outside the file vouches for it.`;
 
 interface Command {
-  flags: { values: string[]; booleans: string[] };
+  flags: { values: string[]; booleans: string[]; repeatable?: string[] };
   /** How many positional arguments the command takes at most; more is a usage error. */
   positionals: number;
   run: (a: ParsedArgs) => Promise<number>;
@@ -56,7 +58,7 @@ const COMMANDS: Record<string, Command> = {
   retry: { flags: DEBUG_FLAGS, positionals: 1, run: retryCommand },
   replay: { flags: DEBUG_FLAGS, positionals: 1, run: replayCommand },
   diff: { flags: DEBUG_FLAGS, positionals: 2, run: diffCommand },
-  export: { flags: READ_FLAGS, positionals: 1, run: exportCommand },
+  export: { flags: EXPORT_FLAGS, positionals: 1, run: (a) => exportCommand(a, packageVersion()) },
   trust: { flags: TRUST_FLAGS, positionals: 3, run: trustCommand },
   evidence: { flags: EVIDENCE_FLAGS, positionals: 1, run: evidenceCommand },
   "verify-evidence": { flags: { values: [], booleans: [] }, positionals: 1, run: verifyEvidenceCommand },

@@ -10,7 +10,7 @@ export interface ParsedArgs {
  * Parses `--name value`, `--name=value` and bare `--flag` (for names in `booleans`).
  * Unknown flags are an error, so a typo never silently does something else.
  */
-export function parseArgs(argv: string[], known: { values: string[]; booleans: string[] }): ParsedArgs {
+export function parseArgs(argv: string[], known: { values: string[]; booleans: string[]; repeatable?: string[] }): ParsedArgs {
   const positionals: string[] = [];
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
@@ -31,7 +31,9 @@ export function parseArgs(argv: string[], known: { values: string[]; booleans: s
     } else if (known.values.includes(name)) {
       const value = eq >= 0 ? a.slice(eq + 1) : argv[++i];
       if (value === undefined || (eq < 0 && value.startsWith("--"))) throw new UsageError(`--${name} needs a value`);
-      flags.set(name, value);
+      // A repeatable option keeps every value (see listFlag).
+      const before = flags.get(name);
+      flags.set(name, known.repeatable?.includes(name) && typeof before === "string" ? `${before}\n${value}` : value);
     } else {
       throw new UsageError(`unknown option --${name}`);
     }
@@ -50,4 +52,10 @@ export function intFlag(args: ParsedArgs, name: string, min: number): number | u
 export function stringFlag(args: ParsedArgs, name: string): string | undefined {
   const v = args.flags.get(name);
   return typeof v === "string" ? v : undefined;
+}
+
+/** Every value of a repeatable option, in order. */
+export function listFlag(args: ParsedArgs, name: string): string[] {
+  const v = args.flags.get(name);
+  return typeof v === "string" ? v.split("\n") : [];
 }

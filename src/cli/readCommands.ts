@@ -12,6 +12,7 @@ import { content, firstLine, formatTokens, table } from "./textFormat";
 import { openTrailForReading, openTrailForWriting, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
 import { verifyAtLocation } from "../trail/verifyAtLocation";
 import { TrailStore } from "../trail/trailStore";
+import { otlpExportCommand } from "./otlpExportCommand";
 
 export const READ_FLAGS = { values: ["workspace", "format", "out", "anchor", "since", "archive"], booleans: ["json", "print", "strict"] };
 
@@ -102,9 +103,16 @@ export async function failuresCommand(args: ParsedArgs): Promise<number> {
   return 0;
 }
 
-export async function exportCommand(args: ParsedArgs): Promise<number> {
+export const EXPORT_FLAGS = {
+  values: ["workspace", "format", "out", "endpoint", "header", "protocol", "since"],
+  booleans: ["all", "content"],
+  repeatable: ["header"],
+};
+
+export async function exportCommand(args: ParsedArgs, version = "unknown"): Promise<number> {
   const format = stringFlag(args, "format");
-  if (format !== "jsonl") throw new UsageError('export needs --format jsonl (the only format so far)');
+  if (format === "otlp") return otlpExportCommand(args, version);
+  if (format !== "jsonl") throw new UsageError("export needs --format jsonl (one session's events) or --format otlp (sessions to an OpenTelemetry backend)");
   const { store } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
   const reader = new TrailReader(store);
   const id = resolveSession(args, reader, "export");
