@@ -5,6 +5,7 @@ import { failuresQueryMs, replayOverheadMsPerStep } from "./debugBench";
 import { llmCallRequestBytesAt, redactCostRatio, treeFigures } from "./liveBench";
 import { benchMachine, runTrailBench } from "./trailBench";
 import { runScaleBench } from "./scaleBench";
+import { otlpExportEventsPerSecond } from "./otelBench";
 
 async function main(): Promise<void> {
   const json = process.argv.includes("--json");
@@ -12,6 +13,12 @@ async function main(): Promise<void> {
   log(`machine: ${benchMachine()}`);
   // `npm run bench -- --only scale`: just the trail-at-any-age figures (several minutes on their own).
   const only = process.argv[process.argv.indexOf("--only") + 1];
+  if (process.argv.includes("--only") && only === "otel") {
+    const figures = { otlp_export_events_per_s: Math.round(await otlpExportEventsPerSecond()) };
+    for (const [k, v] of Object.entries(figures)) console.log(`${k}  ${v}`);
+    if (json) console.log(JSON.stringify(figures));
+    return;
+  }
   if (process.argv.includes("--only") && only === "scale") {
     const figures = await runScaleBench(log);
     for (const [k, v] of Object.entries(figures)) console.log(`${k}  ${v}`);
@@ -37,6 +44,8 @@ async function main(): Promise<void> {
   const tree = await treeFigures();
   figures.tree_expand_1000_steps_ms = Math.round(tree.expandMs * 10) / 10;
   figures.append_update_cpu_ms_per_event = Math.round(tree.updateCpuMsPerEvent * 100) / 100;
+  log("OpenTelemetry export to a loopback endpoint…");
+  figures.otlp_export_events_per_s = Math.round(await otlpExportEventsPerSecond());
   const width = Math.max(...Object.keys(figures).map((k) => k.length));
   console.log("figure".padEnd(width) + "  value");
   for (const [k, v] of Object.entries(figures)) console.log(k.padEnd(width) + "  " + v);

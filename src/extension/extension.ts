@@ -2,6 +2,7 @@ import * as vscode from "vscode";
 import { AgentRunController } from "./agentRunController";
 import { DebuggingCommands } from "./debuggingCommands";
 import { registerApiKeyCommand } from "./apiKey";
+import { OtlpLiveExport } from "./otlpLiveExport";
 import { registerEventCommands } from "./eventCommands";
 import { brokenSeqs, IntegrityFeature } from "./integrity";
 import { componentLogger } from "./logger";
@@ -79,6 +80,7 @@ export function activate(context: vscode.ExtensionContext): void {
     () => prices,
   );
   const approvals = new VscodeApprovalPrompt();
+  const otlp = new OtlpLiveExport(() => services, context.secrets, componentLogger(channel, "otlp"), String(context.extension.packageJSON.version ?? "unknown"));
   debugging = new DebuggingCommands(() => services, componentLogger(channel, "debug"), (folder, sessionId, step) => panel.show(folder, sessionId, step), () => view.treeView.selection, approvals);
   const failures = registerFailuresView(() => services, (f) => {
     void view.reveal(f.folder, f.sessionId, f.step);
@@ -102,14 +104,19 @@ export function activate(context: vscode.ExtensionContext): void {
     componentLogger(channel, "run"),
     (folder, sessionId) => void view.reveal(folder, sessionId),
     (folder, sessionId, step) => panel.show(folder, sessionId, step),
-    // Each session ends with a signed checkpoint; check the trail against it right away.
-    (service) => void integrity?.verify(service),
+    // Each session ends with a signed checkpoint; check the trail against it right away, then
+    // send what is new to the team's OpenTelemetry backend, if one is set.
+    (service) => {
+      void integrity?.verify(service);
+      otlp.exportPending();
+    },
     approvals,
     () => prices,
   );
 
   context.subscriptions.push(
     approvals,
+    otlp,
     integrity,
     failures,
     view,

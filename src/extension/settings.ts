@@ -16,6 +16,9 @@ export const SETTINGS = {
   commandEnvironment: "commandEnvironment",
   modelPrices: "modelPrices",
   retentionDays: "retentionDays",
+  otlpEndpoint: "otlp.endpoint",
+  otlpProtocol: "otlp.protocol",
+  otlpContent: "otlp.exportContent",
 } as const;
 
 /**
@@ -23,10 +26,10 @@ export const SETTINGS = {
  * from the user's level only): where the API key is sent, where the trail is kept (outside
  * `.agent-audit/` it would be outside the file tools' guard), which environment variables
  * reach commands, how approvals are asked, what model calls are said to cost, and how long the
- * trail is kept. A cloned repository's .vscode/settings.json
+ * trail is kept, and where sessions are exported to (with or without their content). A cloned repository's .vscode/settings.json
  * must not be able to redirect the key or weaken the record.
  */
-export const USER_ONLY_SETTINGS = [SETTINGS.anthropicBaseUrl, SETTINGS.trailPath, SETTINGS.commandEnvironment, SETTINGS.modalApprovals, SETTINGS.modelPrices, SETTINGS.retentionDays] as const;
+export const USER_ONLY_SETTINGS = [SETTINGS.anthropicBaseUrl, SETTINGS.trailPath, SETTINGS.commandEnvironment, SETTINGS.modalApprovals, SETTINGS.modelPrices, SETTINGS.retentionDays, SETTINGS.otlpEndpoint, SETTINGS.otlpProtocol, SETTINGS.otlpContent] as const;
 
 export interface AgentAuditSettings {
   model: string;
@@ -43,6 +46,11 @@ export interface AgentAuditSettings {
   modelPrices: Record<string, unknown>;
   /** Days to keep sealed segments (pruned after a run); 0 keeps everything. */
   retentionDays: number;
+  /** OTLP/HTTP endpoint sessions are exported to after each run ("" = off). */
+  otlpEndpoint: string;
+  otlpProtocol: "http/protobuf" | "http/json";
+  /** Export message content, tool arguments and results too (redacted as in the trail). */
+  otlpContent: boolean;
   /** Workspace values that were ignored (user-only settings, looser approval policies), named. */
   ignoredWorkspaceValues: string[];
 }
@@ -104,6 +112,9 @@ export function readSettings(config: ConfigurationReader): AgentAuditSettings {
     commandEnvironment: Array.isArray(extraEnv) ? extraEnv.filter((n): n is string => typeof n === "string" && ENV_NAME.test(n)) : [],
     modelPrices: ((v) => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {}))(userValue<unknown>(SETTINGS.modelPrices)),
     retentionDays: ((v) => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0))(userValue<unknown>(SETTINGS.retentionDays)),
+    otlpEndpoint: userStr(SETTINGS.otlpEndpoint, ""),
+    otlpProtocol: userValue<string>(SETTINGS.otlpProtocol) === "http/json" ? "http/json" : "http/protobuf",
+    otlpContent: userValue<boolean>(SETTINGS.otlpContent) === true,
     ignoredWorkspaceValues: ignored,
   };
 }

@@ -1,0 +1,132 @@
+import * as path from "node:path";
+import * as vscode from "vscode";
+import { deliverSessions } from "../otel/otlpDelivery";
+import { OtlpExportError } from "../otel/otlpExport";
+import type { OtlpProtocol } from "../otel/otlpExport";
+import type { Logger } from "./logger";
+import { readSettings, SETTINGS } from "./settings";
+import type { TrailService } from "./trailService";
+
+const HEADERS_SECRET = "agentAudit.otlp.headers";
+export const SET_OTLP_HEADERS_COMMAND = "agentAudit.setOtlpHeaders";
+
+/**
+ * Live export to the team's OpenTelemetry backend (`agentAudit.otlp.endpoint`, a user
+ * setting): after each run, and when the window opens, the sessions the endpoint does not have
+ * yet are sent (src/otel/otlpDelivery.ts; the cursor is shared with the CLI). It runs after the
+ * session has ended, never inside a run, so it cannot slow or fail one; when the endpoint is
+ * down nothing is lost and the next export sends the rest. Headers (credentials) live in
+ * SecretStorage, never in settings.
+ */
+export class OtlpLiveExport implements vscode.Disposable {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private readonly warned = new Set<string>();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly services: () => TrailService[],
+    private readonly secrets: vscode.SecretStorage,
+    private readonly log: Logger,
+    private readonly version: string,
+  ) {
+    this.disposables.push(
+      vscode.commands.registerCommand(SET_OTLP_HEADERS_COMMAND, () => this.setHeaders()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(`${SETTINGS.section}.${SETTINGS.otlpEndpoint}`)) this.exportPending();
+      }),
+    );
+    // What an earlier window (or a restart) could not deliver goes now.
+    setTimeout(() => this.exportPending(), 3_000).unref?.();
+  }
+
+  /** After a run: sends what is new, in the background. */
+  exportPending(): void {
+    if (!this.endpoint()) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.exportAll().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.exportPending();
+      }
+    });
+  }
+
+  private endpoint(): string {
+    return readSettings(vscode.workspace.getConfiguration(SETTINGS.section)).otlpEndpoint;
+  }
+
+  private async exportAll(): Promise<void> {
+    const s = readSettings(vscode.workspace.getConfiguration(SETTINGS.section));
+    if (!s.otlpEndpoint) return;
+    const headers = await this.headers();
+    for (const service of this.services()) {
+      const store = await service.load().catch(() => undefined);
+      if (!store) continue;
+      try {
+        await store.refresh();
+        const r = await deliverSessions({
+          store,
+          target: { endpoint: s.otlpEndpoint, headers, protocol: s.otlpProtocol as OtlpProtocol },
+          select: { all: true },
+          content: s.otlpContent,
+          cursorDir: path.join(service.trust.dir, "otlp-cursors"),
+          service: { name: "agent-audit-trail", version: this.version },
+        });
+        if (r.sessions) this.log.info(`exported ${r.sessions} sessions (${r.spans} spans) of ${service.folder.name} to ${s.otlpEndpoint}`);
+        this.warned.clear();
+      } catch (err) {
+        const message = err instanceof OtlpExportError ? err.message : `export failed: ${(err as Error).message}`;
+        this.log.warn(`OpenTelemetry export of ${service.folder.name}: ${message}`);
+        // Said once per kind of problem, not after every run; the log has each attempt.
+        const kind = err instanceof OtlpExportError && !err.retryable ? message : "unreachable";
+        if (!this.warned.has(kind)) {
+          this.warned.add(kind);
+          const fix = err instanceof OtlpExportError && /401|403|credentials/.test(message) ? "Set Export Headers" : undefined;
+          const choice = await vscode.window.showWarningMessage(`Agent Audit: ${message}`, ...(fix ? [fix] : []), "Show Log");
+          if (choice === fix) void vscode.commands.executeCommand(SET_OTLP_HEADERS_COMMAND);
+          else if (choice === "Show Log") void vscode.commands.executeCommand("agentAudit.showLog");
+        }
+      }
+    }
+  }
+
+  private async headers(): Promise<Record<string, string>> {
+    try {
+      const raw = await this.secrets.get(HEADERS_SECRET);
+      return raw ? (JSON.parse(raw) as Record<string, string>) : {};
+    } catch {
+      return {};
+    }
+  }
+
+  private async setHeaders(): Promise<void> {
+    const text = await vscode.window.showInputBox({
+      title: "OpenTelemetry export headers",
+      prompt: "NAME=VALUE pairs separated by commas (e.g. Authorization=Basic …). Kept in VS Code's secret storage, never in settings or the trail. Empty removes them.",
+      password: true,
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() && v.split(",").some((p) => p.indexOf("=") <= 0) ? "Each header is NAME=VALUE" : undefined),
+    });
+    if (text === undefined) return;
+    if (!text.trim()) {
+      await this.secrets.delete(HEADERS_SECRET);
+      void vscode.window.showInformationMessage("OpenTelemetry export headers removed.");
+      return;
+    }
+    const headers = Object.fromEntries(text.split(",").map((p) => [p.slice(0, p.indexOf("=")).trim(), p.slice(p.indexOf("=") + 1).trim()]));
+    await this.secrets.store(HEADERS_SECRET, JSON.stringify(headers));
+    this.log.info(`OpenTelemetry export headers stored in secret storage: ${Object.keys(headers).join(", ")}`);
+    void vscode.window.showInformationMessage("OpenTelemetry export headers saved.");
+    this.warned.clear();
+    this.exportPending();
+  }
+
+  dispose(): void {
+    this.disposables.forEach((d) => d.dispose());
+  }
+}
