@@ -39,6 +39,8 @@ builds.push(
 );
 
 fs.mkdirSync("dist/webview", { recursive: true });
+// The official OTLP proto definitions, read at run time to decode what the receiver is sent.
+fs.cpSync("node_modules/@opentelemetry/otlp-grpc-exporter-base/build/protos", "dist/otlp-protos", { recursive: true });
 fs.copyFileSync("node_modules/sql.js/dist/sql-wasm.wasm", "dist/sql-wasm.wasm");
 // Everything the webview may load lives in dist/webview (its only local resource root).
 fs.copyFileSync("media/stepDetails.css", "dist/webview/stepDetails.css");

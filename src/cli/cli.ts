@@ -9,6 +9,7 @@ import { DEBUG_FLAGS, diffCommand, replayCommand, retryCommand } from "./debugCo
 import { TRUST_FLAGS, trustCommand } from "./trustCommands";
 import { EVIDENCE_FLAGS, evidenceCommand, verifyEvidenceCommand } from "./evidenceCommands";
 import { archiveCommand, pruneCommand, RETENTION_FLAGS, verifySegmentCommand } from "./retentionCommands";
+import { COLLECT_FLAGS, collectCommand } from "./collectCommand";
 
 const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, and inspect it
 
@@ -21,6 +22,7 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit prune --before DATE [--workspace DIR]
   agent-audit archive --before DATE --to DIR [--workspace DIR]
   agent-audit verify-segment FILE
+  agent-audit collect [--port 4318] [--token T] [--workspace DIR]
   agent-audit checkpoint [--print] [--workspace DIR]
   agent-audit export <session-id> --format jsonl [--out FILE] [--workspace DIR]
   agent-audit export <session-id | --since DATE | --all> --format otlp --endpoint URL
@@ -63,6 +65,7 @@ const COMMANDS: Record<string, Command> = {
   evidence: { flags: EVIDENCE_FLAGS, positionals: 1, run: evidenceCommand },
   "verify-evidence": { flags: { values: [], booleans: [] }, positionals: 1, run: verifyEvidenceCommand },
   prune: { flags: RETENTION_FLAGS, positionals: 0, run: pruneCommand },
+  collect: { flags: COLLECT_FLAGS, positionals: 0, run: collectCommand },
   archive: { flags: RETENTION_FLAGS, positionals: 0, run: archiveCommand },
   "verify-segment": { flags: { values: [], booleans: [] }, positionals: 1, run: verifySegmentCommand },
 };

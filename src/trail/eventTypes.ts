@@ -52,7 +52,7 @@ export interface BlobInput {
   body: string;
 }
 
-export type BlobKind = "system_prompt" | "message" | "tools" | "conversation";
+export type BlobKind = "system_prompt" | "message" | "tools" | "conversation" | "otlp";
 
 /** The hashed part of an event row, in the order the columns appear in the table. */
 export interface EventRecord {
