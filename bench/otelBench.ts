@@ -1,6 +1,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { spanIdFor, traceIdFor } from "../src/otel/genaiMapping";
+import type { GenAiSpan } from "../src/otel/genaiMapping";
 import { deliverSessions } from "../src/otel/otlpDelivery";
+import { toReadableSpans } from "../src/otel/otlpExport";
+import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
+import * as http from "node:http";
+import { OtlpIngest } from "../src/otel/otlpIngest";
+import { OtlpReceiver } from "../src/otel/otlpReceiver";
+import { SecretRedactor } from "../src/agent/secretRedactor";
 import { TrailStore } from "../src/trail/trailStore";
 import { appendLinked, sessionEvents } from "../test/helpers/bigSession";
 import { OtlpCollector } from "../test/helpers/otlpCollector";
@@ -33,4 +41,69 @@ export async function otlpExportEventsPerSecond(): Promise<number> {
     await collector.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Spans per second received over OTLP/HTTP (protobuf, from the official exporter) and durably
+ * recorded in the trail (redacted, staged, then assembled into sessions and fsync'd, as \`agent-audit collect\` does): 200 traces of 26
+ * spans sent in batches of 512; the clock stops when the last session is in the trail. Median
+ * of three on fresh trails, after a warm-up.
+ */
+export async function otlpReceiveSpansPerSecond(): Promise<number> {
+  const rates: number[] = [];
+  for (let round = 0; round < 4; round++) {
+    const dir = benchDir("otel-rx");
+    const { store } = await TrailStore.open(path.join(dir, ".agent-audit", "trail.db"));
+    const ingest = new OtlpIngest({ store, stagingFile: path.join(dir, ".agent-audit", "otlp-staging.jsonl"), quietMs: 100 });
+    ingest.start();
+    // As `agent-audit collect` runs it: every request redacted before it is staged.
+    const redactor = new SecretRedactor();
+    const receiver = new OtlpReceiver({ ingest, port: 0, redact: (v) => redactor.redact(v) });
+    const url = await receiver.start();
+    try {
+      const spans: GenAiSpan[] = [];
+      const t0 = Date.now() - 3_600_000;
+      for (let trace = 0; trace < 200; trace++) {
+        const traceId = traceIdFor(`bench-${round}`, `s${trace}`);
+        const root = spanIdFor(`bench-${round}`, `root${trace}`);
+        spans.push({ traceId, spanId: root, name: "invoke_agent bench", kind: "INTERNAL", startMs: t0, endMs: t0 + 60_000, attributes: { "gen_ai.operation.name": "invoke_agent" }, status: { code: "OK" }, events: [] });
+        for (let i = 0; i < 25; i++) {
+          const chat = i % 2 === 0;
+          spans.push({
+            traceId, spanId: spanIdFor(`bench-${round}`, `t${trace}-${i}`), parentSpanId: root, name: chat ? "chat m" : "execute_tool read_file", kind: chat ? "CLIENT" : "INTERNAL",
+            startMs: t0 + i * 1000, endMs: t0 + i * 1000 + 500,
+            attributes: chat ? { "gen_ai.operation.name": "chat", "gen_ai.request.model": "m", "gen_ai.usage.input_tokens": 1000, "gen_ai.usage.output_tokens": 100 } : { "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "read_file", "gen_ai.tool.call.id": `c${i}` },
+            status: { code: "UNSET" }, events: [],
+          });
+        }
+      }
+      // Requests encoded beforehand by the official serializer, so the figure is the receiver's.
+      const readable = toReadableSpans(spans, { name: "bench-agent", version: "0" });
+      const bodies: Uint8Array[] = [];
+      for (let i = 0; i < readable.length; i += 512) bodies.push(ProtobufTraceSerializer.serializeRequest(readable.slice(i, i + 512))!);
+      const t = performance.now();
+      for (const body of bodies) await postProtobuf(`${url}/v1/traces`, body);
+      await ingest.flush();
+      const s = (performance.now() - t) / 1000;
+      if (store.head.seq < 200 * 27) throw new Error(`only ${store.head.seq} events were recorded`);
+      if (round > 0) rates.push(spans.length / s);
+    } finally {
+      await receiver.stop();
+      await ingest.stop();
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return median(rates);
+}
+
+function postProtobuf(url: string, body: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: "POST", headers: { "content-type": "application/x-protobuf" } }, (res) => {
+      res.resume();
+      res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
 }

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { TrailReader } from "../trail/trailReader";
+import { AGENT_ID } from "../agent/agentDefaults";
 import { agentConfig, osUser } from "../agent/agentDefaults";
 import { replaySession } from "../agent/replaySession";
 import { retryToolCall } from "../agent/retryToolCall";
@@ -89,7 +90,21 @@ export class DebuggingCommands implements vscode.Disposable {
     }
     const service = this.service(folder);
     if (!service) return;
+    await service.load();
+    const session = service.source.reader?.sessionOfEvent(callEventId);
+    if (session && !(await this.ours(service, session, "retried"))) return;
     await this.withWriter(service, (store) => this.retryIn(service, store, folder, callEventId, edit));
+  }
+
+  /**
+   * Retry and replay re-run our own agent's tools and recorded answers; a session received
+   * from another agent (OpenTelemetry) has neither, so they say so instead.
+   */
+  private async ours(service: TrailService, sessionId: string, verb: string): Promise<boolean> {
+    const agent = service.source.session(sessionId)?.agent_id;
+    if (!agent || agent === AGENT_ID) return true;
+    void vscode.window.showInformationMessage(`This session was recorded from ${agent} over OpenTelemetry: it can be viewed and verified, but only Agent Audit's own sessions can be ${verb}.`);
+    return false;
   }
 
   /** Runs `body` with the folder's trail open for writing, and closes it after. */
@@ -230,6 +245,8 @@ export class DebuggingCommands implements vscode.Disposable {
     }
     const service = this.service(folder);
     if (!service) return;
+    await service.load();
+    if (!(await this.ours(service, sessionId, "replayed"))) return;
     await this.withWriter(service, (store) => this.replayIn(service, store, folder, sessionId));
   }
 

@@ -3,6 +3,7 @@ import { AgentRunController } from "./agentRunController";
 import { DebuggingCommands } from "./debuggingCommands";
 import { registerApiKeyCommand } from "./apiKey";
 import { OtlpLiveExport } from "./otlpLiveExport";
+import { OtlpReceiverFeature } from "./otlpReceiverFeature";
 import { registerEventCommands } from "./eventCommands";
 import { brokenSeqs, IntegrityFeature } from "./integrity";
 import { componentLogger } from "./logger";
@@ -80,6 +81,7 @@ export function activate(context: vscode.ExtensionContext): void {
     () => prices,
   );
   const approvals = new VscodeApprovalPrompt();
+  const receiver = new OtlpReceiverFeature(() => services, componentLogger(channel, "otlp-receiver"));
   const otlp = new OtlpLiveExport(() => services, context.secrets, componentLogger(channel, "otlp"), String(context.extension.packageJSON.version ?? "unknown"));
   debugging = new DebuggingCommands(() => services, componentLogger(channel, "debug"), (folder, sessionId, step) => panel.show(folder, sessionId, step), () => view.treeView.selection, approvals);
   const failures = registerFailuresView(() => services, (f) => {
@@ -117,6 +119,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     approvals,
     otlp,
+    receiver,
     integrity,
     failures,
     view,
@@ -133,7 +136,7 @@ export function activate(context: vscode.ExtensionContext): void {
     { dispose: () => services.forEach((s) => s.dispose()) },
   );
   // On shutdown, write each trail's database file before the host goes away.
-  closeTrails = () => Promise.all(services.map((s) => s.close())).then(() => undefined);
+  closeTrails = () => receiver.close().then(() => Promise.all(services.map((s) => s.close()))).then(() => undefined);
   log.info(`activated (${services.length} workspace folder${services.length === 1 ? "" : "s"})`);
 }
 

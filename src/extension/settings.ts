@@ -19,6 +19,8 @@ export const SETTINGS = {
   otlpEndpoint: "otlp.endpoint",
   otlpProtocol: "otlp.protocol",
   otlpContent: "otlp.exportContent",
+  otlpReceiverEnabled: "otlp.receiver.enabled",
+  otlpReceiverPort: "otlp.receiver.port",
 } as const;
 
 /**
@@ -29,7 +31,7 @@ export const SETTINGS = {
  * trail is kept, and where sessions are exported to (with or without their content). A cloned repository's .vscode/settings.json
  * must not be able to redirect the key or weaken the record.
  */
-export const USER_ONLY_SETTINGS = [SETTINGS.anthropicBaseUrl, SETTINGS.trailPath, SETTINGS.commandEnvironment, SETTINGS.modalApprovals, SETTINGS.modelPrices, SETTINGS.retentionDays, SETTINGS.otlpEndpoint, SETTINGS.otlpProtocol, SETTINGS.otlpContent] as const;
+export const USER_ONLY_SETTINGS = [SETTINGS.anthropicBaseUrl, SETTINGS.trailPath, SETTINGS.commandEnvironment, SETTINGS.modalApprovals, SETTINGS.modelPrices, SETTINGS.retentionDays, SETTINGS.otlpEndpoint, SETTINGS.otlpProtocol, SETTINGS.otlpContent, SETTINGS.otlpReceiverEnabled, SETTINGS.otlpReceiverPort] as const;
 
 export interface AgentAuditSettings {
   model: string;
@@ -51,6 +53,9 @@ export interface AgentAuditSettings {
   otlpProtocol: "http/protobuf" | "http/json";
   /** Export message content, tool arguments and results too (redacted as in the trail). */
   otlpContent: boolean;
+  /** Receive other agents' OTLP telemetry on 127.0.0.1 into the trail. */
+  otlpReceiverEnabled: boolean;
+  otlpReceiverPort: number;
   /** Workspace values that were ignored (user-only settings, looser approval policies), named. */
   ignoredWorkspaceValues: string[];
 }
@@ -115,6 +120,8 @@ export function readSettings(config: ConfigurationReader): AgentAuditSettings {
     otlpEndpoint: userStr(SETTINGS.otlpEndpoint, ""),
     otlpProtocol: userValue<string>(SETTINGS.otlpProtocol) === "http/json" ? "http/json" : "http/protobuf",
     otlpContent: userValue<boolean>(SETTINGS.otlpContent) === true,
+    otlpReceiverEnabled: userValue<boolean>(SETTINGS.otlpReceiverEnabled) === true,
+    otlpReceiverPort: ((v) => (typeof v === "number" && Number.isInteger(v) && v >= 0 && v < 65536 ? v : 4318))(userValue<unknown>(SETTINGS.otlpReceiverPort)),
     ignoredWorkspaceValues: ignored,
   };
 }

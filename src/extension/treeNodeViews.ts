@@ -1,3 +1,5 @@
+import { AGENT_ID } from "../agent/agentDefaults";
+import { RETENTION_AGENT_ID } from "../trail/retention";
 import { inputSummary } from "../shared/inputSummary";
 import type { EventHead, SessionSummary, TrailEventRow } from "../trail/trailQueries";
 import type { ParsedStep, ToolCallGroup } from "./sessionModel";
@@ -51,9 +53,14 @@ export const STATUS_ICON: Record<string, IconView> = {
   diverged: { id: "git-compare", color: "editorWarning.foreground" },
 };
 
+/** Agent ids of sessions Agent Audit writes itself (the runner, retention). */
+const OWN_AGENTS = new Set([AGENT_ID, RETENTION_AGENT_ID]);
+
 export function sessionView(id: string, s: SessionSummary | undefined, now: number): NodeView {
   if (!s) return { id, label: id.split(":").pop() ?? id, description: "(gone)", icon: { id: "question" }, contextValue: "session", collapsible: "none", opensDetails: false };
   const parts = [ago(s.started_at, now), `${s.steps} step${s.steps === 1 ? "" : "s"}`, `${compact(s.input_tokens + s.output_tokens)} tok`];
+  // Sessions received from another agent (OpenTelemetry) say which one.
+  if (s.agent_id && !OWN_AGENTS.has(s.agent_id)) parts.unshift(s.agent_id);
   if (s.failed_tool_calls) parts.push(`${s.failed_tool_calls.toLocaleString("en-US")} failed`);
   const ctx = ["session", s.status, s.failed_tool_calls ? "hasFailures" : ""].filter(Boolean).join("+");
   return {

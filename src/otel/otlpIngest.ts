@@ -108,19 +108,17 @@ export class OtlpIngest {
     this.writing = this.writing.then(async () => {
       const quiet = this.opts.quietMs ?? 1500;
       const now = Date.now();
-      const ready = [...new Set(this.staged.map((x) => x.group))].filter((g) => all || now - (this.lastSeen.get(g) ?? 0) >= quiet);
-      for (const group of ready) {
-        const items = this.staged.filter((x) => x.group === group);
+      const ready = new Set([...new Set(this.staged.map((x) => x.group))].filter((g) => all || now - (this.lastSeen.get(g) ?? 0) >= quiet));
+      if (ready.size) {
         try {
-          await this.writeGroup(group, items);
+          await this.writeReady(ready);
+          this.staged.splice(0, this.staged.length, ...this.staged.filter((x) => !ready.has(x.group)));
+          for (const g of ready) this.lastSeen.delete(g);
+          this.rewriteStaging();
         } catch (err) {
-          this.log(`could not write received ${group} to the trail (kept in staging, retried later): ${(err as Error).message}`);
-          continue;
+          this.log(`could not write received records to the trail (kept in staging, retried later): ${(err as Error).message}`);
         }
-        for (const it of items) this.staged.splice(this.staged.indexOf(it), 1);
-        this.lastSeen.delete(group);
       }
-      if (ready.length) this.rewriteStaging();
       if (this.staged.length) this.schedule(quiet);
     });
     return this.writing;
@@ -133,34 +131,73 @@ export class OtlpIngest {
     this.stagingFd = fs.openSync(this.opts.stagingFile, "a");
   }
 
-  private async writeGroup(group: string, items: Staged[]): Promise<void> {
+  /**
+   * Writes the ready groups, all in one go: their events share the store's group commits (a
+   * per-group fsync would cap the receiver at a few hundred traces a second).
+   */
+  private async writeReady(ready: Set<string>): Promise<void> {
     const store = this.opts.store;
     await store.refresh();
+    const reader = new TrailReader(store);
+    const events: EventInput[] = [];
+    try {
+      for (const group of ready) events.push(...this.eventsOf(group, this.staged.filter((x) => x.group === group), reader));
+    } finally {
+      reader.release();
+    }
+    const results = await Promise.allSettled(events.map((e) => store.append(e)));
+    for (const r of results) {
+      if (r.status === "fulfilled") continue;
+      // Written before a crash, staged again: the same record has the same event id.
+      if (r.reason instanceof TrailError && /UNIQUE|event_id/i.test(r.reason.message)) continue;
+      throw r.reason;
+    }
+    this.log(`wrote ${events.length} events of ${ready.size} received sessions`);
+  }
+
+  /** The trail events of one group's records, in the order things happened. */
+  private eventsOf(group: string, items: Staged[], reader: TrailReader): EventInput[] {
     const first = items[0];
     const resource = first.r.resource;
     const sessionId = group.startsWith("trace:") ? `otel-${group.slice(6)}` : group.startsWith("session:") ? `${group.split(":")[1]}-${group.split(":").slice(2).join(":")}` : `otel-${group.replace(/[^a-z0-9._-]+/gi, "-")}`;
-    const reader = new TrailReader(store);
     const known = reader.getSession(sessionId);
-    reader.release();
-    const agentId = s(resource["service.name"]) ?? "otel-agent";
+    // The agent: as the spans name it (gen_ai.agent.name), else the sending service.
+    const named = items.map((x) => (x.kind === "span" ? s(x.r.attributes["gen_ai.agent.name"]) : undefined)).find(Boolean);
+    const agentId = named ?? s(resource["service.name"]) ?? "otel-agent";
     const base = { session_id: sessionId, agent_id: agentId, user_id: s(resource["user.email"]) ?? s(resource["user.id"]) ?? "", agent_version: s(resource["service.version"]) ?? null };
     const events: EventInput[] = [];
     let step = known?.steps ?? 0;
     let started = !!known;
     const ordered = [...items].sort((a, b) => time(a) - time(b));
+    // The sender's resource (service, host, versions) is one blob for the group; each record
+    // its own (a tool span gives two events, one blob).
+    const resourceBody = canonicalJson({ resource: first.r.resource, scope: first.r.scope } as Record<string, unknown>);
+    const resourceHash = createHash("sha256").update(resourceBody).digest("hex");
+    const recordBlobs = new Map<unknown, { hash: string; body: string }>();
+    let resourceSent = false;
     const add = (type: string, at: number, content: Record<string, unknown>, raw: unknown, role: string, extra: Partial<EventInput> = {}) => {
-      const body = canonicalJson({ raw, resource: first.r.resource, scope: first.r.scope } as Record<string, unknown>);
-      const blob: BlobInput = { kind: "otlp", body };
-      const blobHash = createHash("sha256").update(body).digest("hex");
+      let rec = recordBlobs.get(raw);
+      const blobs: BlobInput[] = [];
+      if (!rec) {
+        // As received (OTLP/JSON form); its hash is its address, like every blob's.
+        const body = JSON.stringify(raw);
+        rec = { hash: createHash("sha256").update(body).digest("hex"), body };
+        recordBlobs.set(raw, rec);
+        blobs.push({ kind: "otlp", body });
+      }
+      if (!resourceSent) {
+        blobs.push({ kind: "otlp", body: resourceBody });
+        resourceSent = true;
+      }
       events.push({
         ...base,
         ...extra,
         event_type: type,
         step_number: type === "session_start" ? 0 : Math.max(step, 0),
         timestamp: new Date(at).toISOString(),
-        event_id: eventIdFor(sessionId, blobHash, role),
-        content: { ...content, received: { via: "otlp", record: blobHash } },
-        blobs: [blob],
+        event_id: eventIdFor(sessionId, rec.hash, role),
+        content: { ...content, received: { via: "otlp", record: rec.hash, resource: resourceHash } },
+        blobs,
       });
     };
     const spans = ordered.filter((x): x is Extract<Staged, { kind: "span" }> => x.kind === "span").map((x) => x.r);
@@ -228,16 +265,7 @@ export class OtlpIngest {
       add(type, Math.max(root.endMs, ...spans.map((r) => r.endMs)), failed ? { error: { type: s(root.attributes["error.type"]) ?? "error", message: root.status.message } } : { outcome: "completed" }, root.raw, `span:${root.spanId}:end`);
       events[events.length - 1].step_number = step;
     }
-    for (const e of events) {
-      try {
-        await store.append(e);
-      } catch (err) {
-        // Written before a crash, staged again: the same record has the same event id.
-        if (err instanceof TrailError && /UNIQUE|event_id/i.test(err.message)) continue;
-        throw err;
-      }
-    }
-    this.log(`wrote ${events.length} events of ${sessionId} (${agentId}) from ${items.length} received records`);
+    return events;
   }
 
   /** Claude Code's log events (https://docs.anthropic.com/en/docs/claude-code/monitoring-usage) as trail events. */

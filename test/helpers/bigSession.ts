@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { AGENT_ID } from "../../src/agent/agentDefaults";
 import type { EventInput, StoredEvent } from "../../src/trail/eventTypes";
 import type { TrailStore } from "../../src/trail/trailStore";
 
@@ -9,7 +10,7 @@ import type { TrailStore } from "../../src/trail/trailStore";
  */
 export function sessionEvents(opts: { sessionId?: string; task: string; steps: number; failures?: number; outputBytes?: number; end?: boolean }): EventInput[] {
   const session_id = opts.sessionId ?? randomUUID();
-  const base = { session_id, agent_id: "agent-audit", user_id: "e2e", agent_version: "0.1.0", model_id: "claude-sonnet-4-5" };
+  const base = { session_id, agent_id: AGENT_ID, user_id: "e2e", agent_version: "0.1.0", model_id: "claude-sonnet-4-5" };
   const out: EventInput[] = [{ ...base, event_type: "session_start", step_number: 0, content: { task: opts.task, model_id: "claude-sonnet-4-5", tools: [] } }];
   const filler = "lorem ipsum dolor sit amet ".repeat(Math.ceil((opts.outputBytes ?? 600) / 27)).slice(0, opts.outputBytes ?? 600);
   let failuresLeft = opts.failures ?? 0;

@@ -68,7 +68,7 @@ test("round trip: a runner session exported as OTLP and received into an empty t
   assert.equal(received.length, 1);
   const b = received[0];
   assert.deepEqual(strip(b), { ...strip(a), events: strip(b).events });
-  assert.equal(b.agent_id, "agent-audit");
+  assert.equal(b.agent_id, a.agent_id, "the agent as the spans name it");
   assert.equal(b.started_at, a.started_at);
   assert.equal(b.ended_at, a.ended_at);
   // Field by field: each model call's usage, each tool call's outcome, error type and duration.
@@ -128,7 +128,7 @@ test("spans from the official OpenTelemetry SDK, as an instrumented agent sends 
   await exporter.shutdown();
   await rx.ingest.flush();
   const [s] = new TrailReader(rx.store).listSessions();
-  assert.equal(s.agent_id, "copilot-chat");
+  assert.equal(s.agent_id, "GitHub Copilot", "gen_ai.agent.name first, then service.name");
   assert.equal(s.status, "completed");
   assert.equal(s.steps, 3);
   assert.equal(s.tool_calls, 2);
