@@ -63,8 +63,8 @@ function protoTypes(): { traces: protobuf.Type; logs: protobuf.Type } {
   return types;
 }
 
-/** The request as OTLP/JSON-shaped objects (ids as hex), from either encoding. */
-function requestObject(body: Buffer, contentType: string, kind: "traces" | "logs"): Record<string, unknown> {
+/** The request as OTLP/JSON-shaped objects (ids as hex), from either encoding; throws OtlpDecodeError. */
+export function requestObject(body: Buffer, contentType: string, kind: "traces" | "logs"): Record<string, unknown> {
   if (/protobuf/.test(contentType)) {
     const type = protoTypes()[kind];
     let message: protobuf.Message;
@@ -135,7 +135,11 @@ const hexId = (v: unknown, len: number, what: string): string => {
 
 /** Spans of an OTLP traces request; throws OtlpDecodeError when the request is malformed. */
 export function decodeTraces(body: Buffer, contentType: string): ReceivedSpanRecord[] {
-  const req = requestObject(body, contentType, "traces");
+  return tracesOf(requestObject(body, contentType, "traces"));
+}
+
+/** Spans of a traces request object (from requestObject). */
+export function tracesOf(req: Record<string, unknown>): ReceivedSpanRecord[] {
   const out: ReceivedSpanRecord[] = [];
   for (const rs of list(req.resourceSpans, "resourceSpans")) {
     const resource = attrMap((rs.resource as { attributes?: unknown } | undefined)?.attributes);
@@ -172,7 +176,11 @@ export function decodeTraces(body: Buffer, contentType: string): ReceivedSpanRec
 
 /** Log records of an OTLP logs request; throws OtlpDecodeError when the request is malformed. */
 export function decodeLogs(body: Buffer, contentType: string): ReceivedLogRecord[] {
-  const req = requestObject(body, contentType, "logs");
+  return logsOf(requestObject(body, contentType, "logs"));
+}
+
+/** Log records of a logs request object (from requestObject). */
+export function logsOf(req: Record<string, unknown>): ReceivedLogRecord[] {
   const out: ReceivedLogRecord[] = [];
   for (const rl of list(req.resourceLogs, "resourceLogs")) {
     const resource = attrMap((rl.resource as { attributes?: unknown } | undefined)?.attributes);

@@ -1,6 +1,6 @@
 import * as http from "node:http";
 import * as zlib from "node:zlib";
-import { decodeLogs, decodeTraces, OtlpDecodeError } from "./otlpDecode";
+import { logsOf, OtlpDecodeError, requestObject, tracesOf } from "./otlpDecode";
 import type { ReceivedLogRecord, ReceivedSpanRecord } from "./otlpDecode";
 import type { OtlpIngest } from "./otlpIngest";
 
@@ -79,15 +79,14 @@ export class OtlpReceiver {
       let spans: ReceivedSpanRecord[] = [];
       let logs: ReceivedLogRecord[] = [];
       try {
-        if (kind === "traces") spans = decodeTraces(bytes, contentType);
-        else logs = decodeLogs(bytes, contentType);
+        let request = requestObject(bytes, contentType, kind);
+        // Redacted as a whole, before records are taken from it: every copy of a value is clean.
+        if (this.opts.redact) request = await this.opts.redact(request);
+        if (kind === "traces") spans = tracesOf(request);
+        else logs = logsOf(request);
       } catch (err) {
         if (err instanceof OtlpDecodeError) return this.refuse(res, 400, err.message);
         throw err;
-      }
-      if (this.opts.redact) {
-        spans = await this.opts.redact(spans);
-        logs = await this.opts.redact(logs);
       }
       this.opts.ingest.receive(spans, logs);
       this.received.spans += spans.length;

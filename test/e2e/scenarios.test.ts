@@ -170,10 +170,13 @@ e2eTest(
     await session.locator(".monaco-decoration-itemBadge, [class*='monaco-decoration-itemBadge']").first().waitFor({ timeout: 10_000 }).catch(() => undefined);
     assert.match((await session.getAttribute("aria-label")) ?? "", /1 failed/);
     await wb.clickViewTitleAction("Show Only Failed Tool Calls");
-    await wb.expand(session);
-    await wb.expand(wb.treeRow(/^Step 1/));
+    // The filter re-reads the tree; an expansion clicked while that happens can be undone by it.
     const failed = wb.treeRow(/^run_command/);
-    await failed.waitFor();
+    await eventually(async () => {
+      await wb.expand(session);
+      await wb.expand(wb.treeRow(/^Step 1/));
+      return failed.isVisible();
+    }, "the failed call under its step, with the filter on");
     assert.ok(await failed.locator(".codicon-error").count(), "error icon on the failed call");
     assert.match((await failed.getAttribute("aria-label")) ?? "", /command_failed/);
     await failed.click();

@@ -197,3 +197,27 @@ test("agent-audit export --format otlp: the CLI sends to the endpoint with heade
   assert.match(bad.out, /is not a URL/);
   assert.ok(fs.existsSync(path.join(config, "otlp-cursors")));
 });
+
+test("export: each way a session ends maps to the root span's status and error.type", async (t) => {
+  const { store } = await TrailStore.open(path.join(tempDir(t), ".agent-audit", "trail.db"));
+  t.after(() => store.close());
+  const ends = { session_end: undefined, session_timeout: "timeout", session_cancelled: "cancelled", session_error: "error", replay_diverged: "replay_diverged" } as const;
+  for (const type of Object.keys(ends)) {
+    const events = sessionEvents({ task: `ends with ${type}`, steps: 1, end: false });
+    events.push({ ...events[0], event_type: type, step_number: 1, content: type === "session_end" ? { final_text: "ok" } : { error: { type: "x", message: `stopped: ${type}` } } });
+    await appendLinked(store, events);
+  }
+  const collector = new OtlpCollector();
+  const url = await collector.start();
+  t.after(() => collector.stop());
+  await deliver(store, url, tempDir(t));
+  const roots = collector.spans.filter((s) => s.name.startsWith("invoke_agent "));
+  assert.equal(roots.length, 5);
+  for (const [type, errorType] of Object.entries(ends)) {
+    const root = roots.find((s) => s.attributes["agent_audit.session.end"] === type)!;
+    assert.ok(root, type);
+    assert.equal(root.attributes["error.type"], errorType, type);
+    assert.equal(root.status.code, errorType ? 2 : 1, type);
+    if (errorType) assert.equal(root.status.message, `stopped: ${type}`);
+  }
+});
