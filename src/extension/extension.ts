@@ -99,7 +99,15 @@ export function activate(context: vscode.ExtensionContext): void {
     void view.reveal(folder, sessionId, step);
     panel.show(folder, sessionId, step);
   });
-  integrity.onDidChange(() => view.rerender());
+  // The tree marks broken events: it is re-rendered only when those marks change. A re-render
+  // for nothing (a trail that verified again) can undo an expansion the user just clicked.
+  let marks = "";
+  integrity.onDidChange(() => {
+    const now = JSON.stringify(services.map((s) => [...brokenSeqs(integrity?.result(s.source.key))]));
+    if (now === marks) return;
+    marks = now;
+    view.rerender();
+  });
   const runner = new AgentRunController(
     context.secrets,
     () => services,

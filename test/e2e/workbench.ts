@@ -98,7 +98,13 @@ export class Workbench {
 
   /** Expands a collapsed row (a click on its twistie). */
   async expand(row: Locator): Promise<void> {
-    if ((await row.getAttribute("aria-expanded")) === "false") await row.locator(".monaco-tl-twistie").click();
+    // A re-read of the tree that lands while the children load can leave the row collapsed
+    // (VS Code drops the expansion): click again, as a user would, a few times at most.
+    for (let attempt = 0; attempt < 4; attempt++) {
+      if ((await row.getAttribute("aria-expanded")) !== "false") return;
+      await row.locator(".monaco-tl-twistie").click();
+      for (let i = 0; i < 10 && (await row.getAttribute("aria-expanded")) === "false"; i++) await this.page.waitForTimeout(100);
+    }
   }
 
   /** Clicks an action in the Sessions view's title bar (VS Code shows them while it is hovered). */
