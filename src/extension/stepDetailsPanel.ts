@@ -160,8 +160,10 @@ export class StepDetailsPanel implements vscode.Disposable {
           break;
         }
         case "search": {
-          const db = await this.sessionDatabase();
+          // The session's structure first: reading it may open segments, and the database
+          // handed out below is to be used at once (the segment cache holds two).
           const parsed = this.state && this.model.parsed(this.state.folder, this.state.sessionId);
+          const db = await this.sessionDatabase();
           if (!db || !parsed || !this.state) return;
           this.post({ type: "searchResults", text: m.text, hits: searchHits(parsed, searchSession(db, this.state.sessionId, m.text)) });
           break;
