@@ -1,5 +1,6 @@
 // Opens a trail in a fresh process (cold: engine load included) the way the extension does
 // for its first paint, or verifies it, and reports time and memory. Used by scaleBench.ts.
+import * as fs from "node:fs";
 import { TrailReader } from "../src/trail/trailReader";
 import { TrailStore } from "../src/trail/trailStore";
 import { verifyTrail } from "../src/trail/verifyTrail";
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
     clearInterval(sample);
     // verifyTrail is synchronous: the interval cannot sample during it, so the RSS high-water
     // mark comes from the kernel (VmHWM), which sees every page ever resident.
-    const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(require("node:fs").readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) / 1024;
+    const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) / 1024;
     if (!report.valid) throw new Error(`trail invalid: ${JSON.stringify(report.findings[0])}`);
     process.stdout.write(JSON.stringify({ verifyMs, peakRssMb: Math.max(hwm, peak / 1048576), events: report.events }) + "\n");
   }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { Database } from "sql.js";
 import { ConversationError, requestMessages } from "../trail/conversation";
 import { writeFileAtomic } from "../trail/durableFile";
 import type { TrailEventRow } from "../trail/trailQueries";
@@ -121,7 +122,7 @@ export async function deliverSessions(req: DeliveryRequest): Promise<DeliveryRes
   return result;
 }
 
-function inputMessagesOf(db: ReturnType<TrailReader["sessionDatabase"]>, llm: TrailEventRow): unknown[] | undefined {
+function inputMessagesOf(db: Database, llm: TrailEventRow): unknown[] | undefined {
   try {
     const request = (JSON.parse(llm.content) as { request?: Record<string, unknown> }).request ?? {};
     return requestMessages(db, request).map((m) => m.message);

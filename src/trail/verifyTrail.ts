@@ -8,7 +8,7 @@ import { schemaDifferences } from "./schemaCheck";
 import { openNote, parseCheckpoint, parseVerifierKey } from "./evidenceVerifier";
 import { leafHash, MerkleFrontier } from "./merkle";
 import type { SealRecord } from "./segments";
-import { readSeals, sealSignatureValid } from "./segments";
+import { readSeals, sealSignatureValid, segmentBase } from "./segments";
 import { GENESIS_HASH, sha256Hex } from "./hashChain";
 import { noteVerifierKey, trailOrigin } from "./signedNote";
 import type { Checkpoint, PublicKeyRecord } from "./signing";
@@ -198,7 +198,6 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
     if (!roots.has(seal.last_seq)) roots.set(seal.last_seq, frontier.root());
   };
   if (before) atSeal(before);
-  let lastChain = { events: 0, headSeq: from.seq, headHash: from.hash };
   let events = 0;
   for (const seal of seals.slice(startIdx)) {
     const label = `segment ${seal.segment_no}: `;
@@ -232,14 +231,13 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
     }
     atSeal(seal);
   }
-  const base = readMeta(db).base_seq === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: Number(meta.base_seq), hash: meta.base_hash ?? "" };
+  const base = segmentBase(db);
   if (base.seq !== (seals[seals.length - 1]?.last_seq ?? 0) || base.hash !== (seals[seals.length - 1]?.last_hash ?? GENESIS_HASH)) {
     add({ category: "SEGMENT_ALTERED", severity: "error", seq: base.seq + 1, message: `trail.db starts after seq ${base.seq}, where no seal ends: segments were removed or replaced` });
   }
   collect(db, "");
-  lastChain = walkChain(db, wanted, hashAt, add, onEvent, from);
-  events += lastChain.events;
-  const chain = { headSeq: lastChain.headSeq, headHash: lastChain.headHash };
+  const chain = walkChain(db, wanted, hashAt, add, onEvent, from);
+  events += chain.events;
   checkBlobs(db, add);
   const isVouched = (seq: number) => vouched.some((r) => seq >= r.from && seq <= r.to);
 
