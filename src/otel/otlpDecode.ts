@@ -91,10 +91,16 @@ export function requestObject(body: Buffer, contentType: string, kind: "traces" 
 /** protobufjs gives bytes as base64; OTLP/JSON (and our records) use hex ids. */
 function hexIds(v: unknown, key = ""): unknown {
   if (Array.isArray(v)) return v.map((x) => hexIds(x));
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, hexIds(x, k)]));
-  if (typeof v === "string" && /^(traceId|spanId|parentSpanId)$/.test(key)) return Buffer.from(v, "base64").toString("hex");
+  if (v && typeof v === "object") {
+    // In place: the object is protobufjs's fresh plain copy of the request (requestObject).
+    const o = v as Record<string, unknown>;
+    for (const k in o) o[k] = hexIds(o[k], k);
+    return o;
+  }
+  if (typeof v === "string" && ID_KEYS.has(key)) return Buffer.from(v, "base64").toString("hex");
   return v;
 }
+const ID_KEYS = new Set(["traceId", "spanId", "parentSpanId"]);
 
 function anyValue(v: unknown): unknown {
   if (!v || typeof v !== "object") return undefined;

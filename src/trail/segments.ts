@@ -224,3 +224,46 @@ export class SegmentFiles {
     this.open.clear();
   }
 }
+
+const STORED_EVENT_COLUMNS =
+  "seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number, parent_event_id, model_id, system_prompt_hash, agent_version, content, prev_hash, hash";
+
+/**
+ * Copies what the writer committed to `from` (the active segment being sealed) while the
+ * seal's worker ran into `next`, the segment that follows it: the events after the sealed
+ * head, the blobs those events brought (also ones the sealed part has: a segment holds what its
+ * events brought), later checkpoints, tree heads and keys, and the Merkle state. Returns the
+ * number of events carried.
+ */
+export function carryIntoNextSegment(from: Database, next: Database, w: { afterSeq: number; afterCheckpoint: number; blobs: Iterable<string> }): number {
+  const copy = (table: string, columns: string, where: string, params: SqlValue[], verb = "INSERT"): number => {
+    const read = from.prepare(`SELECT ${columns} FROM ${table} ${where}`);
+    const write = next.prepare(`${verb} INTO ${table} (${columns}) VALUES (${columns.split(",").map(() => "?").join(", ")})`);
+    let n = 0;
+    try {
+      read.bind(params);
+      while (read.step()) {
+        write.run(read.get());
+        n++;
+      }
+    } finally {
+      read.free();
+      write.free();
+    }
+    return n;
+  };
+  next.exec("BEGIN");
+  try {
+    const events = copy("events", STORED_EVENT_COLUMNS, "WHERE seq > ? ORDER BY seq", [w.afterSeq]);
+    for (const hash of w.blobs) copy("blobs", "hash, kind, body", "WHERE hash = ?", [hash], "INSERT OR IGNORE");
+    copy("keys", "fingerprint, algorithm, public_key, added_at", "", [], "INSERT OR IGNORE");
+    copy("checkpoints", "checkpoint_no, trail_id, seq, head_hash, time, key_fingerprint, signature", "WHERE checkpoint_no > ? ORDER BY checkpoint_no", [w.afterCheckpoint]);
+    copy("tree_heads", "checkpoint_no, note", "WHERE checkpoint_no > ? ORDER BY checkpoint_no", [w.afterCheckpoint], "INSERT OR IGNORE");
+    copy("merkle_state", "checkpoint_no, size, nodes", "WHERE checkpoint_no > ?", [w.afterCheckpoint]);
+    next.exec("COMMIT");
+    return events;
+  } catch (err) {
+    next.exec("ROLLBACK");
+    throw err;
+  }
+}

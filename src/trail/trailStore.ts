@@ -33,7 +33,8 @@ import { MerkleFrontier } from "./merkle";
 import { parseCheckpoint } from "./evidenceVerifier";
 import { RunningTree } from "./trailMerkle";
 import type { SealRecord } from "./segments";
-import { insertSeal, readSeals, segmentBase, segmentFileName, segmentsDirFor, SegmentFiles, signSeal } from "./segments";
+import { carryIntoNextSegment, insertSeal, readSeals, segmentBase, segmentFileName, segmentsDirFor, SegmentFiles, signSeal } from "./segments";
+import type { SealBuilt } from "./sealJob";
 import { runSealJob } from "./sealJob";
 import { loadSqlEngine } from "./sqlEngine";
 import { TrailError } from "./trailErrors";
@@ -105,6 +106,30 @@ interface SnapshotWrite {
   written: Promise<void>;
 }
 
+/**
+ * A seal whose worker is writing the segment file and building the next active segment.
+ * Appends go on meanwhile (into the in-memory copy and the journal, under the lock the writer
+ * keeps until the seal is finished); `finishSeal` carries them into the next segment.
+ */
+interface SealWork {
+  segmentNo: number;
+  fileName: string;
+  first: number;
+  last: { seq: number; hash: string };
+  base: { seq: number; hash: string };
+  /** The checkpoint signed at `last` (0 without a signer). */
+  checkpointNo: number;
+  frontier: string;
+  bytes: number;
+  startedAt: number;
+  /** Blobs the events committed during the seal brought: the next segment gets each of them. */
+  blobs: Set<string>;
+  done: boolean;
+  built?: SealBuilt;
+  error?: Error;
+  settled: Promise<void>;
+}
+
 interface PreparedEvent {
   input: EventInput;
   content: string;
@@ -118,6 +143,8 @@ const MAX_BATCH = 1000;
 const LEASE_MS = 50;
 /** How many microtask turns to wait for a caller's next append before letting the lock go. */
 const LEASE_MICROTASKS = 8;
+/** While a seal's worker runs, the writer's loop lets the event loop turn this often (ms). */
+const SEAL_YIELD_MS = 4;
 const COMMIT_EVERY_BYTES = 4 * 1024 * 1024;
 /**
  * 8 MiB: the active segment's sessions are aggregated from its rows for the tree's first paint
@@ -144,7 +171,6 @@ export class TrailStore {
   private db!: Database;
   private insertEvent!: Statement;
   private insertBlob!: Statement;
-  private hasBlob!: Statement;
   private hashAt!: Statement;
   private insertKey!: Statement;
   private insertCheckpoint!: Statement;
@@ -184,6 +210,9 @@ export class TrailStore {
   private activeBytes = 0;
   private sealRetryAt = 0;
   private snapshotWrite: SnapshotWrite | undefined;
+  private sealWork: SealWork | undefined;
+  /** Wakes the writer's loop while it waits for a seal's worker (new appends to commit). */
+  private wake: (() => void) | undefined;
   /** Journal bytes applied since the in-memory copy's long transaction was last committed. */
   private uncommittedBytes = 0;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -490,13 +519,15 @@ export class TrailStore {
   }
 
   private prepareStatements(): void {
+    // The long texts (content, a blob's body) are bound as their UTF-8 bytes and made TEXT by
+    // SQLite: sql.js encodes a bound string in JavaScript, character by character, and that was
+    // a third of an insert's cost. What is stored is the same TEXT either way.
     this.insertEvent = this.db.prepare(
       `INSERT INTO events (seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number,
         parent_event_id, model_id, system_prompt_hash, agent_version, content, prev_hash, hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?)`,
     );
-    this.insertBlob = this.db.prepare("INSERT OR IGNORE INTO blobs (hash, kind, body) VALUES (?, ?, ?)");
-    this.hasBlob = this.db.prepare("SELECT 1 FROM blobs WHERE hash = ?");
+    this.insertBlob = this.db.prepare("INSERT OR IGNORE INTO blobs (hash, kind, body) VALUES (?, ?, CAST(? AS TEXT))");
     this.hashAt = this.db.prepare("SELECT hash FROM events WHERE seq = ?");
     this.insertKey = this.db.prepare("INSERT OR IGNORE INTO keys (fingerprint, algorithm, public_key, added_at) VALUES (?, ?, ?, ?)");
     this.insertTreeHead = this.db.prepare("INSERT OR IGNORE INTO tree_heads (checkpoint_no, note) VALUES (?, ?)");
@@ -738,7 +769,7 @@ export class TrailStore {
     if ("b" in record) {
       const b = record.b;
       if (typeof b.body !== "string" || sha256Hex(b.body) !== b.hash) return false;
-      this.insertBlob.run([b.hash, b.kind, b.body]);
+      this.insertBlob.run([b.hash, b.kind, utf8(b.body)]);
       return true;
     }
     const e = record.e;
@@ -820,6 +851,7 @@ export class TrailStore {
   }
 
   private kick(): void {
+    this.wake?.();
     if (this.closed) {
       for (const p of this.pending.splice(0)) p.reject(new TrailError("CLOSED", `Trail ${this.path} is closed`));
       return;
@@ -833,13 +865,24 @@ export class TrailStore {
   private async runLoop(): Promise<void> {
     let held = false;
     let heldSince = 0;
+    let lastYield = 0;
     // A wanted snapshot waits while another one is being written.
+    // While a seal's worker runs, only appends, checkpoints and the seal's end are work.
     const hasWork = () =>
       !this.closed &&
-      (this.pending.length > 0 || this.checkpointWanted || this.sealDue() || (this.snapshotWanted && !this.snapshotWrite) || this.snapshotWrite?.done === true);
+      (this.pending.length > 0 ||
+        this.checkpointWanted ||
+        this.sealWork?.done === true ||
+        (!this.sealWork && (this.sealDue() || (this.snapshotWanted && !this.snapshotWrite) || this.snapshotWrite?.done === true)));
     try {
       for (;;) {
         if (!hasWork()) {
+          if (this.sealWork) {
+            // The lock stays ours until the seal is finished: another process must not seal
+            // the same segment meanwhile. Appends are committed as they come.
+            await this.untilWoken(this.sealWork.settled);
+            continue;
+          }
           if (held) {
             // Lease: a caller awaiting each append queues its next one a few microtasks
             // after ours resolves. Keeping the lock for it saves a release, an acquire and
@@ -857,6 +900,12 @@ export class TrailStore {
           }
           break;
         }
+        if (this.sealWork && !this.sealWork.done && performance.now() - lastYield > SEAL_YIELD_MS) {
+          // A caller awaiting each append keeps this loop in microtasks; the worker's answer is
+          // a message (a macrotask) that would wait until the caller stops.
+          await new Promise((r) => setImmediate(r));
+          lastYield = performance.now();
+        }
         const batch: PreparedEvent[] = [];
         try {
           if (!held) {
@@ -868,11 +917,13 @@ export class TrailStore {
           // Taken after the lock: everything that arrived while we waited shares this commit.
           batch.push(...this.pending.splice(0, MAX_BATCH));
           if (batch.length || this.checkpointWanted) this.commit(batch);
-          if (this.snapshotWrite?.done) this.finishSnapshot();
+          if (this.sealWork) {
+            if (this.sealWork.done) this.finishSeal();
+          } else if (this.snapshotWrite?.done) this.finishSnapshot();
           // A seal does not wait for a snapshot being written: it replaces trail.db, so that
           // snapshot is stale and finishSnapshot drops it. (Under a continuous burst a snapshot
           // write can wait long for the I/O turns it needs; the seal must not wait with it.)
-          else if (this.sealDue()) await this.seal();
+          else if (this.sealDue()) this.startSeal();
           else if (!this.snapshotWrite && ((this.snapshotWanted && this.pending.length === 0) || this.journalIsLarge())) {
             this.snapshotWanted = false;
             this.startSnapshot();
@@ -882,6 +933,12 @@ export class TrailStore {
           for (const p of this.pending.splice(0)) p.reject(err);
           this.snapshotWanted = false;
           this.log(`write failed: ${(err as Error).message}`);
+          if (this.sealWork) {
+            // Not released before the worker is done with the segment file; the seal is
+            // dropped (trail.db and the journal still hold everything) and done again later.
+            await this.sealWork.settled;
+            this.sealWork = undefined;
+          }
           if (held) this.lock.release();
           held = false;
         }
@@ -903,11 +960,11 @@ export class TrailStore {
         const e = this.buildEvent(p);
         try {
           for (const b of p.blobs) {
-            this.hasBlob.bind([b.hash]);
-            const exists = this.hasBlob.step();
-            this.hasBlob.reset();
-            if (exists) continue;
-            this.insertBlob.run([b.hash, b.kind, b.body]);
+            // During a seal the next segment must get the blob even if the sealed part has it.
+            this.sealWork?.blobs.add(b.hash);
+            // INSERT OR IGNORE: a blob already stored changes no row and is not journaled again.
+            this.insertBlob.run([b.hash, b.kind, utf8(b.body)]);
+            if (this.db.getRowsModified() === 0) continue;
             lines.push(encodeRecord({ b }));
           }
           this.runInsert(e);
@@ -1026,7 +1083,7 @@ export class TrailStore {
   private runInsert(e: StoredEvent): void {
     this.insertEvent.run([
       e.seq, e.event_id, e.session_id, e.agent_id, e.user_id, e.timestamp, e.event_type, e.step_number,
-      e.parent_event_id, e.model_id, e.system_prompt_hash, e.agent_version, e.content, e.prev_hash, e.hash,
+      e.parent_event_id, e.model_id, e.system_prompt_hash, e.agent_version, utf8(e.content), e.prev_hash, e.hash,
     ]);
     this.headSeq = e.seq;
     this.headHash = e.hash;
@@ -1066,53 +1123,80 @@ export class TrailStore {
   }
 
   /**
-   * Seals the active segment (under the lock, caught up): a checkpoint at its last event, the
-   * whole in-memory copy written once to segments/seg-NNNNNN.db (temp, fsync, rename), then
-   * trail.db replaced by the next active segment, which holds the signed seal. Replacing
-   * trail.db is the commit point: a crash before it leaves the old trail.db and journal (the
-   * segment file is an unlisted leftover, overwritten by the next seal); a crash after it, the
-   * new trail.db with the old journal, whose sealed records are recognised and skipped.
+   * Starts sealing the active segment (under the lock, caught up): a checkpoint at its last
+   * event, then the in-memory copy exported and handed to a worker, which writes it once to
+   * segments/seg-NNNNNN.db (temp, fsync, rename) and builds the next active segment. Appends
+   * go on meanwhile; `finishSeal` completes it.
    */
-  private async seal(): Promise<void> {
-    const started = performance.now();
+  private startSeal(): void {
     const signer = this.options.signer;
     if (signer) {
       this.checkpointWanted = true;
       this.commit([]);
     }
-    const first = this.base.seq + 1;
-    const last = this.headSeq;
     const segmentNo = (this.sealList[this.sealList.length - 1]?.segment_no ?? 0) + 1;
-    const dir = this.segmentsDir;
     const fileName = segmentFileName(segmentNo);
-    const file = path.join(dir, fileName);
-    let next: Database | undefined;
     try {
-      fs.mkdirSync(dir, { recursive: true });
-      const frontier = this.tree.current().toJSON();
-      // The only part proportional to the segment left on this thread: the export. Writing
-      // the file, hashing it and building the next segment's catalog run in a worker.
+      fs.mkdirSync(this.segmentsDir, { recursive: true });
+      const frontier = JSON.stringify(this.tree.current().toJSON());
+      // The only part proportional to the segment left on this thread: the export.
       let bytes = this.exportDatabase();
       if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
-      const size = bytes.length;
-      const built = await runSealJob({ bytes, file, segmentNo });
+      const work: SealWork = {
+        segmentNo, fileName, first: this.base.seq + 1, last: { seq: this.headSeq, hash: this.headHash }, base: { ...this.base },
+        checkpointNo: this.lastCheckpoint?.checkpoint_no ?? 0, frontier, bytes: bytes.length, startedAt: performance.now(),
+        blobs: new Set(), done: false, settled: Promise.resolve(),
+      };
+      work.settled = runSealJob({ bytes, file: path.join(this.segmentsDir, fileName), segmentNo }).then(
+        (built) => {
+          work.built = built;
+          work.done = true;
+        },
+        (err: Error) => {
+          work.error = err;
+          work.done = true;
+        },
+      );
+      this.sealWork = work;
+    } catch (err) {
+      this.sealRetryAt = Date.now() + 60_000;
+      this.log(`could not seal segment ${segmentNo} (will retry; no event is lost): ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Completes a seal whose worker is done (under the lock): the signed seal added to the next
+   * active segment, with everything committed while the worker ran carried into it, and
+   * trail.db replaced by it. That replacement is the commit point: a crash before it leaves the
+   * old trail.db and journal (the segment file is an unlisted leftover, overwritten by the next
+   * seal); a crash after it, the new trail.db with the old journal, whose records are all in it
+   * or sealed, and are recognised and skipped.
+   */
+  private finishSeal(): void {
+    const w = this.sealWork!;
+    this.sealWork = undefined;
+    let next: Database | undefined;
+    let carried = 0;
+    try {
+      if (w.error || !w.built) throw w.error ?? new Error("the seal's worker gave no result");
       const seal = signSeal(
         {
-          segment_no: segmentNo, trail_id: this.trailIdValue, first_seq: first, last_seq: last, first_prev_hash: this.base.hash,
-          last_hash: this.headHash, file_name: fileName, file_sha256: built.fileSha256, bytes: size,
-          checkpoint_no: this.lastCheckpoint?.checkpoint_no ?? 0, merkle_frontier: JSON.stringify(frontier), sealed_at: this.now(),
+          segment_no: w.segmentNo, trail_id: this.trailIdValue, first_seq: w.first, last_seq: w.last.seq, first_prev_hash: w.base.hash,
+          last_hash: w.last.hash, file_name: w.fileName, file_sha256: w.built.fileSha256, bytes: w.bytes,
+          checkpoint_no: w.checkpointNo, merkle_frontier: w.frontier, sealed_at: this.now(),
         },
-        signer,
+        this.options.signer,
       );
-      next = new this.sql.Database(built.nextBytes);
+      next = new this.sql.Database(w.built.nextBytes);
       insertSeal(next, seal);
+      carried = carryIntoNextSegment(this.db, next, { afterSeq: w.last.seq, afterCheckpoint: w.checkpointNo, blobs: w.blobs });
       const nextBytes = next.export();
       this.snapshotId = writeFileAtomic(this.path, nextBytes);
       this.snapshotBytes = nextBytes.length;
     } catch (err) {
       next?.close();
       this.sealRetryAt = Date.now() + 60_000;
-      this.log(`could not seal segment ${segmentNo} (will retry; no event is lost): ${(err as Error).message}`);
+      this.log(`could not seal segment ${w.segmentNo} (will retry; no event is lost): ${(err as Error).message}`);
       return;
     }
     this.db.close();
@@ -1122,7 +1206,20 @@ export class TrailStore {
     this.readCheckpointState();
     this.readSegmentState();
     this.startJournal();
-    this.log(`sealed segment ${segmentNo} (seq ${first}–${last}) as ${fileName} in ${Math.round(performance.now() - started)} ms`);
+    this.log(
+      `sealed segment ${w.segmentNo} (seq ${w.first}–${w.last.seq}) as ${w.fileName} in ${Math.round(performance.now() - w.startedAt)} ms` +
+        (carried ? ` (${carried} events appended meanwhile carried into the next segment)` : ""),
+    );
+  }
+
+  /** Resolves when `settled` does or an append arrives, whichever is first. */
+  private untilWoken(settled: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+      void settled.then(resolve);
+    }).finally(() => {
+      this.wake = undefined;
+    });
   }
 
   /** Temp files of a segment write that was interrupted. Under the lock. */
@@ -1273,6 +1370,11 @@ export class TrailStore {
 /** The journal's path for a trail file: `trail.db` → `trail.journal`. */
 export function journalPathFor(trailPath: string): string {
   return trailPath.replace(/(\.db)?$/, ".journal");
+}
+
+/** A text bound as its UTF-8 bytes (see prepareStatements). */
+function utf8(text: string): Uint8Array {
+  return Buffer.from(text, "utf8");
 }
 
 function invalid(message: string): TrailError {

@@ -30,6 +30,9 @@ export async function sealedTrail(dir: string, opts: TrailStoreOptions = {}) {
     ids.push(events[0].session_id);
     // A few events per commit, as a running agent writes them: seals fall inside sessions.
     await appendLinked(store, events, 8);
+    // Time passes between sessions (a seal's worker finishes while appends go on; without the
+    // pause these few KB would all be written before the first seal is done).
+    await store.flush();
   }
   await store.flush();
   return { trailPath, store, ids, signer };
@@ -119,7 +122,7 @@ test("kill -9 at random moments while segments are being sealed loses no acknowl
   const dir = tempDir(t);
   const trailPath = path.join(dir, ".agent-audit", "trail.db");
   const segments = path.join(dir, ".agent-audit", "segments");
-  const env = { AAT_SEAL_BYTES: "20000", AAT_SIGNING_KEY: keyFile(dir) };
+  const env = { AAT_SEAL_BYTES: "10000", AAT_SIGNING_KEY: keyFile(dir) };
   const allAcks: Ack[] = [];
   let killedMidway = 0;
   let killedMidSeal = 0;
@@ -150,7 +153,7 @@ test("kill -9 at random moments while segments are being sealed loses no acknowl
 test("two processes appending across seals stay gapless and lose nothing", { timeout: 120_000 }, async (t) => {
   const dir = tempDir(t);
   const trailPath = path.join(dir, ".agent-audit", "trail.db");
-  const env = { AAT_SEAL_BYTES: "40000", AAT_SIGNING_KEY: keyFile(dir) };
+  const env = { AAT_SEAL_BYTES: "15000", AAT_SIGNING_KEY: keyFile(dir) };
   (await TrailStore.open(trailPath)).store.close();
   const a = startAppender(trailPath, 800, "a", "serial", 0, env);
   const b = startAppender(trailPath, 800, "b", "burst", 0, env);
@@ -384,4 +387,47 @@ test("every command reads a session across seals: sessions, show, export, failur
   assert.equal(evidence.code, 0, evidence.out);
   const checked = await runCli(["verify-evidence", path.join(dir, "bundle")], config);
   assert.equal(checked.code, 0, checked.out);
+});
+
+test("appends go on while a seal's worker writes the segment: they are acknowledged meanwhile and carried into the next segment, whole", async (t) => {
+  const dir = tempDir(t);
+  const trailPath = path.join(dir, ".agent-audit", "trail.db");
+  const signer = ed25519Signer(generateSigningKey());
+  const logs: string[] = [];
+  const { store } = await TrailStore.open(trailPath, { ...SMALL, signer, log: (m) => logs.push(m) });
+  // A caller awaiting each append, as a running agent does, without pause.
+  const acks: { seq: number; hash: string }[] = [];
+  for (const events of [0, 1, 2, 3].map((i) => sessionEvents({ task: `t${i}`, steps: 12, failures: 1, outputBytes: 800 }))) {
+    for (const e of await appendLinked(store, events, 1)) acks.push({ seq: e.seq, hash: e.hash });
+  }
+  await store.flush();
+  const carried = logs.map((l) => / \((\d+) events appended meanwhile carried/.exec(l)?.[1]).filter(Boolean).map(Number);
+  assert.ok(store.seals.length >= 2, `sealed ${store.seals.length}`);
+  assert.ok(carried.some((n) => n > 0), `events were acknowledged while a seal was being written: ${logs.filter((l) => l.includes("sealed")).join(" | ")}`);
+  const head = store.head;
+  await store.close();
+  // Without our code: every acknowledged event is in a segment or trail.db, as acknowledged.
+  const files = [...fs.readdirSync(path.join(dir, ".agent-audit", "segments")).filter((f) => f.endsWith(".db")).map((f) => path.join(dir, ".agent-audit", "segments", f)), trailPath];
+  const stored = new Map<number, string>();
+  for (const f of files) {
+    for (const line of sqlite3(f, "SELECT seq || '|' || hash FROM events;").stdout.trim().split("\n").filter(Boolean)) {
+      const [seq, hash] = line.split("|");
+      assert.ok(!stored.has(Number(seq)), `seq ${seq} is in two files`);
+      stored.set(Number(seq), hash);
+    }
+  }
+  for (const a of acks) assert.equal(stored.get(a.seq), a.hash, `seq ${a.seq}`);
+  assert.equal(stored.size, head.seq);
+  // The whole trail verifies, and every session reads whole.
+  const { store: ro } = await TrailStore.open(trailPath, { readOnly: true });
+  try {
+    const report = verifyTrail(ro.database, { sql: ro.sqlEngine, segmentsDir: ro.segmentsDir, trustedKeys: [signer.key] });
+    assert.deepEqual(report.findings.filter((f) => f.severity === "error"), []);
+    assert.equal(report.events, head.seq);
+    const reader = new TrailReader(ro);
+    for (const s of reader.listSessions()) assert.equal(eventsOfSession(reader.sessionDatabase(s.session_id), s.session_id).length, s.events);
+    reader.release();
+  } finally {
+    await ro.close();
+  }
 });
