@@ -5,7 +5,7 @@ import { failuresQueryMs, replayOverheadMsPerStep } from "./debugBench";
 import { llmCallRequestBytesAt, redactCostRatio, treeFigures } from "./liveBench";
 import { benchMachine, runTrailBench } from "./trailBench";
 import { runScaleBench } from "./scaleBench";
-import { otlpExportEventsPerSecond, otlpReceiveSpansPerSecond } from "./otelBench";
+import { otlpExportEventsPerSecond, otlpLiveExportAddedMsPerStep, otlpReceiveSpansPerSecond } from "./otelBench";
 
 async function main(): Promise<void> {
   const json = process.argv.includes("--json");
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   // `npm run bench -- --only scale`: just the trail-at-any-age figures (several minutes on their own).
   const only = process.argv[process.argv.indexOf("--only") + 1];
   if (process.argv.includes("--only") && only === "otel") {
-    const figures = { otlp_export_events_per_s: Math.round(await otlpExportEventsPerSecond()), otlp_receive_spans_per_s: Math.round(await otlpReceiveSpansPerSecond()) };
+    const figures = { ...(await otelFigures(log)) };
     for (const [k, v] of Object.entries(figures)) console.log(`${k}  ${v}`);
     if (json) console.log(JSON.stringify(figures));
     return;
@@ -44,14 +44,22 @@ async function main(): Promise<void> {
   const tree = await treeFigures();
   figures.tree_expand_1000_steps_ms = Math.round(tree.expandMs * 10) / 10;
   figures.append_update_cpu_ms_per_event = Math.round(tree.updateCpuMsPerEvent * 100) / 100;
-  log("OpenTelemetry export to a loopback endpoint…");
-  figures.otlp_export_events_per_s = Math.round(await otlpExportEventsPerSecond());
-  log("OpenTelemetry receiver: spans received over OTLP/HTTP and recorded in the trail…");
-  figures.otlp_receive_spans_per_s = Math.round(await otlpReceiveSpansPerSecond());
+  Object.assign(figures, await otelFigures(log));
   const width = Math.max(...Object.keys(figures).map((k) => k.length));
   console.log("figure".padEnd(width) + "  value");
   for (const [k, v] of Object.entries(figures)) console.log(k.padEnd(width) + "  " + v);
   if (json) console.log(JSON.stringify(figures));
+}
+
+async function otelFigures(log: (s: string) => void): Promise<Record<string, number>> {
+  log("OpenTelemetry export to a loopback endpoint…");
+  const otlp_export_events_per_s = Math.round(await otlpExportEventsPerSecond());
+  log("OpenTelemetry receiver: spans received over OTLP/HTTP and recorded in the trail…");
+  const otlp_receive_spans_per_s = Math.round(await otlpReceiveSpansPerSecond());
+  log("OpenTelemetry live export: added time per step of a run…");
+  const live = await otlpLiveExportAddedMsPerStep();
+  log(`  ${live.exportsDuringRun} export requests landed inside the measured runs`);
+  return { otlp_export_events_per_s, otlp_receive_spans_per_s, otlp_live_export_added_ms_per_step: Math.round(live.addedMs * 100) / 100 };
 }
 
 main().catch((err) => {

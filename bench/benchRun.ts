@@ -26,15 +26,23 @@ export function median(xs: number[]): number {
  * and the local API, which answers instantly, with production runner options; `measure` gets
  * the store, the outcome and the session's wall time before everything is cleaned up.
  */
-export async function benchSession<T>(name: string, steps: number, measure: (store: TrailStore, outcome: SessionOutcome, wallMs: number) => T): Promise<T> {
+export async function benchSession<T>(
+  name: string,
+  steps: number,
+  measure: (store: TrailStore, outcome: SessionOutcome, wallMs: number) => T,
+  /** `eventDelayMs`: the local API streams each event of an answer after this long; `attach`: runs beside the session (returns its stop). */
+  opts: { eventDelayMs?: number; attach?: (store: TrailStore) => () => Promise<void> } = {},
+): Promise<T> {
   const root = benchDir(name);
   fs.writeFileSync(path.join(root, "a.txt"), "hello\n".repeat(50));
   const turns: Turn[] = [];
-  for (let i = 0; i < steps - 1; i++) turns.push({ content: [{ type: "text", text: `step ${i}` }, { type: "tool_use", name: "read_file", input: { path: "a.txt" } }] });
-  turns.push({ content: [{ type: "text", text: "done" }] });
+  const delay = opts.eventDelayMs ? { delay_ms: opts.eventDelayMs } : {};
+  for (let i = 0; i < steps - 1; i++) turns.push({ content: [{ type: "text", text: `step ${i}` }, { type: "tool_use", name: "read_file", input: { path: "a.txt" } }], ...delay });
+  turns.push({ content: [{ type: "text", text: "done" }], ...delay });
   const server = new FakeAnthropicServer({ turns });
   const baseURL = await server.start();
   const { store } = await TrailStore.open(path.join(root, ".agent-audit", "trail.db"));
+  const detach = opts.attach?.(store);
   try {
     const started = performance.now();
     const outcome = await runAgent({
@@ -50,6 +58,7 @@ export async function benchSession<T>(name: string, steps: number, measure: (sto
     });
     return measure(store, outcome, performance.now() - started);
   } finally {
+    await detach?.();
     await store.close();
     await server.stop();
     fs.rmSync(root, { recursive: true, force: true });

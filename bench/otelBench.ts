@@ -9,10 +9,13 @@ import * as http from "node:http";
 import { OtlpIngest } from "../src/otel/otlpIngest";
 import { OtlpReceiver } from "../src/otel/otlpReceiver";
 import { SecretRedactor } from "../src/agent/secretRedactor";
+import { filePinKeeper } from "../src/trail/pinKeeper";
 import { TrailStore } from "../src/trail/trailStore";
+import { TrustStore } from "../src/trail/trustStore";
 import { appendLinked, sessionEvents } from "../test/helpers/bigSession";
 import { OtlpCollector } from "../test/helpers/otlpCollector";
-import { benchDir, median } from "./benchRun";
+import { LiveExportSchedule } from "../src/otel/liveExport";
+import { benchDir, benchSession, median } from "./benchRun";
 
 /**
  * Trail events exported per second as OTLP spans (protobuf, the official exporter) to a
@@ -45,7 +48,7 @@ export async function otlpExportEventsPerSecond(): Promise<number> {
 
 /**
  * Spans per second received over OTLP/HTTP (protobuf, from the official exporter) and durably
- * recorded in the trail (redacted, staged, then assembled into sessions and fsync'd, as \`agent-audit collect\` does): 200 traces of 26
+ * recorded in the trail (redacted, staged, then assembled into sessions and fsync'd, as \`agent-audit collect\` does, with its options): 200 traces of 26
  * spans sent in batches of 512; the clock stops when the last session is in the trail. Median
  * of three on fresh trails, after a warm-up.
  */
@@ -53,7 +56,14 @@ export async function otlpReceiveSpansPerSecond(): Promise<number> {
   const rates: number[] = [];
   for (let round = 0; round < 4; round++) {
     const dir = benchDir("otel-rx");
-    const { store } = await TrailStore.open(path.join(dir, ".agent-audit", "trail.db"));
+    // As `agent-audit collect` opens it (openTrailForWriting): signed checkpoints, the anchor
+    // and the pin kept in the user's config folder (here a fresh one beside the trail).
+    const trust = new TrustStore(path.join(dir, "config"));
+    const { store } = await TrailStore.open(path.join(dir, ".agent-audit", "trail.db"), {
+      signer: trust.signer(),
+      anchorDir: trust.anchorsDir,
+      pins: filePinKeeper(trust.pins),
+    });
     const ingest = new OtlpIngest({ store, stagingFile: path.join(dir, ".agent-audit", "otlp-staging.jsonl"), quietMs: 100 });
     ingest.start();
     // As `agent-audit collect` runs it: every request redacted before it is staged.
@@ -106,4 +116,53 @@ function postProtobuf(url: string, body: Uint8Array): Promise<void> {
     req.on("error", reject);
     req.end(body);
   });
+}
+
+/**
+ * What the extension's live export adds to each step of a run, in ms: the same real session
+ * (the SDK against the local API streaming each answer over ~60 ms; 60 steps of a model call and
+ * a file read) with and without live export — the extension's schedule (an export at most every
+ * 2 s while the trail changes) sending what is complete, running session included, to a
+ * loopback endpoint that decodes every request. The median over five pairs of runs (after a
+ * warm-up pair) of (wall with − wall without) / steps; which of a pair runs first alternates.
+ * `exportsDuringRun` says how many export requests landed inside the measured runs (so the
+ * figure includes real exports).
+ */
+export async function otlpLiveExportAddedMsPerStep(): Promise<{ addedMs: number; exportsDuringRun: number }> {
+  const steps = 60;
+  const collector = new OtlpCollector();
+  const url = await collector.start();
+  const cursorDir = benchDir("otel-live-cursor");
+  const added: number[] = [];
+  let exportsDuringRun = 0;
+  try {
+    for (let round = 0; round < 6; round++) {
+      const wall: Record<string, number> = {};
+      // Alternated, and in turn first: neither mode gets the warmer disk or heap every time.
+      for (const mode of round % 2 ? (["on", "off"] as const) : (["off", "on"] as const)) {
+        wall[mode] = await benchSession(`otel-live-${mode}`, steps, (_store, _outcome, ms) => ms, {
+          eventDelayMs: 5,
+          attach: (store) => {
+            if (mode === "off") return async () => undefined;
+            const s = new LiveExportSchedule(
+              () => deliverSessions({ store, target: { endpoint: url }, select: { all: true }, includeRunning: true, cursorDir, service: { name: "agent-audit-trail", version: "bench" } }),
+              (err) => process.stderr.write(`live export failed: ${(err as Error).message}\n`),
+            );
+            const sub = store.onDidAppend(() => s.changed());
+            const before = collector.requests.length;
+            return async () => {
+              if (round > 0) exportsDuringRun += collector.requests.length - before;
+              sub.dispose();
+              await s.dispose();
+            };
+          },
+        });
+      }
+      if (round > 0) added.push((wall.on - wall.off) / steps);
+    }
+  } finally {
+    await collector.stop();
+    fs.rmSync(cursorDir, { recursive: true, force: true });
+  }
+  return { addedMs: median(added), exportsDuringRun };
 }

@@ -90,6 +90,7 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   // An update names what changed; each view re-renders only that (see TrailChange).
   const onTrailChanged = (change: TrailChange) => {
+    otlp.trailChanged();
     const update = view.apply(change);
     if (change.failures) failures.refresh();
     panel.onTrailChanged(change, update.touched);

@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
+import { LiveExportSchedule } from "../otel/liveExport";
 import { deliverSessions } from "../otel/otlpDelivery";
 import { OtlpExportError } from "../otel/otlpExport";
 import type { OtlpProtocol } from "../otel/otlpExport";
@@ -12,15 +13,16 @@ export const SET_OTLP_HEADERS_COMMAND = "agentAudit.setOtlpHeaders";
 
 /**
  * Live export to the team's OpenTelemetry backend (`agentAudit.otlp.endpoint`, a user
- * setting): after each run, and when the window opens, the sessions the endpoint does not have
- * yet are sent (src/otel/otlpDelivery.ts; the cursor is shared with the CLI). It runs after the
- * session has ended, never inside a run, so it cannot slow or fail one; when the endpoint is
- * down nothing is lost and the next export sends the rest. Headers (credentials) live in
- * SecretStorage, never in settings.
+ * setting). While an agent runs, what it has completed (model calls, tool calls with their
+ * results) is sent every couple of seconds, and the session's own span when it ends; at window
+ * open, what an earlier window could not deliver (src/otel/otlpDelivery.ts; the cursor is shared
+ * with the CLI). The trail's change only sets a timer (src/otel/liveExport.ts): the export never
+ * runs in a step's path, so it cannot slow or fail a run; when the endpoint is down nothing is
+ * lost and the next export sends the rest. Headers (credentials) live in SecretStorage, never
+ * in settings.
  */
 export class OtlpLiveExport implements vscode.Disposable {
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly schedule = new LiveExportSchedule(() => this.exportAll(), (err) => this.log.error(`export failed: ${(err as Error).message}`));
   private readonly warned = new Set<string>();
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -40,20 +42,14 @@ export class OtlpLiveExport implements vscode.Disposable {
     setTimeout(() => this.exportPending(), 3_000).unref?.();
   }
 
-  /** After a run: sends what is new, in the background. */
+  /** After a run: sends what is new now, in the background. */
   exportPending(): void {
-    if (!this.endpoint()) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.exportAll().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.exportPending();
-      }
-    });
+    if (this.endpoint()) void this.schedule.exportNow();
+  }
+
+  /** A trail changed (a run appended to it): what is complete goes within a couple of seconds. */
+  trailChanged(): void {
+    if (this.endpoint()) this.schedule.changed();
   }
 
   private endpoint(): string {
@@ -73,11 +69,12 @@ export class OtlpLiveExport implements vscode.Disposable {
           store,
           target: { endpoint: s.otlpEndpoint, headers, protocol: s.otlpProtocol as OtlpProtocol },
           select: { all: true },
+          includeRunning: true,
           content: s.otlpContent,
           cursorDir: path.join(service.trust.dir, "otlp-cursors"),
           service: { name: "agent-audit-trail", version: this.version },
         });
-        if (r.sessions) this.log.info(`exported ${r.sessions} sessions (${r.spans} spans) of ${service.folder.name} to ${s.otlpEndpoint}`);
+        if (r.spans) this.log.info(`exported ${r.spans} spans of ${r.sessions} sessions of ${service.folder.name} to ${s.otlpEndpoint}`);
         this.warned.clear();
       } catch (err) {
         const message = err instanceof OtlpExportError ? err.message : `export failed: ${(err as Error).message}`;
@@ -127,6 +124,7 @@ export class OtlpLiveExport implements vscode.Disposable {
   }
 
   dispose(): void {
+    void this.schedule.dispose();
     this.disposables.forEach((d) => d.dispose());
   }
 }

@@ -22,6 +22,8 @@ export interface GenAiSpan {
   attributes: Record<string, AttrValue>;
   status: { code: "UNSET" | "OK" | "ERROR"; message?: string };
   events: { name: string; timeMs: number; attributes: Record<string, AttrValue> }[];
+  /** The seq of the trail event that completed the span (not exported; for a live export's cursor). Set on every span made from a trail. */
+  doneSeq?: number;
 }
 
 export interface MappingOptions {
@@ -80,17 +82,46 @@ function provenance(opts: MappingOptions, e: TrailEventRow, prefix = "agent_audi
  * Returns [] for a session that has not ended (its root span has no end yet).
  */
 export function sessionToSpans(events: TrailEventRow[], opts: MappingOptions): GenAiSpan[] {
+  return events.some((e) => e.event_type in TERMINAL) ? sessionSpansSoFar(events, opts) : [];
+}
+
+/**
+ * The spans of a session as far as it has got: for an ended session all of them (as
+ * sessionToSpans); for a running one those already complete — every model call, every tool call
+ * that has its result — without the root, which ends with the session. They name the root as
+ * their parent all the same (its id derives from the session's start), as an instrumented agent
+ * exports a child span when it ends, before its parent. `doneSeq` says which event completed
+ * each span, so a live export sends each once.
+ */
+export function sessionSpansSoFar(events: TrailEventRow[], opts: MappingOptions): GenAiSpan[] {
   const start = events.find((e) => e.event_type === "session_start");
+  if (!start) return [];
   const end = events.find((e) => e.event_type in TERMINAL);
-  if (!start || !end) return [];
-  const startContent = parse(start);
   const traceId = traceIdFor(opts.trailId, start.session_id);
   const rootId = spanIdFor(opts.trailId, start.event_id);
   const conversation = start.session_id;
+  const spans: GenAiSpan[] = end ? [rootSpan(start, end, traceId, rootId, opts)] : [];
+  const results = new Map<string, TrailEventRow>();
+  const approvals = new Map<string, TrailEventRow[]>();
+  for (const e of events) {
+    if (e.event_type === "tool_result" && e.parent_event_id) results.set(e.parent_event_id, e);
+    if (e.event_type === "approval" && e.parent_event_id) approvals.set(e.parent_event_id, [...(approvals.get(e.parent_event_id) ?? []), e]);
+  }
+  for (const e of events) {
+    if (e.event_type === "llm_call") spans.push(chatSpan(e, traceId, rootId, conversation, opts));
+    if (e.event_type === "tool_call" && (end || results.has(e.event_id))) {
+      spans.push(toolSpan(e, results.get(e.event_id), approvals.get(e.event_id) ?? [], traceId, rootId, conversation, opts, end));
+    }
+  }
+  return spans;
+}
+
+function rootSpan(start: TrailEventRow, end: TrailEventRow, traceId: string, rootId: string, opts: MappingOptions): GenAiSpan {
+  const startContent = parse(start);
   const endInfo = TERMINAL[end.event_type];
   const endContent = parse(end);
   const model = (startContent.model_id as string | undefined) ?? start.model_id ?? undefined;
-  const root: GenAiSpan = {
+  return {
     traceId,
     spanId: rootId,
     name: `invoke_agent ${start.agent_id || "agent"}`,
@@ -102,7 +133,7 @@ export function sessionToSpans(events: TrailEventRow[], opts: MappingOptions): G
       "gen_ai.provider.name": PROVIDER,
       "gen_ai.agent.name": start.agent_id,
       "gen_ai.agent.id": start.agent_id,
-      "gen_ai.conversation.id": conversation,
+      "gen_ai.conversation.id": start.session_id,
       ...(model ? { "gen_ai.request.model": model } : {}),
       ...(start.agent_version ? { "agent_audit.agent_version": start.agent_version } : {}),
       ...(start.user_id ? { "agent_audit.user_id": start.user_id } : {}),
@@ -114,19 +145,8 @@ export function sessionToSpans(events: TrailEventRow[], opts: MappingOptions): G
     },
     status: endInfo.errorType ? { code: "ERROR", message: errorMessage(endContent) ?? end.event_type } : { code: "OK" },
     events: [],
+    doneSeq: end.seq,
   };
-  const spans: GenAiSpan[] = [root];
-  const results = new Map<string, TrailEventRow>();
-  const approvals = new Map<string, TrailEventRow[]>();
-  for (const e of events) {
-    if (e.event_type === "tool_result" && e.parent_event_id) results.set(e.parent_event_id, e);
-    if (e.event_type === "approval" && e.parent_event_id) approvals.set(e.parent_event_id, [...(approvals.get(e.parent_event_id) ?? []), e]);
-  }
-  for (const e of events) {
-    if (e.event_type === "llm_call") spans.push(chatSpan(e, traceId, rootId, conversation, opts));
-    if (e.event_type === "tool_call") spans.push(toolSpan(e, results.get(e.event_id), approvals.get(e.event_id) ?? [], traceId, rootId, conversation, opts));
-  }
-  return spans;
 }
 
 function chatSpan(e: TrailEventRow, traceId: string, parent: string, conversation: string, opts: MappingOptions): GenAiSpan {
@@ -175,6 +195,7 @@ function chatSpan(e: TrailEventRow, traceId: string, parent: string, conversatio
     attributes: attrs,
     status: c.error?.type ? { code: "ERROR", message: c.error.message ?? c.error.type } : { code: "UNSET" },
     events: [],
+    doneSeq: e.seq,
   };
 }
 
@@ -186,6 +207,8 @@ function toolSpan(
   parent: string,
   conversation: string,
   opts: MappingOptions,
+  /** The session's end, when it has ended: a call without a result then ends with it. */
+  end: TrailEventRow | undefined,
 ): GenAiSpan {
   const c = parse(call) as { tool_name?: string; tool_use_id?: string; input?: unknown };
   const r = result ? (parse(result) as { outcome?: string; error?: { type?: string; message?: string }; output?: unknown; execution_time_ms?: number }) : undefined;
@@ -233,6 +256,7 @@ function toolSpan(
     attributes: attrs,
     status: failed || !result ? { code: "ERROR", message: r?.error?.message ?? (result ? "tool failed" : "no result was recorded") } : { code: "UNSET" },
     events,
+    doneSeq: result?.seq ?? end?.seq ?? call.seq,
   };
 }
 

@@ -8,7 +8,7 @@ import type { TrailEventRow } from "../trail/trailQueries";
 import { sessionEvents } from "../trail/trailQueries";
 import { TrailReader } from "../trail/trailReader";
 import type { TrailStore } from "../trail/trailStore";
-import { sessionToSpans } from "./genaiMapping";
+import { sessionSpansSoFar, sessionToSpans } from "./genaiMapping";
 import type { GenAiSpan } from "./genaiMapping";
 import type { OtlpTarget } from "./otlpExport";
 import { exportSpans, toReadableSpans, tracesUrl } from "./otlpExport";
@@ -24,6 +24,12 @@ export interface DeliveryRequest {
   /** Where the cursor lives: outside the trail (the user's config folder), one file per trail and endpoint. */
   cursorDir: string;
   service: { name: string; version: string };
+  /**
+   * Also send what running sessions have completed so far (each model call, each tool call with
+   * its result; the session's own span when it ends): the extension's live export. Default: only
+   * ended sessions.
+   */
+  includeRunning?: boolean;
   /** Spans per request (default 500). */
   batchSpans?: number;
   onProgress?: (sessionsDone: number, sessionsTotal: number) => void;
@@ -35,14 +41,17 @@ export interface DeliveryResult {
   spans: number;
   /** Sessions the cursor says this endpoint already has (unchanged since). */
   alreadyDelivered: number;
-  /** Selected sessions still running: they go once they end. */
+  /** Selected sessions still running: they go once they end (with `includeRunning`, what they completed so far went). */
   running: number;
 }
 
 interface Cursor {
   trail_id: string;
   endpoint: string;
-  /** session id → the session's last seq when it was delivered. */
+  /**
+   * session id → a seq: every span of the session completed by that event was delivered (a
+   * span's `doneSeq`). For an ended session that is its last seq.
+   */
   delivered: Record<string, number>;
 }
 
@@ -79,9 +88,9 @@ export async function deliverSessions(req: DeliveryRequest): Promise<DeliveryRes
   const todo = candidates.filter((s) => {
     if (s.status === "running") {
       result.running++;
-      return false;
+      return !!req.includeRunning && (cursor.delivered[s.session_id] ?? 0) < s.last_seq;
     }
-    if (cursor.delivered[s.session_id] === s.last_seq) {
+    if ((cursor.delivered[s.session_id] ?? 0) >= s.last_seq) {
       result.alreadyDelivered++;
       return false;
     }
@@ -105,14 +114,19 @@ export async function deliverSessions(req: DeliveryRequest): Promise<DeliveryRes
     for (const [i, s] of todo.entries()) {
       const db = reader.sessionDatabase(s.session_id);
       const events = sessionEvents(db, s.session_id);
-      const spans = sessionToSpans(events, {
+      const sent = cursor.delivered[s.session_id] ?? 0;
+      // What was read now: the store may have moved on since the list was taken.
+      const last = events[events.length - 1]?.seq ?? s.last_seq;
+      const spans = (req.includeRunning ? sessionSpansSoFar : sessionToSpans)(events, {
         trailId,
         content: req.content,
         inputMessages: req.content ? (llm: TrailEventRow) => inputMessagesOf(db, llm) : undefined,
-      });
-      batch.push(...spans);
-      batchSessions.push({ id: s.session_id, last: s.last_seq });
-      if (batch.length >= batchLimit) await flush();
+      }).filter((sp) => (sp.doneSeq ?? Infinity) > sent);
+      if (spans.length) {
+        batch.push(...spans);
+        batchSessions.push({ id: s.session_id, last });
+        if (batch.length >= batchLimit) await flush();
+      }
       req.onProgress?.(i + 1, todo.length);
     }
     await flush();

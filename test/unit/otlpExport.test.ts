@@ -3,12 +3,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import { GENAI_SEMCONV_VERSION, spanIdFor, traceIdFor } from "../../src/otel/genaiMapping";
+import { LiveExportSchedule } from "../../src/otel/liveExport";
 import { deliverSessions } from "../../src/otel/otlpDelivery";
 import { OtlpExportError } from "../../src/otel/otlpExport";
 import type { OtlpProtocol } from "../../src/otel/otlpExport";
 import { TrailStore } from "../../src/trail/trailStore";
 import { appendLinked, sessionEvents } from "../helpers/bigSession";
-import { c, ofType, runScenario } from "../helpers/agentHarness";
+import { c, ofType, runScenario, sampleWorkspace } from "../helpers/agentHarness";
 import { runCli } from "../helpers/cliRunner";
 import { OtlpCollector } from "../helpers/otlpCollector";
 import { tempDir } from "../helpers/tempDir";
@@ -220,4 +221,99 @@ test("export: each way a session ends maps to the root span's status and error.t
     assert.equal(root.status.code, errorType ? 2 : 1, type);
     if (errorType) assert.equal(root.status.message, `stopped: ${type}`);
   }
+});
+
+test("live export: while a session runs its completed spans go, each once; the session's own span when it ends; the same spans as one export after the run", async (t) => {
+  const root = sampleWorkspace(t);
+  const trailPath = path.join(root, ".agent-audit", "trail.db");
+  const collector = new OtlpCollector();
+  const url = await collector.start();
+  t.after(() => collector.stop());
+  const cursors = tempDir(t);
+  // What the extension does: a read-only view of the trail the run writes, exported from.
+  let view: TrailStore | undefined;
+  t.after(() => view?.close());
+  const live = async () => {
+    view ??= (await TrailStore.open(trailPath, { readOnly: true })).store;
+    await view.refresh();
+    return deliverSessions({ store: view, target: { endpoint: url }, select: { all: true }, includeRunning: true, cursorDir: cursors, service: { name: "agent-audit-trail", version: "test" } });
+  };
+  const during: string[][] = [];
+  const r = await runScenario(t, { turns: session }, {
+    root,
+    // Each approval is asked mid-run: export what is complete at that moment.
+    approve: async () => {
+      const before = collector.spans.length;
+      const result = await live();
+      assert.equal(result.running, 1);
+      during.push(collector.spans.slice(before).map((s) => s.name));
+      return { decision: "approved", approver_id: "test:approver" };
+    },
+  });
+  assert.equal(r.outcome.status, "completed");
+  // At the edit's approval: both model calls so far and the two reads (each with its result);
+  // not the edit (no result yet) and not the session's span (not ended).
+  const chat = `chat ${ofType(r.events, "llm_call")[0].model_id}`;
+  assert.deepEqual(during[0].sort(), [chat, chat, "execute_tool read_file", "execute_tool read_file"]);
+  // At the command's approval: the edit, now that it has its result.
+  assert.deepEqual(during[1], ["execute_tool edit_file"]);
+  const after = await live();
+  assert.equal(after.running, 0);
+  const names = collector.spans.map((s) => s.name);
+  assert.equal(names.length, 8, `every span once: ${names}`);
+  assert.equal(new Set(collector.spans.map((s) => s.spanId)).size, 8);
+  assert.equal(names.filter((n) => n.startsWith("invoke_agent")).length, 1);
+  // Every child names the session's span as its parent, sent before or after it.
+  const rootSpan = collector.spans.find((s) => s.name.startsWith("invoke_agent"))!;
+  assert.ok(collector.spans.filter((s) => s !== rootSpan).every((s) => s.parentSpanId === rootSpan.spanId && s.traceId === rootSpan.traceId));
+  // Nothing more to send; and one export after the run (another cursor) gives the same spans.
+  assert.equal((await live()).spans, 0);
+  const liveSpans = collector.spans.map((s) => JSON.stringify({ ...s, startTimeUnixNano: String(s.startTimeUnixNano), endTimeUnixNano: String(s.endTimeUnixNano) })).sort();
+  const count = collector.spans.length;
+  await deliver(view!, url, tempDir(t));
+  const once = collector.spans.slice(count).map((s) => JSON.stringify({ ...s, startTimeUnixNano: String(s.startTimeUnixNano), endTimeUnixNano: String(s.endTimeUnixNano) })).sort();
+  assert.deepEqual(once, liveSpans);
+});
+
+test("live export schedule: changes within the interval make one export; a change during an export makes one more; a failure is reported and the next export goes", async () => {
+  let exports = 0;
+  let fail = false;
+  const waiting: (() => void)[] = [];
+  const errors: unknown[] = [];
+  const schedule = new LiveExportSchedule(async () => {
+    exports++;
+    if (fail) throw new Error("endpoint down");
+    await new Promise<void>((r) => waiting.push(r));
+  }, (err) => errors.push(err), 20);
+  const until = async (what: () => boolean) => {
+    for (let i = 0; i < 500 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(what());
+  };
+  schedule.changed();
+  schedule.changed();
+  schedule.changed();
+  assert.equal(exports, 0, "appending only sets a timer");
+  await until(() => exports === 1);
+  // Asked again during the export (a run ended): one more export right after it, not two at once.
+  const now = schedule.exportNow();
+  schedule.exportNow();
+  assert.equal(exports, 1);
+  waiting.shift()!();
+  await now;
+  await until(() => exports === 2);
+  waiting.shift()!();
+  await until(() => waiting.length === 0);
+  fail = true;
+  await schedule.exportNow();
+  assert.equal(errors.length, 1, "a failure is reported, not thrown");
+  fail = false;
+  const next = schedule.exportNow();
+  await until(() => waiting.length === 1);
+  waiting.shift()!();
+  await next;
+  assert.equal(exports, 4);
+  await schedule.dispose();
+  schedule.changed();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(exports, 4, "nothing after dispose");
 });
