@@ -15,15 +15,20 @@ e2eTest(
   {
     scenario: { turns: [] },
     prepare: async (ws) => {
-      const { store } = await TrailStore.open(path.join(ws, ".agent-audit", "trail.db"), { sealBytes: 60_000, signer: ed25519Signer(generateSigningKey()) });
+      const { store } = await TrailStore.open(path.join(ws, ".agent-audit", "trail.db"), { sealBytes: 30_000, signer: ed25519Signer(generateSigningKey()) });
       const add = async (task: string, steps: number, chunk: number) => {
         const events = sessionEvents({ task, steps, failures: 1, outputBytes: 900 });
         // A few events per commit, as a running agent writes them: seals fall inside sessions.
-        await appendLinked(store, events, chunk);
+        const stored = await appendLinked(store, events, chunk);
+        // Time passes between sessions: a seal's worker finishes (appends go on meanwhile).
+        await store.flush();
+        return stored;
       };
       await add("Oldest session, long sealed", 8, 100);
       for (let i = 0; i < 4; i++) await add(`Filler session ${i}`, 10, 100);
-      await add("Long session across seals", 60, 6);
+      const long = await add("Long session across seals", 60, 6);
+      const sealOf = (seq: number) => store.seals.find((x) => x.first_seq <= seq && seq <= x.last_seq)?.segment_no ?? "active";
+      assert.notEqual(sealOf(long[0].seq), sealOf(long[long.length - 1].seq), "the long session spans a seal");
       await add("Newest session", 3, 100);
       const seals = store.seals.length;
       await store.close();
