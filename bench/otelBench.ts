@@ -14,7 +14,7 @@ import { TrailStore } from "../src/trail/trailStore";
 import { TrustStore } from "../src/trail/trustStore";
 import { appendLinked, sessionEvents } from "../test/helpers/bigSession";
 import { OtlpCollector } from "../test/helpers/otlpCollector";
-import { LiveExportSchedule } from "../src/otel/liveExport";
+import { LiveDelivery, LiveExportSchedule } from "../src/otel/liveExport";
 import { benchDir, benchSession, median } from "./benchRun";
 
 /**
@@ -144,8 +144,9 @@ export async function otlpLiveExportAddedMsPerStep(): Promise<{ addedMs: number;
           eventDelayMs: 5,
           attach: (store) => {
             if (mode === "off") return async () => undefined;
+            const live = new LiveDelivery();
             const s = new LiveExportSchedule(
-              () => deliverSessions({ store, target: { endpoint: url }, select: { all: true }, includeRunning: true, cursorDir, service: { name: "agent-audit-trail", version: "bench" } }),
+              () => live.deliver({ store, target: { endpoint: url }, cursorDir, service: { name: "agent-audit-trail", version: "bench" } }),
               (err) => process.stderr.write(`live export failed: ${(err as Error).message}\n`),
             );
             const sub = store.onDidAppend(() => s.changed());

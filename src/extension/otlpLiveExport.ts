@@ -1,7 +1,6 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { LiveExportSchedule } from "../otel/liveExport";
-import { deliverSessions } from "../otel/otlpDelivery";
+import { LiveDelivery, LiveExportSchedule } from "../otel/liveExport";
 import { OtlpExportError } from "../otel/otlpExport";
 import type { OtlpProtocol } from "../otel/otlpExport";
 import type { Logger } from "./logger";
@@ -24,6 +23,8 @@ export const SET_OTLP_HEADERS_COMMAND = "agentAudit.setOtlpHeaders";
 export class OtlpLiveExport implements vscode.Disposable {
   private readonly schedule = new LiveExportSchedule(() => this.exportAll(), (err) => this.log.error(`export failed: ${(err as Error).message}`));
   private readonly warned = new Set<string>();
+  /** Per trail and endpoint: what the last export saw (src/otel/liveExport.ts). */
+  private readonly deliveries = new Map<string, LiveDelivery>();
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -65,11 +66,12 @@ export class OtlpLiveExport implements vscode.Disposable {
       if (!store) continue;
       try {
         await store.refresh();
-        const r = await deliverSessions({
+        const key = `${service.trailPath}\n${s.otlpEndpoint}`;
+        const live = this.deliveries.get(key) ?? new LiveDelivery();
+        this.deliveries.set(key, live);
+        const r = await live.deliver({
           store,
           target: { endpoint: s.otlpEndpoint, headers, protocol: s.otlpProtocol as OtlpProtocol },
-          select: { all: true },
-          includeRunning: true,
           content: s.otlpContent,
           cursorDir: path.join(service.trust.dir, "otlp-cursors"),
           service: { name: "agent-audit-trail", version: this.version },

@@ -1,3 +1,6 @@
+import type { DeliveryRequest, DeliveryResult } from "./otlpDelivery";
+import { deliverSessions } from "./otlpDelivery";
+
 /**
  * When a live export runs: after something is appended to the trail, what sessions have
  * completed so far is sent within `intervalMs` (default 2 s) — the way an OpenTelemetry SDK's
@@ -61,5 +64,24 @@ export class LiveExportSchedule {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
+  }
+}
+
+/**
+ * A live export's deliveries for one trail: running sessions included, and after the first
+ * (which looks at every session) only the sessions with events after the head the last
+ * successful one saw — so an export every couple of seconds during a run does not re-read the
+ * list of every session of a trail months old. A failed delivery does not move that head.
+ */
+export class LiveDelivery {
+  private seen: { trailId: string; head: number } | undefined;
+
+  async deliver(req: Omit<DeliveryRequest, "select" | "includeRunning">): Promise<DeliveryResult> {
+    const trailId = req.store.trailId;
+    const head = req.store.head.seq;
+    const seen = this.seen?.trailId === trailId && this.seen.head <= head ? this.seen.head : 0;
+    const result = await deliverSessions({ ...req, includeRunning: true, select: seen ? { changedAfter: seen } : { all: true } });
+    this.seen = { trailId, head };
+    return result;
   }
 }

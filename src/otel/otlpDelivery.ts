@@ -13,7 +13,8 @@ import type { GenAiSpan } from "./genaiMapping";
 import type { OtlpTarget } from "./otlpExport";
 import { exportSpans, toReadableSpans, tracesUrl } from "./otlpExport";
 
-export type SessionSelection = { all: true } | { since: Date } | { sessionId: string };
+/** `changedAfter`: the sessions with an event after that seq (a live export's next look). */
+export type SessionSelection = { all: true } | { since: Date } | { sessionId: string } | { changedAfter: number };
 
 export interface DeliveryRequest {
   store: TrailStore;
@@ -82,7 +83,10 @@ export async function deliverSessions(req: DeliveryRequest): Promise<DeliveryRes
   const cursor = readCursor(file, trailId, req.target.endpoint);
   const sel = req.select;
   const since = "since" in sel ? sel.since.toISOString() : undefined;
-  let candidates = "sessionId" in sel ? [reader.getSession(sel.sessionId)].filter((s) => s !== undefined) : reader.listSessions().reverse();
+  let candidates =
+    "sessionId" in sel ? [reader.getSession(sel.sessionId)].filter((s) => s !== undefined)
+    : "changedAfter" in sel ? reader.sessionsChangedAfter(sel.changedAfter).map((c) => reader.getSession(c.session_id)).filter((s) => s !== undefined)
+    : reader.listSessions().reverse();
   if (since) candidates = candidates.filter((s) => s.started_at >= since);
   const result: DeliveryResult = { sessions: 0, spans: 0, alreadyDelivered: 0, running: 0 };
   const todo = candidates.filter((s) => {

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import { GENAI_SEMCONV_VERSION, spanIdFor, traceIdFor } from "../../src/otel/genaiMapping";
-import { LiveExportSchedule } from "../../src/otel/liveExport";
+import { LiveDelivery, LiveExportSchedule } from "../../src/otel/liveExport";
 import { deliverSessions } from "../../src/otel/otlpDelivery";
 import { OtlpExportError } from "../../src/otel/otlpExport";
 import type { OtlpProtocol } from "../../src/otel/otlpExport";
@@ -233,10 +233,12 @@ test("live export: while a session runs its completed spans go, each once; the s
   // What the extension does: a read-only view of the trail the run writes, exported from.
   let view: TrailStore | undefined;
   t.after(() => view?.close());
+  // After its first look, a live delivery reads only the sessions changed since the last one.
+  const delivery = new LiveDelivery();
   const live = async () => {
     view ??= (await TrailStore.open(trailPath, { readOnly: true })).store;
     await view.refresh();
-    return deliverSessions({ store: view, target: { endpoint: url }, select: { all: true }, includeRunning: true, cursorDir: cursors, service: { name: "agent-audit-trail", version: "test" } });
+    return delivery.deliver({ store: view, target: { endpoint: url }, cursorDir: cursors, service: { name: "agent-audit-trail", version: "test" } });
   };
   const during: string[][] = [];
   const r = await runScenario(t, { turns: session }, {
@@ -316,4 +318,29 @@ test("live export schedule: changes within the interval make one export; a chang
   schedule.changed();
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(exports, 4, "nothing after dispose");
+});
+
+test("live delivery: after its first look it reads only changed sessions, and a failed delivery leaves nothing behind", async (t) => {
+  const { store } = await TrailStore.open(path.join(tempDir(t), ".agent-audit", "trail.db"));
+  t.after(() => store.close());
+  const collector = new OtlpCollector();
+  const url = await collector.start();
+  t.after(() => collector.stop());
+  const cursors = tempDir(t);
+  const delivery = new LiveDelivery();
+  const deliverLive = () => delivery.deliver({ store, target: { endpoint: url }, cursorDir: cursors, service: { name: "agent-audit-trail", version: "test" } });
+  await appendLinked(store, sessionEvents({ task: "before the outage", steps: 2, failures: 0 }));
+  const port = collector.port;
+  await collector.stop();
+  await assert.rejects(deliverLive(), (err: unknown) => err instanceof OtlpExportError && err.retryable);
+  await appendLinked(store, sessionEvents({ task: "during the outage", steps: 2, failures: 0 }));
+  await collector.start(port);
+  const back = await deliverLive();
+  assert.equal(back.sessions, 2, "the session from before the failed delivery goes too");
+  await appendLinked(store, sessionEvents({ task: "after", steps: 2, failures: 1 }));
+  const next = await deliverLive();
+  assert.deepEqual([next.sessions, next.alreadyDelivered], [1, 0], "only the changed session is looked at");
+  const ids = collector.spans.map((s) => s.spanId);
+  assert.equal(new Set(ids).size, ids.length, "no span twice");
+  assert.equal(collector.spans.filter((s) => s.name.startsWith("invoke_agent")).length, 3);
 });
