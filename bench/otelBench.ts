@@ -123,20 +123,22 @@ function postProtobuf(url: string, body: Uint8Array): Promise<void> {
  * (the SDK against the local API streaming each answer over ~60 ms; 60 steps of a model call and
  * a file read) with and without live export — the extension's schedule (an export at most every
  * 2 s while the trail changes) sending what is complete, running session included, to a
- * loopback endpoint that decodes every request. The median over five pairs of runs (after a
+ * loopback endpoint that decodes every request. The median over nine pairs of runs (after a
  * warm-up pair) of (wall with − wall without) / steps; which of a pair runs first alternates.
  * `exportsDuringRun` says how many export requests landed inside the measured runs (so the
- * figure includes real exports).
+ * figure includes real exports); `msPerExport`, the median wall time of one export (reading the
+ * changed sessions, mapping, encoding, the HTTP round trip), the most it could hold up a step.
  */
-export async function otlpLiveExportAddedMsPerStep(): Promise<{ addedMs: number; exportsDuringRun: number }> {
+export async function otlpLiveExportAddedMsPerStep(): Promise<{ addedMs: number; exportsDuringRun: number; msPerExport: number }> {
   const steps = 60;
   const collector = new OtlpCollector();
   const url = await collector.start();
   const cursorDir = benchDir("otel-live-cursor");
   const added: number[] = [];
+  const exportMs: number[] = [];
   let exportsDuringRun = 0;
   try {
-    for (let round = 0; round < 6; round++) {
+    for (let round = 0; round < 10; round++) {
       const wall: Record<string, number> = {};
       // Alternated, and in turn first: neither mode gets the warmer disk or heap every time.
       for (const mode of round % 2 ? (["on", "off"] as const) : (["off", "on"] as const)) {
@@ -146,7 +148,11 @@ export async function otlpLiveExportAddedMsPerStep(): Promise<{ addedMs: number;
             if (mode === "off") return async () => undefined;
             const live = new LiveDelivery();
             const s = new LiveExportSchedule(
-              () => live.deliver({ store, target: { endpoint: url }, cursorDir, service: { name: "agent-audit-trail", version: "bench" } }),
+              async () => {
+                const t = performance.now();
+                await live.deliver({ store, target: { endpoint: url }, cursorDir, service: { name: "agent-audit-trail", version: "bench" } });
+                if (round > 0) exportMs.push(performance.now() - t);
+              },
               (err) => process.stderr.write(`live export failed: ${(err as Error).message}\n`),
             );
             const sub = store.onDidAppend(() => s.changed());
@@ -165,5 +171,5 @@ export async function otlpLiveExportAddedMsPerStep(): Promise<{ addedMs: number;
     await collector.stop();
     fs.rmSync(cursorDir, { recursive: true, force: true });
   }
-  return { addedMs: median(added), exportsDuringRun };
+  return { addedMs: median(added), exportsDuringRun, msPerExport: median(exportMs) };
 }
