@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { EventInput } from "../src/trail/eventTypes";
 import { ed25519Signer, generateSigningKey } from "../src/trail/signing";
-import { TrailStore } from "../src/trail/trailStore";
+import { DEFAULT_SEAL_BYTES, TrailStore } from "../src/trail/trailStore";
 import { appendLinked, sessionEvents } from "../test/helpers/bigSession";
 import { benchDir, median } from "./benchRun";
 
@@ -15,7 +15,8 @@ const MB = 1048576;
 function trailBytes(file: string): number {
   const dir = path.dirname(file);
   const seg = path.join(dir, "segments");
-  const segs = fs.existsSync(seg) ? fs.readdirSync(seg).reduce((n, f) => n + fs.statSync(path.join(seg, f)).size, 0) : 0;
+  // A seal's worker writes its temp file meanwhile (appends go on during a seal): only finished files count.
+  const segs = fs.existsSync(seg) ? fs.readdirSync(seg).filter((f) => f.endsWith(".db")).reduce((n, f) => n + (fs.statSync(path.join(seg, f), { throwIfNoEntry: false })?.size ?? 0), 0) : 0;
   return segs + [file, file.replace(/\.db$/, ".journal")].reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
 }
 
@@ -26,7 +27,7 @@ function trailBytes(file: string): number {
  */
 async function build(file: string, bytes: number, log: (s: string) => void): Promise<{ sealMs: number[]; events: number; bytes: number }> {
   const sealMs: number[] = [];
-  const { store } = await TrailStore.open(file, { signer, log: (m) => { const t = / in (\d+) ms$/.exec(m); if (t && m.includes("sealed segment")) sealMs.push(Number(t[1])); } });
+  const { store } = await TrailStore.open(file, { signer, log: (m) => { const t = / in (\d+) ms\b/.exec(m); if (t && m.includes("sealed segment")) sealMs.push(Number(t[1])); } });
   let n = 0;
   for (let size = 0; size < bytes; size = trailBytes(file)) {
     for (let i = 0; i < 20; i++) await appendLinked(store, sessionEvents({ task: `scale session ${n++}: refactor module ${n % 97}`, steps: 60, failures: 3, outputBytes: 6500 }));
@@ -68,7 +69,7 @@ function stepEvent(i: number): EventInput {
 async function maxLoopBlock(file: string): Promise<{ maxMs: number; sealed: boolean }> {
   const { store } = await TrailStore.open(file, { signer });
   let i = 0;
-  const limit = 8 * MB;
+  const limit = DEFAULT_SEAL_BYTES;
   while (store.activeSegmentBytes < limit - 40_000) {
     const wave: Promise<unknown>[] = [];
     for (let k = 0; k < 50 && store.activeSegmentBytes + k * 3100 < limit - 40_000; k++) wave.push(store.append(stepEvent(i++)));

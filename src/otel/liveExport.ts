@@ -32,7 +32,10 @@ export class LiveExportSchedule {
     this.timer.unref?.();
   }
 
-  /** Exports now (or right after the export under way); resolves when that export is done. */
+  /**
+   * Exports now, or — when one is under way — once more right after it; resolves when the export
+   * under way (or the one started now) is done.
+   */
   exportNow(): Promise<void> {
     if (this.disposed) return Promise.resolve();
     if (this.running) {

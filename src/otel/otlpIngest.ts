@@ -48,6 +48,8 @@ function logGroup(r: ReceivedLogRecord): string {
 export class OtlpIngest {
   private readonly staged: Staged[] = [];
   private readonly lastSeen = new Map<string, number>();
+  /** Each received record's JSON, made once when it is staged (stagingLine). */
+  private readonly rawJson = new WeakMap<object, string>();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private stagingFd: number | undefined;
@@ -75,7 +77,7 @@ export class OtlpIngest {
   receive(spans: ReceivedSpanRecord[], logs: ReceivedLogRecord[]): void {
     const items: Staged[] = [...spans.map((r) => ({ kind: "span" as const, group: spanGroup(r), r })), ...logs.map((r) => ({ kind: "log" as const, group: logGroup(r), r }))];
     if (!items.length) return;
-    const bytes = Buffer.from(items.map((i) => JSON.stringify(i) + "\n").join(""));
+    const bytes = Buffer.from(items.map((i) => this.stagingLine(i)).join(""));
     fs.writeSync(this.stagingFd!, bytes);
     fs.fdatasyncSync(this.stagingFd!);
     const now = Date.now();
@@ -84,6 +86,20 @@ export class OtlpIngest {
       this.lastSeen.set(i.group, now);
     }
     this.schedule(this.opts.quietMs ?? 1500);
+  }
+
+  /**
+   * A staged record as its line, the received record (`raw`, the bulk of it) serialised once:
+   * the same text becomes the record's blob when it is written to the trail.
+   */
+  private stagingLine(i: Staged): string {
+    const raw = i.r.raw;
+    if (!raw || typeof raw !== "object") return JSON.stringify(i) + "\n";
+    const rawJson = JSON.stringify(raw);
+    this.rawJson.set(raw, rawJson);
+    // `{"kind":…,"group":…,"r":{…}}` with "raw" put back as the last member of r.
+    const rest = JSON.stringify({ ...i, r: { ...i.r, raw: undefined } }).slice(0, -2);
+    return `${rest}${rest.endsWith("{") ? "" : ","}"raw":${rawJson}}}\n`;
   }
 
   /** Writes every staged group now (shutting down). */
@@ -180,7 +196,7 @@ export class OtlpIngest {
       const blobs: BlobInput[] = [];
       if (!rec) {
         // As received (OTLP/JSON form); its hash is its address, like every blob's.
-        const body = JSON.stringify(raw);
+        const body = this.rawJson.get(raw as object) ?? JSON.stringify(raw);
         rec = { hash: createHash("sha256").update(body).digest("hex"), body };
         recordBlobs.set(raw, rec);
         blobs.push({ kind: "otlp", body });

@@ -225,8 +225,10 @@ export class SegmentFiles {
   }
 }
 
-const STORED_EVENT_COLUMNS =
-  "seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number, parent_event_id, model_id, system_prompt_hash, agent_version, content, prev_hash, hash";
+const STORED_EVENT_COLUMNS = [
+  "seq", "event_id", "session_id", "agent_id", "user_id", "timestamp", "event_type", "step_number",
+  "parent_event_id", "model_id", "system_prompt_hash", "agent_version", "content", "prev_hash", "hash",
+];
 
 /**
  * Copies what the writer committed to `from` (the active segment being sealed) while the
@@ -236,15 +238,20 @@ const STORED_EVENT_COLUMNS =
  * number of events carried.
  */
 export function carryIntoNextSegment(from: Database, next: Database, w: { afterSeq: number; afterCheckpoint: number; blobs: Iterable<string> }): number {
-  const copy = (table: string, columns: string, where: string, params: SqlValue[], verb = "INSERT"): number => {
-    const read = from.prepare(`SELECT ${columns} FROM ${table} ${where}`);
-    const write = next.prepare(`${verb} INTO ${table} (${columns}) VALUES (${columns.split(",").map(() => "?").join(", ")})`);
+  // `bulk`: long texts, read as their bytes and written back as TEXT (the same bytes), which
+  // spares sql.js decoding and re-encoding them in JavaScript (see TrailStore.prepareStatements).
+  const copy = (table: string, columns: string[], where: string, paramSets: SqlValue[][], verb = "INSERT", bulk: string[] = []): number => {
+    const read = from.prepare(`SELECT ${columns.map((c) => (bulk.includes(c) ? `CAST(${c} AS BLOB)` : c)).join(", ")} FROM ${table} ${where}`);
+    const write = next.prepare(`${verb} INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((c) => (bulk.includes(c) ? "CAST(? AS TEXT)" : "?")).join(", ")})`);
     let n = 0;
     try {
-      read.bind(params);
-      while (read.step()) {
-        write.run(read.get());
-        n++;
+      for (const params of paramSets) {
+        read.bind(params);
+        while (read.step()) {
+          write.run(read.get());
+          n++;
+        }
+        read.reset();
       }
     } finally {
       read.free();
@@ -254,12 +261,12 @@ export function carryIntoNextSegment(from: Database, next: Database, w: { afterS
   };
   next.exec("BEGIN");
   try {
-    const events = copy("events", STORED_EVENT_COLUMNS, "WHERE seq > ? ORDER BY seq", [w.afterSeq]);
-    for (const hash of w.blobs) copy("blobs", "hash, kind, body", "WHERE hash = ?", [hash], "INSERT OR IGNORE");
-    copy("keys", "fingerprint, algorithm, public_key, added_at", "", [], "INSERT OR IGNORE");
-    copy("checkpoints", "checkpoint_no, trail_id, seq, head_hash, time, key_fingerprint, signature", "WHERE checkpoint_no > ? ORDER BY checkpoint_no", [w.afterCheckpoint]);
-    copy("tree_heads", "checkpoint_no, note", "WHERE checkpoint_no > ? ORDER BY checkpoint_no", [w.afterCheckpoint], "INSERT OR IGNORE");
-    copy("merkle_state", "checkpoint_no, size, nodes", "WHERE checkpoint_no > ?", [w.afterCheckpoint]);
+    const events = copy("events", STORED_EVENT_COLUMNS, "WHERE seq > ? ORDER BY seq", [[w.afterSeq]], "INSERT", ["content"]);
+    copy("blobs", ["hash", "kind", "body"], "WHERE hash = ?", [...w.blobs].map((h) => [h]), "INSERT OR IGNORE", ["body"]);
+    copy("keys", ["fingerprint", "algorithm", "public_key", "added_at"], "", [[]], "INSERT OR IGNORE");
+    copy("checkpoints", ["checkpoint_no", "trail_id", "seq", "head_hash", "time", "key_fingerprint", "signature"], "WHERE checkpoint_no > ? ORDER BY checkpoint_no", [[w.afterCheckpoint]]);
+    copy("tree_heads", ["checkpoint_no", "note"], "WHERE checkpoint_no > ? ORDER BY checkpoint_no", [[w.afterCheckpoint]], "INSERT OR IGNORE");
+    copy("merkle_state", ["checkpoint_no", "size", "nodes"], "WHERE checkpoint_no > ?", [[w.afterCheckpoint]]);
     next.exec("COMMIT");
     return events;
   } catch (err) {

@@ -61,7 +61,8 @@ export interface TrailStoreOptions {
   /** Compares the trail with the user's pin when opening for writing, and advances it (pins.ts). */
   pins?: PinKeeper;
   /**
-   * Seal the active segment once it holds about this many bytes (default 8 MiB; 0: never).
+   * Seal the active segment once it holds about this many bytes (default 6 MiB; 0: never).
+   * Appends during a seal go on until it holds a third more, then wait for the seal.
    * Memory and the cost of each rewrite stay bounded by it whatever the trail's age.
    */
   sealBytes?: number;
@@ -147,11 +148,12 @@ const LEASE_MICROTASKS = 8;
 const SEAL_YIELD_MS = 4;
 const COMMIT_EVERY_BYTES = 4 * 1024 * 1024;
 /**
- * 8 MiB: the active segment's sessions are aggregated from its rows for the tree's first paint
- * (~40 ms cold at this size), and exporting it for a snapshot or a seal blocks the event loop
- * for ~15 ms; both grow with it.
+ * 6 MiB, and appends during a seal go on until the active segment holds a third more (8 MiB),
+ * then wait for the seal: the active segment stays within ~8 MiB. Its sessions are aggregated
+ * from its rows for the sessions list (cold, in proportion to its size: ~100 ms at 8 MiB), and
+ * exporting it for a snapshot or a seal blocks the event loop for ~15 ms; both grow with it.
  */
-const DEFAULT_SEAL_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_SEAL_BYTES = 6 * 1024 * 1024;
 
 /**
  * The audit trail of one workspace: an SQLite database (`trail.db`, held in memory by
@@ -867,10 +869,11 @@ export class TrailStore {
     let heldSince = 0;
     let lastYield = 0;
     // A wanted snapshot waits while another one is being written.
-    // While a seal's worker runs, only appends, checkpoints and the seal's end are work.
+    // While a seal's worker runs, only appends (up to the carry limit), checkpoints and the
+    // seal's end are work.
     const hasWork = () =>
       !this.closed &&
-      (this.pending.length > 0 ||
+      ((this.pending.length > 0 && !this.sealHoldsAppends()) ||
         this.checkpointWanted ||
         this.sealWork?.done === true ||
         (!this.sealWork && (this.sealDue() || (this.snapshotWanted && !this.snapshotWrite) || this.snapshotWrite?.done === true)));
@@ -915,7 +918,7 @@ export class TrailStore {
             this.catchUp(true);
           }
           // Taken after the lock: everything that arrived while we waited shares this commit.
-          batch.push(...this.pending.splice(0, MAX_BATCH));
+          if (!this.sealHoldsAppends()) batch.push(...this.pending.splice(0, MAX_BATCH));
           if (batch.length || this.checkpointWanted) this.commit(batch);
           if (this.sealWork) {
             if (this.sealWork.done) this.finishSeal();
@@ -1210,6 +1213,17 @@ export class TrailStore {
       `sealed segment ${w.segmentNo} (seq ${w.first}–${w.last.seq}) as ${w.fileName} in ${Math.round(performance.now() - w.startedAt)} ms` +
         (carried ? ` (${carried} events appended meanwhile carried into the next segment)` : ""),
     );
+  }
+
+  /**
+   * A seal is under way and the active segment already holds a third more than the seal size:
+   * appends wait for the seal (it keeps the active segment, which the sessions list aggregates,
+   * within bounds under a burst).
+   */
+  private sealHoldsAppends(): boolean {
+    const w = this.sealWork;
+    if (!w || w.done) return false;
+    return this.activeBytes >= (this.options.sealBytes ?? DEFAULT_SEAL_BYTES) * (4 / 3);
   }
 
   /** Resolves when `settled` does or an append arrives, whichever is first. */

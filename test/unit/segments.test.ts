@@ -431,3 +431,27 @@ test("appends go on while a seal's worker writes the segment: they are acknowled
     await ro.close();
   }
 });
+
+test("under a burst the active segment stays within a third more than the seal size: appends wait for the seal past that", async (t) => {
+  const dir = tempDir(t);
+  const trailPath = path.join(dir, ".agent-audit", "trail.db");
+  const sealBytes = 60_000;
+  const { store } = await TrailStore.open(trailPath, { sealBytes });
+  let biggest = 0;
+  for (let i = 0; i < 30; i++) {
+    // Eight events per commit, without pause: far faster than a seal's worker.
+    await appendLinked(store, sessionEvents({ task: `burst ${i}`, steps: 10, failures: 1, outputBytes: 900 }), 8);
+    biggest = Math.max(biggest, store.activeSegmentBytes);
+  }
+  await store.flush();
+  assert.ok(store.seals.length >= 3, `sealed ${store.seals.length}`);
+  const size = (f: string) => Number(sqlite3(f, "SELECT (SELECT coalesce(sum(length(content)), 0) FROM events) + (SELECT coalesce(sum(length(body)), 0) FROM blobs);").stdout.trim());
+  // One commit (eight events of ~1 KB and their records) may cross the limit.
+  const limit = (sealBytes * 4) / 3 + 12_000;
+  assert.ok(biggest <= limit, `the active segment reached ${biggest} bytes`);
+  for (const s of store.seals) {
+    const bytes = size(path.join(store.segmentsDir, s.file_name));
+    assert.ok(bytes <= limit, `segment ${s.segment_no} holds ${bytes} bytes`);
+  }
+  await store.close();
+});
