@@ -5,9 +5,11 @@ import { parentPort } from "node:worker_threads";
 import { buildSealed } from "./sealJob";
 import type { SealJob } from "./sealJob";
 
-parentPort!.once("message", (job: SealJob) => {
+// One worker serves every seal of its process (SQLite's engine is loaded once): jobs come with
+// an id, and their answers carry it back.
+parentPort!.on("message", ({ id, job }: { id: number; job: SealJob }) => {
   buildSealed(job).then(
-    (r) => parentPort!.postMessage({ ok: true, ...r }, [r.nextBytes.buffer as ArrayBuffer]),
-    (err: Error) => parentPort!.postMessage({ ok: false, message: err.message }),
+    (r) => parentPort!.postMessage({ id, ok: true, ...r }, [r.nextBytes.buffer as ArrayBuffer]),
+    (err: Error) => parentPort!.postMessage({ id, ok: false, message: err.message }),
   );
 });
