@@ -1,7 +1,6 @@
-import * as path from "node:path";
 import { SecretRedactor } from "../agent/secretRedactor";
-import { OtlpIngest } from "../otel/otlpIngest";
-import { OtlpReceiver } from "../otel/otlpReceiver";
+import type { RunningCollector } from "../otel/otlpCollector";
+import { startCollector } from "../otel/otlpCollector";
 import type { ParsedArgs } from "./cliArgs";
 import { intFlag, stringFlag, UsageError } from "./cliArgs";
 import { openTrailForWriting, trailPathFor, workspaceFrom } from "./trailLocation";
@@ -18,24 +17,22 @@ export async function collectCommand(args: ParsedArgs): Promise<number> {
   const port = intFlag(args, "port", 0) ?? 4318;
   const store = await openTrailForWriting(workspace);
   const redactor = new SecretRedactor();
-  const ingest = new OtlpIngest({ store, stagingFile: path.join(path.dirname(trailPathFor(workspace)), "otlp-staging.jsonl"), log: (m) => process.stderr.write(`${m}\n`) });
-  ingest.start();
-  const receiver = new OtlpReceiver({
-    ingest,
-    port,
-    token: stringFlag(args, "token") ?? process.env.AGENT_AUDIT_COLLECT_TOKEN,
-    maxBytes: intFlag(args, "max-bytes", 1024),
-    redact: (v) => redactor.redact(v),
-    log: (m) => process.stderr.write(`${m}\n`),
-  });
-  let url: string;
+  let collector: RunningCollector;
   try {
-    url = await receiver.start();
+    collector = await startCollector({
+      store,
+      trailPath: trailPathFor(workspace),
+      port,
+      token: stringFlag(args, "token") ?? process.env.AGENT_AUDIT_COLLECT_TOKEN,
+      maxBytes: intFlag(args, "max-bytes", 1024),
+      redact: (v) => redactor.redact(v),
+      log: (m) => process.stderr.write(`${m}\n`),
+    });
   } catch (err) {
-    await ingest.stop();
     await store.close();
     throw new UsageError(`cannot listen on 127.0.0.1:${port}: ${(err as Error).message}${(err as NodeJS.ErrnoException).code === "EADDRINUSE" ? " (another collector is running; use --port)" : ""}`);
   }
+  const { url, receiver } = collector;
   process.stdout.write(
     `Receiving OTLP/HTTP on ${url} (/v1/traces, /v1/logs; loopback only) into ${trailPathFor(workspace)}.\n` +
       `Point an agent at it, e.g. OTEL_EXPORTER_OTLP_ENDPOINT=${url} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf. Ctrl-C stops.\n`,
@@ -44,8 +41,7 @@ export async function collectCommand(args: ParsedArgs): Promise<number> {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
-  await receiver.stop();
-  await ingest.stop();
+  await collector.stop();
   await store.close();
   process.stdout.write(`Stopped: ${receiver.received.spans} spans and ${receiver.received.logs} log records received, ${receiver.received.rejected} requests refused.\n`);
   return 0;

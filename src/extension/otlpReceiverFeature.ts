@@ -1,8 +1,7 @@
-import * as path from "node:path";
 import * as vscode from "vscode";
 import { SecretRedactor } from "../agent/secretRedactor";
-import { OtlpIngest } from "../otel/otlpIngest";
-import { OtlpReceiver } from "../otel/otlpReceiver";
+import type { RunningCollector } from "../otel/otlpCollector";
+import { startCollector } from "../otel/otlpCollector";
 import type { TrailStore } from "../trail/trailStore";
 import type { Logger } from "./logger";
 import { readSettings, SETTINGS } from "./settings";
@@ -15,7 +14,7 @@ import type { TrailService } from "./trailService";
  * workspace folder's trail, where the views show it like our own sessions.
  */
 export class OtlpReceiverFeature implements vscode.Disposable {
-  private running: { service: TrailService; store: TrailStore; ingest: OtlpIngest; receiver: OtlpReceiver } | undefined;
+  private running: { service: TrailService; collector: RunningCollector } | undefined;
   private change: Promise<void> = Promise.resolve();
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -46,15 +45,11 @@ export class OtlpReceiverFeature implements vscode.Disposable {
       try {
         store = await service.openForWriting();
         const redactor = new SecretRedactor();
-        const ingest = new OtlpIngest({ store, stagingFile: path.join(path.dirname(service.trailPath), "otlp-staging.jsonl"), log: (m) => this.log.info(m) });
-        ingest.start();
-        const receiver = new OtlpReceiver({ ingest, port: s.otlpReceiverPort, redact: (v) => redactor.redact(v), log: (m) => this.log.info(m) });
-        const url = await receiver.start().catch(async (err: NodeJS.ErrnoException) => {
-          await ingest.stop();
+        const collector = await startCollector({ store, trailPath: service.trailPath, port: s.otlpReceiverPort, redact: (v) => redactor.redact(v), log: (m) => this.log.info(m) }).catch((err: NodeJS.ErrnoException) => {
           throw new Error(err.code === "EADDRINUSE" ? `port ${s.otlpReceiverPort} is in use (another collector?); set agentAudit.otlp.receiver.port` : err.message);
         });
-        this.running = { service, store, ingest, receiver };
-        this.log.info(`OpenTelemetry receiver on ${url} (/v1/traces, /v1/logs), into ${service.trailPath}`);
+        this.running = { service, collector };
+        this.log.info(`OpenTelemetry receiver on ${collector.url} (/v1/traces, /v1/logs), into ${service.trailPath}`);
       } catch (err) {
         if (store) await service.doneWriting();
         this.log.error(`OpenTelemetry receiver: ${(err as Error).message}`);
@@ -67,8 +62,7 @@ export class OtlpReceiverFeature implements vscode.Disposable {
     const r = this.running;
     this.running = undefined;
     if (!r) return;
-    await r.receiver.stop();
-    await r.ingest.stop();
+    await r.collector.stop();
     await r.service.doneWriting();
   }
 

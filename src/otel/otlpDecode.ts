@@ -139,65 +139,61 @@ const hexId = (v: unknown, len: number, what: string): string => {
   return s;
 };
 
-/** Spans of an OTLP traces request; throws OtlpDecodeError when the request is malformed. */
-export function decodeTraces(body: Buffer, contentType: string): ReceivedSpanRecord[] {
-  return tracesOf(requestObject(body, contentType, "traces"));
+/**
+ * Every record of a request with its resource's attributes and its scope's name: the walk
+ * traces and logs share (`resourceSpans` → `scopeSpans` → `spans`, and the same for logs;
+ * the pre-1.0 `instrumentationLibrary*` names too).
+ */
+function* records(
+  req: Record<string, unknown>,
+  keys: { resource: string; scope: string; oldScope: string; records: string },
+): Generator<{ record: Record<string, unknown>; resource: AttrMap; scope: string }> {
+  for (const r of list(req[keys.resource], keys.resource)) {
+    const resource = attrMap((r.resource as { attributes?: unknown } | undefined)?.attributes);
+    for (const sc of list(r[keys.scope] ?? r[keys.oldScope], keys.scope)) {
+      const scope = String(((sc.scope ?? sc.instrumentationLibrary) as { name?: unknown } | undefined)?.name ?? "");
+      for (const record of list(sc[keys.records], keys.records)) yield { record, resource, scope };
+    }
+  }
 }
 
-/** Spans of a traces request object (from requestObject). */
+/** Spans of a traces request object (from requestObject); throws OtlpDecodeError when it is malformed. */
 export function tracesOf(req: Record<string, unknown>): ReceivedSpanRecord[] {
   const out: ReceivedSpanRecord[] = [];
-  for (const rs of list(req.resourceSpans, "resourceSpans")) {
-    const resource = attrMap((rs.resource as { attributes?: unknown } | undefined)?.attributes);
-    for (const ss of list(rs.scopeSpans ?? rs.instrumentationLibrarySpans, "scopeSpans")) {
-      const scope = String(((ss.scope ?? ss.instrumentationLibrary) as { name?: unknown } | undefined)?.name ?? "");
-      for (const s of list(ss.spans, "spans")) {
-        const traceId = hexId(s.traceId, 32, "traceId");
-        const spanId = hexId(s.spanId, 16, "spanId");
-        if (!traceId || !spanId) throw new OtlpDecodeError("a span has no traceId or spanId");
-        const startMs = nanosToMs(s.startTimeUnixNano);
-        const endMs = nanosToMs(s.endTimeUnixNano ?? s.startTimeUnixNano);
-        if (!Number.isFinite(startMs) || !Number.isFinite(endMs)) throw new OtlpDecodeError(`span ${spanId}: bad start or end time`);
-        const status = (s.status ?? {}) as { code?: unknown; message?: unknown };
-        out.push({
-          traceId,
-          spanId,
-          parentSpanId: hexId(s.parentSpanId, 16, "parentSpanId"),
-          name: String(s.name ?? ""),
-          kind: typeof s.kind === "number" ? s.kind : Number(String(s.kind ?? "").replace(/^SPAN_KIND_/, "") === "CLIENT" ? 3 : 1),
-          startMs,
-          endMs,
-          attributes: attrMap(s.attributes),
-          status: { code: typeof status.code === "number" ? status.code : status.code === "STATUS_CODE_ERROR" ? 2 : status.code === "STATUS_CODE_OK" ? 1 : 0, message: String(status.message ?? "") },
-          events: list(s.events, "events").map((e) => ({ name: String(e.name ?? ""), timeMs: nanosToMs(e.timeUnixNano), attributes: attrMap(e.attributes) })),
-          resource,
-          scope,
-          raw: s,
-        });
-      }
-    }
+  for (const { record: s, resource, scope } of records(req, { resource: "resourceSpans", scope: "scopeSpans", oldScope: "instrumentationLibrarySpans", records: "spans" })) {
+    const traceId = hexId(s.traceId, 32, "traceId");
+    const spanId = hexId(s.spanId, 16, "spanId");
+    if (!traceId || !spanId) throw new OtlpDecodeError("a span has no traceId or spanId");
+    const startMs = nanosToMs(s.startTimeUnixNano);
+    const endMs = nanosToMs(s.endTimeUnixNano ?? s.startTimeUnixNano);
+    if (!Number.isFinite(startMs) || !Number.isFinite(endMs)) throw new OtlpDecodeError(`span ${spanId}: bad start or end time`);
+    const status = (s.status ?? {}) as { code?: unknown; message?: unknown };
+    out.push({
+      traceId,
+      spanId,
+      parentSpanId: hexId(s.parentSpanId, 16, "parentSpanId"),
+      name: String(s.name ?? ""),
+      kind: typeof s.kind === "number" ? s.kind : Number(String(s.kind ?? "").replace(/^SPAN_KIND_/, "") === "CLIENT" ? 3 : 1),
+      startMs,
+      endMs,
+      attributes: attrMap(s.attributes),
+      status: { code: typeof status.code === "number" ? status.code : status.code === "STATUS_CODE_ERROR" ? 2 : status.code === "STATUS_CODE_OK" ? 1 : 0, message: String(status.message ?? "") },
+      events: list(s.events, "events").map((e) => ({ name: String(e.name ?? ""), timeMs: nanosToMs(e.timeUnixNano), attributes: attrMap(e.attributes) })),
+      resource,
+      scope,
+      raw: s,
+    });
   }
   return out;
 }
 
-/** Log records of an OTLP logs request; throws OtlpDecodeError when the request is malformed. */
-export function decodeLogs(body: Buffer, contentType: string): ReceivedLogRecord[] {
-  return logsOf(requestObject(body, contentType, "logs"));
-}
-
-/** Log records of a logs request object (from requestObject). */
+/** Log records of a logs request object (from requestObject); throws OtlpDecodeError when it is malformed. */
 export function logsOf(req: Record<string, unknown>): ReceivedLogRecord[] {
   const out: ReceivedLogRecord[] = [];
-  for (const rl of list(req.resourceLogs, "resourceLogs")) {
-    const resource = attrMap((rl.resource as { attributes?: unknown } | undefined)?.attributes);
-    for (const sl of list(rl.scopeLogs ?? rl.instrumentationLibraryLogs, "scopeLogs")) {
-      const scope = String(((sl.scope ?? sl.instrumentationLibrary) as { name?: unknown } | undefined)?.name ?? "");
-      for (const l of list(sl.logRecords, "logRecords")) {
-        const timeMs = nanosToMs(l.timeUnixNano && String(l.timeUnixNano) !== "0" ? l.timeUnixNano : l.observedTimeUnixNano);
-        if (!Number.isFinite(timeMs)) throw new OtlpDecodeError("a log record has no time");
-        out.push({ timeMs, body: anyValue(l.body), attributes: attrMap(l.attributes), resource, scope, traceId: hexId(l.traceId, 32, "traceId"), spanId: hexId(l.spanId, 16, "spanId"), raw: l });
-      }
-    }
+  for (const { record: l, resource, scope } of records(req, { resource: "resourceLogs", scope: "scopeLogs", oldScope: "instrumentationLibraryLogs", records: "logRecords" })) {
+    const timeMs = nanosToMs(l.timeUnixNano && String(l.timeUnixNano) !== "0" ? l.timeUnixNano : l.observedTimeUnixNano);
+    if (!Number.isFinite(timeMs)) throw new OtlpDecodeError("a log record has no time");
+    out.push({ timeMs, body: anyValue(l.body), attributes: attrMap(l.attributes), resource, scope, traceId: hexId(l.traceId, 32, "traceId"), spanId: hexId(l.spanId, 16, "spanId"), raw: l });
   }
   return out;
 }
