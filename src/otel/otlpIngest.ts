@@ -157,7 +157,15 @@ export class OtlpIngest {
     const reader = new TrailReader(store);
     const events: EventInput[] = [];
     try {
-      for (const group of ready) events.push(...this.eventsOf(group, this.staged.filter((x) => x.group === group), reader));
+      // Each group's records, in one pass over what is staged (not one pass per group).
+      const byGroup = new Map<string, Staged[]>();
+      for (const x of this.staged) {
+        if (!ready.has(x.group)) continue;
+        const items = byGroup.get(x.group);
+        if (items) items.push(x);
+        else byGroup.set(x.group, [x]);
+      }
+      for (const [group, items] of byGroup) events.push(...this.eventsOf(group, items, reader));
     } finally {
       reader.release();
     }
