@@ -27,7 +27,7 @@ export function effectiveSettings(folder: vscode.Uri | undefined, log?: Logger):
   if (fresh.length) {
     void vscode.window.showWarningMessage(
       `Agent Audit ignored ${fresh.length === 1 ? "a setting" : "settings"} from this workspace's settings: ${fresh.join("; ")}. ` +
-        "Only your user settings may change the API endpoint, the trail location, the command environment and approval prompts, or make approvals looser.",
+        "Only your user settings may change what the agent is told and may spend (system prompt, model, iterations, thinking, tool output size), the API endpoint, the trail location, the command environment and approval prompts, or make approvals looser.",
     );
   }
   return s;
@@ -38,7 +38,7 @@ function userOnlyValuesInWorkspaceFiles(): string[] {
   const objects: unknown[] = [];
   const read = (file: string) => {
     try {
-      return parse(fs.readFileSync(file, "utf8")) as unknown;
+      return parse(readSmallRegularFile(file)) as unknown;
     } catch {
       return undefined;
     }
@@ -57,4 +57,27 @@ function userOnlyValuesInWorkspaceFiles(): string[] {
     }
   }
   return out;
+}
+
+/**
+ * A settings file as text, read on the extension host's thread: only a regular file (a
+ * repository may ship a FIFO, which a plain read would wait on forever, freezing the window),
+ * not through a link, and at most 1 MiB.
+ */
+function readSmallRegularFile(file: string): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size > 1024 * 1024) throw new Error(`${file} is not a settings file`);
+    const buf = Buffer.alloc(st.size);
+    let got = 0;
+    while (got < buf.length) {
+      const n = fs.readSync(fd, buf, got, buf.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got).toString("utf8");
+  } finally {
+    fs.closeSync(fd);
+  }
 }

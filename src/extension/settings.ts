@@ -24,14 +24,19 @@ export const SETTINGS = {
 } as const;
 
 /**
- * Settings a workspace may not set (they are `machine`-scoped in package.json, and read here
- * from the user's level only): where the API key is sent, where the trail is kept (outside
- * `.agent-audit/` it would be outside the file tools' guard), which environment variables
- * reach commands, how approvals are asked, what model calls are said to cost, and how long the
- * trail is kept, and where sessions are exported to (with or without their content). A cloned repository's .vscode/settings.json
- * must not be able to redirect the key or weaken the record.
+ * Settings a workspace may not set (they are `application`-scoped in package.json, and read
+ * here from the user's level only): what the agent is told and may do (its system prompt, its
+ * model, how many model calls and how much thinking a session may spend, how much tool output
+ * the model is sent: a cloned repository's prompt could say "run curl … | sh", its budget
+ * could spend 500 calls of an expensive model), where the API key is sent, where the trail is
+ * kept (outside `.agent-audit/` it would be outside the file tools' guard), which environment
+ * variables reach commands, how approvals are asked, what model calls are said to cost, how
+ * long the trail is kept, and where sessions are exported to (with or without their content).
+ * A cloned repository's .vscode/settings.json must not be able to steer the agent, redirect
+ * the key or weaken the record. (Approval policies are the one exception: a workspace may make
+ * them stricter, never looser.)
  */
-export const USER_ONLY_SETTINGS = [SETTINGS.anthropicBaseUrl, SETTINGS.trailPath, SETTINGS.commandEnvironment, SETTINGS.modalApprovals, SETTINGS.modelPrices, SETTINGS.retentionDays, SETTINGS.otlpEndpoint, SETTINGS.otlpProtocol, SETTINGS.otlpContent, SETTINGS.otlpReceiverEnabled, SETTINGS.otlpReceiverPort] as const;
+export const USER_ONLY_SETTINGS = [SETTINGS.systemPrompt, SETTINGS.model, SETTINGS.maxIterations, SETTINGS.thinkingBudget, SETTINGS.maxToolOutputBytes, SETTINGS.anthropicBaseUrl, SETTINGS.trailPath, SETTINGS.commandEnvironment, SETTINGS.modalApprovals, SETTINGS.modelPrices, SETTINGS.retentionDays, SETTINGS.otlpEndpoint, SETTINGS.otlpProtocol, SETTINGS.otlpContent, SETTINGS.otlpReceiverEnabled, SETTINGS.otlpReceiverPort] as const;
 
 export interface AgentAuditSettings {
   model: string;
@@ -75,14 +80,6 @@ function policyEntries(raw: unknown): [string, ApprovalPolicy][] {
 
 /** Reads the settings afresh (changes apply to the next run), with sane values for bad input. */
 export function readSettings(config: ConfigurationReader): AgentAuditSettings {
-  const int = (key: string, fallback: number, min: number) => {
-    const v = config.get<number>(key);
-    return typeof v === "number" && Number.isFinite(v) && v >= min ? Math.floor(v) : fallback;
-  };
-  const str = (key: string, fallback: string) => {
-    const v = config.get<string>(key);
-    return typeof v === "string" && v.trim() ? v.trim() : fallback;
-  };
   const ignored: string[] = [];
   // User-only settings: the user's value (or the default); a workspace's value is reported.
   const userValue = <T>(key: string): T | undefined => {
@@ -94,6 +91,10 @@ export function readSettings(config: ConfigurationReader): AgentAuditSettings {
     const v = userValue<string>(key);
     return typeof v === "string" && v.trim() ? v.trim() : fallback;
   };
+  const userInt = (key: string, fallback: number, min: number) => {
+    const v = userValue<number>(key);
+    return typeof v === "number" && Number.isFinite(v) && v >= min ? Math.floor(v) : fallback;
+  };
   // Approval policy: the user's (over the defaults); a workspace may only make a tool stricter.
   const p = config.inspect<Record<string, unknown>>(SETTINGS.approvalPolicy);
   const policy: Record<string, ApprovalPolicy> = Object.fromEntries([...policyEntries(p?.defaultValue), ...policyEntries(p?.globalValue)]);
@@ -102,18 +103,18 @@ export function readSettings(config: ConfigurationReader): AgentAuditSettings {
     else ignored.push(`${SETTINGS.section}.${SETTINGS.approvalPolicy}.${tool} = "${value}" (a workspace may only make approvals stricter)`);
   }
   const extraEnv = userValue<unknown>(SETTINGS.commandEnvironment);
-  const thinking = int(SETTINGS.thinkingBudget, 0, 0);
+  const thinking = userInt(SETTINGS.thinkingBudget, 0, 0);
   return {
-    model: str(SETTINGS.model, "claude-sonnet-5"),
-    maxIterations: int(SETTINGS.maxIterations, 10, 1),
+    model: userStr(SETTINGS.model, "claude-sonnet-5"),
+    maxIterations: userInt(SETTINGS.maxIterations, 10, 1),
     thinkingBudget: thinking > 0 ? Math.max(thinking, 1024) : 0,
-    systemPrompt: config.get<string>(SETTINGS.systemPrompt) ?? "",
+    systemPrompt: ((v) => (typeof v === "string" ? v : ""))(userValue<unknown>(SETTINGS.systemPrompt)),
     approvalPolicy: policy,
     // Modal by default: a notification hides itself after a while, and a pending approval must not.
     modalApprovals: userValue<boolean>(SETTINGS.modalApprovals) !== false,
     anthropicBaseUrl: userStr(SETTINGS.anthropicBaseUrl, ""),
     trailPath: userStr(SETTINGS.trailPath, ".agent-audit/trail.db"),
-    maxToolOutputBytes: int(SETTINGS.maxToolOutputBytes, 64 * 1024, 1024),
+    maxToolOutputBytes: userInt(SETTINGS.maxToolOutputBytes, 64 * 1024, 1024),
     commandEnvironment: Array.isArray(extraEnv) ? extraEnv.filter((n): n is string => typeof n === "string" && ENV_NAME.test(n)) : [],
     modelPrices: ((v) => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {}))(userValue<unknown>(SETTINGS.modelPrices)),
     retentionDays: ((v) => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0))(userValue<unknown>(SETTINGS.retentionDays)),
