@@ -18,6 +18,8 @@ class SessionsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
   constructor(
     readonly model: SessionsTreeModel,
     private readonly services: () => TrailService[],
+    /** Told, after each read of the root, why trails could not be shown (none: an empty list). */
+    private readonly onRefused: (reasons: string[]) => void = () => undefined,
   ) {}
 
   /**
@@ -62,6 +64,7 @@ class SessionsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     if (!node) {
       // Only now, when the view is visible, are the trails opened and queried.
       await Promise.all(this.services().map((s) => s.load()));
+      this.onRefused(this.services().flatMap((s) => (s.openError ? [s.openError] : [])));
       void vscode.commands.executeCommand("setContext", "agentAudit.trailLoaded", true);
       const pending = this.rootPending;
       this.rootPending = undefined;
@@ -146,11 +149,22 @@ export function registerSessionsView(
   broken: (folder: string) => Map<number, string>,
 ): SessionsView {
   const model = new SessionsTreeModel(() => services().map((s) => s.source), Date.now, broken);
-  const provider = new SessionsTreeProvider(model, services);
+  // The view's message line: why a trail is not shown (a refused or damaged trail must not
+  // read as "no sessions yet"), then the failed-only mode.
+  let refused: string[] = [];
+  const provider = new SessionsTreeProvider(model, services, (reasons) => {
+    if (reasons.join("\n") === refused.join("\n")) return;
+    refused = reasons;
+    showMessage();
+  });
   const treeView = vscode.window.createTreeView(SESSIONS_VIEW_ID, { treeDataProvider: provider, showCollapseAll: true, canSelectMany: true });
+  const showMessage = () => {
+    const parts = [...refused, ...(model.failedOnly ? ["Showing only failed tool calls"] : [])];
+    treeView.message = parts.length ? parts.join(" · ") : undefined;
+  };
   const setFailedOnly = (on: boolean) => {
     model.failedOnly = on;
-    treeView.message = on ? "Showing only failed tool calls" : undefined;
+    showMessage();
     void vscode.commands.executeCommand("setContext", "agentAudit.failedOnly", on);
     provider.refresh();
   };

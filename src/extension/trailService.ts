@@ -46,6 +46,8 @@ export class TrailService implements vscode.Disposable {
   }, REFRESH_INTERVAL_MS);
   private readonly disposables: vscode.Disposable[] = [];
   private reportedError = false;
+  /** Why the trail could not be opened for viewing, until it opens (the Sessions view shows it). */
+  openError: string | undefined;
 
   constructor(
     readonly folder: vscode.WorkspaceFolder,
@@ -143,10 +145,12 @@ export class TrailService implements vscode.Disposable {
         this.log.info(`opened ${this.trailPath} (${store.head.seq} events)`);
         store.onDidAppend(() => this.fire());
         this.store = store;
+        this.openError = undefined;
         this.source.baseline();
         return store;
       } catch (err) {
         const message = err instanceof TrailError ? err.message : `Cannot open ${this.trailPath}: ${(err as Error).message}`;
+        this.openError = `${this.folder.name}: ${message}`;
         this.log.error(message);
         if (!this.reportedError) {
           this.reportedError = true;
