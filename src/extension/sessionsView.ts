@@ -18,8 +18,8 @@ class SessionsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
   constructor(
     readonly model: SessionsTreeModel,
     private readonly services: () => TrailService[],
-    /** Told, after each read of the root, why trails could not be shown (none: an empty list). */
-    private readonly onRefused: (reasons: string[]) => void = () => undefined,
+    /** Told after each read of the root: why trails could not be shown, and whether a filter left nothing. */
+    private readonly onRootRead: (refused: string[], filteredEmpty: boolean) => void = () => undefined,
   ) {}
 
   /**
@@ -64,13 +64,14 @@ class SessionsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     if (!node) {
       // Only now, when the view is visible, are the trails opened and queried.
       await Promise.all(this.services().map((s) => s.load()));
-      this.onRefused(this.services().flatMap((s) => (s.openError ? [s.openError] : [])));
+      const roots = this.model.roots();
+      this.onRootRead(this.services().flatMap((s) => (s.openError ? [s.openError] : [])), !!(this.model.filter || this.model.failedOnly) && roots.length === 0);
       void vscode.commands.executeCommand("setContext", "agentAudit.trailLoaded", true);
       const pending = this.rootPending;
       this.rootPending = undefined;
       // VS Code asks for the rows' items right after; let that finish before a reveal.
       if (pending) setTimeout(pending.resolve, 100);
-      return this.model.roots();
+      return roots;
     }
     return this.model.children(node);
   }
@@ -150,16 +151,22 @@ export function registerSessionsView(
 ): SessionsView {
   const model = new SessionsTreeModel(() => services().map((s) => s.source), Date.now, broken);
   // The view's message line: why a trail is not shown (a refused or damaged trail must not
-  // read as "no sessions yet"), then the failed-only mode.
+  // read as "no sessions yet"), that a filter matched nothing (not the welcome text of an
+  // empty trail), then the failed-only mode. A message also hides the welcome content.
   let refused: string[] = [];
-  const provider = new SessionsTreeProvider(model, services, (reasons) => {
-    if (reasons.join("\n") === refused.join("\n")) return;
+  let filteredEmpty = false;
+  const provider = new SessionsTreeProvider(model, services, (reasons, empty) => {
+    if (reasons.join("\n") === refused.join("\n") && empty === filteredEmpty) return;
     refused = reasons;
+    filteredEmpty = empty;
     showMessage();
   });
   const treeView = vscode.window.createTreeView(SESSIONS_VIEW_ID, { treeDataProvider: provider, showCollapseAll: true, canSelectMany: true });
   const showMessage = () => {
-    const parts = [...refused, ...(model.failedOnly ? ["Showing only failed tool calls"] : [])];
+    const parts = [...refused];
+    if (filteredEmpty && model.filter) parts.push(`No session matches the filter "${describeFilter(model.filter)}" (✕ in the title bar clears it)`);
+    else if (filteredEmpty) parts.push("No failed tool calls (the filter button shows all events again)");
+    else if (model.failedOnly) parts.push("Showing only failed tool calls");
     treeView.message = parts.length ? parts.join(" · ") : undefined;
   };
   const setFailedOnly = (on: boolean) => {

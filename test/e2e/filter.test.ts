@@ -77,8 +77,15 @@ e2eTest(
     await eventually(async () => (await sessionRows().count()) === 5, "the five sessions with a failed call");
     assert.deepEqual((await sessionRows().locator(".label-name").allInnerTexts()).sort(), ["Today task 0", "Today task 100", "Today task 200", "Today task 300", "Today task 400"]);
 
+    // A filter that matches nothing says so (not the welcome text of an empty trail).
+    await (await filter("zzq-no-such-word")).press("Enter");
+    const message = wb.page.locator('[id="workbench.view.extension.agentAudit"] .message', { hasText: /No session matches the filter/ });
+    await message.waitFor({ timeout: 20_000 });
+    assert.equal(await wb.page.locator('[id="workbench.view.extension.agentAudit"]', { hasText: /No agent sessions recorded/ }).count(), 0, "the no-match state reads as an empty trail");
+
     // One click clears it.
     await wb.clickViewTitleAction("Clear Session Filter");
+    await message.waitFor({ state: "detached", timeout: 20_000 }).catch(async () => assert.equal(await message.isVisible(), false, "the no-match message outlived the filter"));
     await eventually(async () => !(await header.innerText()).includes("Filter:"), "the filter cleared");
     await todayRow.waitFor();
     fs.mkdirSync(RESULTS, { recursive: true });
