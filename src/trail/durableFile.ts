@@ -77,9 +77,14 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** A temp file untouched this long is not being written (a snapshot or seal takes seconds). */
+const STALE_TEMP_MS = 60_000;
+
 /**
  * Removes temp files left by a writer that crashed mid-write: those whose pid is no longer
- * running (a live process may be writing a snapshot in the background right now).
+ * running and that nobody has written to for a minute. A live process may be writing a
+ * snapshot in the background right now, and the pid alone cannot tell: a writer in another
+ * PID namespace (a Dev Container sharing the workspace) has a pid that means nothing here.
  */
 export function removeStaleTempFiles(file: string): string[] {
   const dir = path.dirname(file);
@@ -87,12 +92,20 @@ export function removeStaleTempFiles(file: string): string[] {
   const removed: string[] = [];
   for (const name of fs.readdirSync(dir)) {
     const pid = Number(name.slice(prefix.length).split("-")[0]);
-    if (name.startsWith(prefix) && !isRunning(pid)) {
+    if (name.startsWith(prefix) && !isRunning(pid) && ageMs(path.join(dir, name)) > STALE_TEMP_MS) {
       fs.rmSync(path.join(dir, name), { force: true });
       removed.push(name);
     }
   }
   return removed;
+}
+
+function ageMs(file: string): number {
+  try {
+    return Date.now() - fs.lstatSync(file).mtimeMs;
+  } catch {
+    return 0; // gone already
+  }
 }
 
 /** Whether a process with this pid exists on this machine. */

@@ -3,24 +3,62 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { isRunning } from "./durableFile";
+import { TrailError } from "./trailErrors";
 
 /**
  * A mutex shared by every process on this machine that opens the same trail (two VS Code
- * windows, the extension and the CLI). It must be released by the kernel when its holder
- * dies, even by kill -9, or a crash would wedge the trail: so on Linux it is a socket bound
- * in the abstract namespace, and on Windows a named pipe. Both vanish with the process and
- * leave nothing on disk. Elsewhere (macOS) it falls back, best effort, to a lock directory
- * holding the holder's pid, taken over when that pid is gone.
+ * windows, the extension and the CLI, a Dev Container or a sandboxed agent writing the same
+ * workspace). It must be released when its holder dies, even by kill -9, or a crash would
+ * wedge the trail.
  *
- * A waiter also connects to the holder's socket: the holder then knows someone is waiting
- * (`contended`) and hands the lock over instead of keeping it for its next commit.
+ * On Linux it is a Unix socket bound at a path in the trail's own folder (`trail.db.lock.sock`):
+ * whoever binds it holds the lock. A path, not the abstract namespace, because an abstract
+ * name exists per network namespace: a container with its own network (Docker, `unshare -n`)
+ * could hold "the" lock at the same time as the host. A file in the trail's folder is the same
+ * file for every process that can reach the trail, through any path, bind mount or mount
+ * namespace, and the kernel connects to its listener from any of them. A holder that dies
+ * leaves the file behind with no listener: a waiter that cannot connect to it knows the holder
+ * is gone (no pid is compared: pids differ across PID namespaces) and removes it, under a short
+ * takeover lock so that two waiters never remove each other's fresh socket. On release, libuv
+ * unlinks the file before closing the socket, so a live holder's file never answers "refused".
+ * On Windows it is a named pipe; elsewhere (macOS) a lock directory holding the holder's pid,
+ * taken over when that pid is gone (best effort).
+ *
+ * A waiter's connection also tells the holder someone is waiting (`contended`): the holder then
+ * hands the lock over instead of keeping it for its next commit.
+ *
+ * A lock on a network file system cannot keep out a writer on another machine: a writer there
+ * is refused with a clear message (TrailError NETWORK_FS) unless the user says only one
+ * machine writes the trail (AGENT_AUDIT_NETWORK_FS=single-writer).
  */
 /** A lock folder without a pid for this long lost its holder between mkdir and writing the pid. */
 const STALE_EMPTY_LOCK_MS = 10_000;
+/** A takeover lock is held for a few system calls; one this old lost its holder (killed right there). */
+const STALE_TAKEOVER_MS = 10_000;
+
+/** statfs f_type of file systems shared between machines or with a VM's host (linux/magic.h and friends). */
+const NETWORK_FS: Record<string, string> = {
+  "26985": "nfs", // 0x6969
+  "20859": "smb", // 0x517b
+  "4283649346": "cifs", // 0xff534d42
+  "4266872130": "smb2", // 0xfe534d42
+  "16914839": "9p", // 0x01021997 (VM and WSL shares)
+  "1746473059": "virtiofs", // 0x6a656a63
+  "1397113167": "afs", // 0x5346414f
+  "12805120": "ceph", // 0x00c36400
+  "1935894131": "coda", // 0x73757245
+  "198183888": "lustre", // 0x0bd00bd0
+  "1196443219": "gpfs", // 0x47504653
+  "18225520": "gfs2", // 0x01161970
+  "1952539503": "ocfs2", // 0x7461636f
+};
 
 export class ProcessLock {
   private server: net.Server | undefined;
   private address: string | undefined;
+  /** Linux: the lock socket's file name, and its folder's descriptor from acquire to release (see socketPath). */
+  private socketName = "";
+  private dirFd: number | undefined;
   private lockDir = "";
   private named = false;
   private holdingDir = false;
@@ -36,24 +74,41 @@ export class ProcessLock {
   ) {}
 
   /**
-   * The lock is named after the file, not the path string: two spellings of one trail (a
-   * symlinked folder, another letter case on a case-insensitive disk, a bind mount) must share
-   * one lock. The identity is the folder's device and inode (what the kernel sees as the same
-   * folder, whatever the path) plus the file name, case-folded where the file system folds it.
+   * Two spellings of one trail (a symlinked folder, another letter case on a case-insensitive
+   * disk, a bind mount) must share one lock. On Linux the lock is a file in the trail's folder,
+   * so the file system itself decides what is the same trail. The Windows pipe is named after
+   * the folder's identity (device and inode, the file name case-folded).
    */
   private nameLock(): void {
     if (this.named) return;
     const dir = path.dirname(this.resourcePath);
-    const st = fs.statSync(dir, { bigint: true });
-    const foldsCase = process.platform === "win32" || process.platform === "darwin";
     const base = path.basename(this.resourcePath);
-    const identity = `${st.dev}:${st.ino}:${foldsCase ? base.toLowerCase() : base}`;
-    const id = createHash("sha256").update(identity).digest("hex").slice(0, 32);
     if (this.kind === "directory") this.address = undefined;
-    else if (process.platform === "linux") this.address = `\0agent-audit-trail-${id}`;
-    else if (process.platform === "win32") this.address = `\\\\?\\pipe\\agent-audit-trail-${id}`;
+    else if (process.platform === "linux") {
+      checkLocalFileSystem(dir);
+      this.socketName = `${base}.lock.sock`;
+      this.address = "linux-socket";
+    } else if (process.platform === "win32") {
+      const st = fs.statSync(dir, { bigint: true });
+      const id = createHash("sha256").update(`${st.dev}:${st.ino}:${base.toLowerCase()}`).digest("hex").slice(0, 32);
+      this.address = `\\\\?\\pipe\\agent-audit-trail-${id}`;
+    }
     this.lockDir = path.join(fs.realpathSync.native(dir), `${base}.lock`);
     this.named = true;
+  }
+
+  /**
+   * Where the socket is bound and connected: through the folder's descriptor
+   * (/proc/self/fd/N/…), because a socket path may be at most 107 bytes and a workspace's path
+   * is often longer; the descriptor also pins the folder that was opened, whatever happens to
+   * its path meanwhile. Without /proc, the folder's path itself.
+   */
+  private socketPath(name = this.socketName): string {
+    if (this.dirFd === undefined) {
+      const dir = path.dirname(this.resourcePath);
+      this.dirFd = fs.existsSync("/proc/self/fd") ? fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY) : -1;
+    }
+    return this.dirFd >= 0 ? `/proc/self/fd/${this.dirFd}/${name}` : path.join(path.dirname(this.resourcePath), name);
   }
 
   /** True once another process has asked for the lock while we hold it. */
@@ -76,17 +131,31 @@ export class ProcessLock {
   release(): void {
     this.wanted = false;
     if (this.server) {
+      // libuv unlinks the socket's file, then closes it: never a dead file of a live holder.
       this.server.close();
       this.server = undefined;
     }
+    // Only now: libuv unlinked the file through this descriptor's /proc path.
+    if (this.dirFd !== undefined && this.dirFd >= 0) fs.closeSync(this.dirFd);
+    this.dirFd = undefined;
     if (this.holdingDir) {
       this.holdingDir = false;
       fs.rmSync(this.lockDir, { recursive: true, force: true });
     }
   }
 
-  private tryAcquire(): Promise<boolean> {
-    if (this.address === undefined) return Promise.resolve(this.tryAcquireDir());
+  private async tryAcquire(): Promise<boolean> {
+    if (this.address === undefined) return this.tryAcquireDir();
+    if (this.address === "linux-socket") {
+      if (await this.listen(this.socketPath())) return true;
+      await this.removeIfDead();
+      return false;
+    }
+    return this.listen(this.address);
+  }
+
+  /** Binds the lock's socket: true when this process now holds the lock. */
+  private listen(address: string): Promise<boolean> {
     return new Promise((resolve, reject) => {
       const server = net.createServer((socket) => {
         this.wanted = true;
@@ -97,7 +166,7 @@ export class ProcessLock {
         else reject(err);
       };
       server.once("error", onError);
-      server.listen({ path: this.address, exclusive: true }, () => {
+      server.listen({ path: address, exclusive: true }, () => {
         server.off("error", onError);
         server.unref();
         this.server = server;
@@ -106,8 +175,39 @@ export class ProcessLock {
     });
   }
 
+  /**
+   * The lock's file exists but we could not bind it: connect to it (which also tells a live
+   * holder we are waiting). Nobody listening means its holder died: remove the file, under the
+   * takeover lock, after checking again that it is the same dead file and not a new holder's.
+   */
+  private async removeIfDead(): Promise<void> {
+    const file = this.socketPath();
+    const seen = lstatOrUndefined(file);
+    if (!seen) return; // released meanwhile: bind again
+    if (seen.isSocket() && (await probe(file)) !== "dead") return;
+    const takeover = this.socketPath(`${this.socketName}.takeover`);
+    try {
+      fs.mkdirSync(takeover);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const st = lstatOrUndefined(takeover);
+      if (st && Date.now() - Number(st.mtimeMs) > STALE_TAKEOVER_MS) fs.rmSync(takeover, { recursive: true, force: true });
+      return;
+    }
+    try {
+      const now = lstatOrUndefined(file);
+      // Same inode and change time as the file found dead (not a new holder's that reused the
+      // inode number), and still nobody listening. Anything that is not a socket (a planted
+      // file, link or FIFO) is not a holder either.
+      const same = now && now.ino === seen.ino && now.ctimeNs === seen.ctimeNs;
+      if (same && (!now.isSocket() || (await probe(file)) === "dead")) fs.rmSync(file, { recursive: true, force: true });
+    } finally {
+      fs.rmSync(takeover, { recursive: true, force: true });
+    }
+  }
+
   private pokeHolder(): void {
-    if (this.address === undefined) return;
+    if (this.address === undefined || this.address === "linux-socket") return; // the Linux waiter's probe pokes
     const socket = net.connect({ path: this.address });
     socket.on("error", () => undefined); // the holder may be gone already
     socket.on("connect", () => socket.destroy());
@@ -161,5 +261,49 @@ export class ProcessLock {
       /* another waiter took it over, or it was released */
     }
     return false;
+  }
+}
+
+function lstatOrUndefined(file: string): fs.BigIntStats | undefined {
+  try {
+    return fs.lstatSync(file, { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether anything listens on the socket file: "dead" only when the kernel says nobody does. */
+function probe(file: string): Promise<"alive" | "dead" | "unknown"> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ path: file });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve("alive");
+    });
+    socket.once("error", (err: NodeJS.ErrnoException) => {
+      socket.destroy();
+      // ECONNREFUSED: a socket file nobody listens on (or not a socket). A full backlog
+      // (EAGAIN) means a live, busy holder; ENOENT, a file already removed.
+      resolve(err.code === "ECONNREFUSED" || err.code === "ENOTSOCK" ? "dead" : "unknown");
+    });
+  });
+}
+
+/** Refuses to take a lock on a network file system (TrailError NETWORK_FS), unless told only this machine writes. */
+function checkLocalFileSystem(dir: string): void {
+  if (process.env.AGENT_AUDIT_NETWORK_FS === "single-writer") return;
+  let type: string | undefined;
+  try {
+    type = NETWORK_FS[String(fs.statfsSync(dir).type)];
+  } catch {
+    return; // statfs unsupported: nothing to tell
+  }
+  if (type) {
+    throw new TrailError(
+      "NETWORK_FS",
+      `${dir} is on a network file system (${type}): a writer on another machine could append to this trail at the same time, and no lock here can stop it. ` +
+        "Keep the trail on a local disk, or, if only this machine ever writes it, set AGENT_AUDIT_NETWORK_FS=single-writer.",
+      dir,
+    );
   }
 }

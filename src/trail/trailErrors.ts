@@ -7,7 +7,8 @@ export type TrailErrorCode =
   | "CLOSED" // the store was closed
   | "SCHEMA_ALTERED" // the file's schema (views, column expressions, triggers…) was edited
   | "PIN_MISMATCH" // the trail at this location is not the one this user last saw there
-  | "IO"; // the disk refused a write or fsync
+  | "IO" // the disk refused a write or fsync
+  | "NETWORK_FS"; // the trail is on a network file system, where its lock cannot exclude other machines
 
 /** An error whose message says what happened to which file and what to do about it. */
 export class TrailError extends Error {

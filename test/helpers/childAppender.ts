@@ -25,9 +25,12 @@ export function startAppender(
   mode: "serial" | "burst",
   snapshotEveryBytes = 0,
   env: Record<string, string> = {},
+  /** A command the child runs under (`["unshare", "-n"]`: another network namespace). */
+  prefix: string[] = [],
 ): RunningAppender {
   const script = path.join(__dirname, "appenderChild.js");
-  const child = spawn(process.execPath, [script, trailPath, String(count), tag, mode], {
+  const argv = [process.execPath, script, trailPath, String(count), tag, mode];
+  const child = spawn(prefix[0] ?? argv[0], [...prefix.slice(1), ...(prefix.length ? argv : argv.slice(1))], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, AAT_SNAPSHOT_EVERY_BYTES: String(snapshotEveryBytes), ...env },
   });
