@@ -61,7 +61,8 @@ export class TrailService implements vscode.Disposable {
     this.source = new StoreTrailSource(folder.uri.toString(), folder.name, () => this.store);
     const dir = path.dirname(this.trailRelPath());
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, `${dir}/*`));
-    const onDisk = () => void this.onDiskChange();
+    // The lock's socket comes and goes with every commit of a writer: not a change to read.
+    const onDisk = (uri: vscode.Uri) => void (/\.lock\.sock(\.takeover)?$/.test(uri.path) || this.onDiskChange());
     this.disposables.push(watcher, watcher.onDidChange(onDisk), watcher.onDidCreate(onDisk), watcher.onDidDelete(onDisk), this.changed);
   }
 
