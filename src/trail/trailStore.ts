@@ -957,6 +957,8 @@ export class TrailStore {
     const done: { p: PreparedEvent; e: StoredEvent }[] = [];
     const startSeq = this.headSeq;
     const startHash = this.headHash;
+    // What a failed commit must put back besides the database (rolled back to the savepoint).
+    const before = { checkpointWanted: this.checkpointWanted, treeNote: this.lastTreeNote, sealBlobs: [] as string[] };
     this.db.exec("SAVEPOINT batch");
     try {
       for (const p of batch) {
@@ -964,7 +966,10 @@ export class TrailStore {
         try {
           for (const b of p.blobs) {
             // During a seal the next segment must get the blob even if the sealed part has it.
-            this.sealWork?.blobs.add(b.hash);
+            if (this.sealWork && !this.sealWork.blobs.has(b.hash)) {
+              this.sealWork.blobs.add(b.hash);
+              before.sealBlobs.push(b.hash);
+            }
             // INSERT OR IGNORE: a blob already stored changes no row and is not journaled again.
             this.insertBlob.run([b.hash, b.kind, utf8(b.body)]);
             if (this.db.getRowsModified() === 0) continue;
@@ -996,11 +1001,18 @@ export class TrailStore {
         this.writeAnchor(checkpoint);
       }
     } catch (err) {
+      // Every in-memory structure as before this commit, so that the next one, once the disk
+      // takes writes again, succeeds: the running Merkle tree is rebuilt from the rolled-back
+      // database (it had the failed batch's leaves), a wanted checkpoint is still wanted.
       this.db.exec("ROLLBACK TO batch; RELEASE batch");
       this.headSeq = startSeq;
       this.headHash = startHash;
       this.readCheckpointState();
-      throw err instanceof TrailError ? err : new TrailError("IO", `Could not write ${this.journalPath}: ${(err as Error).message}`, this.journalPath);
+      this.tree.reset();
+      this.checkpointWanted ||= before.checkpointWanted;
+      this.lastTreeNote = before.treeNote;
+      for (const h of before.sealBlobs) this.sealWork?.blobs.delete(h);
+      throw err instanceof TrailError ? err : new TrailError("IO", `Could not write ${this.journalPath}: ${diskErrorText(err)}`, this.journalPath);
     }
     if (done.length) this.ackedSeq = this.headSeq;
     for (const { p, e } of done) p.resolve(e);
@@ -1393,4 +1405,15 @@ function utf8(text: string): Uint8Array {
 
 function invalid(message: string): TrailError {
   return new TrailError("INVALID_EVENT", `Invalid trail event: ${message}`);
+}
+
+/** What a write error means to the user, and what to do; nothing acknowledged was lost. */
+function diskErrorText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const what =
+    e.code === "ENOSPC" || e.code === "EDQUOT" ? "the disk is full (or the quota is used up)"
+    : e.code === "EROFS" ? "the file system is read-only"
+    : e.code === "EIO" ? "the disk reported an I/O error"
+    : (e.message ?? String(err)).replace(/\s+/g, " ");
+  return `${what}. This event was not recorded; everything acknowledged before it is safe. Once the disk takes writes again, the next append goes on.`;
 }
