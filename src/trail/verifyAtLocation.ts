@@ -34,9 +34,13 @@ export interface VerifyAtLocationOptions {
 }
 
 export async function verifyAtLocation(trailPath: string, trust: TrustStore, opts: VerifyAtLocationOptions = {}): Promise<LocatedVerification> {
+  // What the user's trust store says first, then the trail: a writer appending meanwhile
+  // advances the pin and anchor only after its events are on disk, so a trail read after them
+  // holds at least what they name (read the other way round, a live trail reads as truncated).
+  const vouching = readVouching(trailPath, trust, opts);
   const { store, report: open } = await openForVerifying(trailPath);
   try {
-    return await verifyOpenTrail(store, open, trust, opts);
+    return await verifyWith(store, open, trust, opts, vouching);
   } finally {
     await store.close();
   }
@@ -49,12 +53,46 @@ export function openForVerifying(trailPath: string): Promise<{ store: TrailStore
 
 /** verifyAtLocation on a store already open (from openForVerifying), for callers that go on using it. */
 export async function verifyOpenTrail(store: TrailStore, open: OpenReport, trust: TrustStore, opts: VerifyAtLocationOptions = {}): Promise<LocatedVerification> {
+  const vouching = readVouching(store.path, trust, opts, store.trailId);
+  // The store may have been opened long ago (a view's): catch up past what the pin and anchor name.
+  await store.refresh();
+  return verifyWith(store, open, trust, opts, vouching);
+}
+
+/** The user's pin of this location and the trail's anchor, as they are now. */
+interface Vouching {
+  pin: ReturnType<TrustStore["pins"]["read"]>;
+  anchorFile?: string;
+  anchor?: AnchorFile;
+}
+
+/**
+ * The anchor is looked up by the trail id the pin recorded (a forger sets the file's own);
+ * without a pin, by `trailId` when the caller knows it (else verifyWith looks it up by the
+ * trail's own id once the trail is read, and catches the trail up after reading it).
+ */
+function readVouching(trailPath: string, trust: TrustStore, opts: VerifyAtLocationOptions, trailId?: string): Vouching {
+  const pin = trust.pins.read(trailPath);
+  const id = pin?.trail_id ?? trailId;
+  const byId = id ? anchorPathFor(trust.anchorsDir, id) : undefined;
+  const anchorFile = opts.anchorFile ?? (byId && fs.existsSync(byId) ? byId : undefined);
+  return { pin, anchorFile, anchor: anchorFile ? readAnchor(anchorFile) : undefined };
+}
+
+async function verifyWith(store: TrailStore, open: OpenReport, trust: TrustStore, opts: VerifyAtLocationOptions, vouching: Vouching): Promise<LocatedVerification> {
   const trailPath = store.path;
   const location = canonicalLocation(trailPath);
-  const pin = trust.pins.read(trailPath);
-  const byId = anchorPathFor(trust.anchorsDir, pin?.trail_id ?? store.trailId);
-  const anchorFile = opts.anchorFile ?? (fs.existsSync(byId) ? byId : undefined);
-  const anchor: AnchorFile | undefined = anchorFile ? readAnchor(anchorFile) : undefined;
+  const { pin } = vouching;
+  let { anchorFile, anchor } = vouching;
+  if (!anchorFile) {
+    const byId = anchorPathFor(trust.anchorsDir, store.trailId);
+    if (fs.existsSync(byId)) {
+      anchorFile = byId;
+      anchor = readAnchor(byId);
+      // Read after the trail: catch up past what it names.
+      await store.refresh();
+    }
+  }
   const report = verifyTrail(store.database, {
     sql: await loadSqlEngine(),
     anchor,
@@ -74,7 +112,9 @@ export async function verifyOpenTrail(store: TrailStore, open: OpenReport, trust
     try {
       // The pin vouches later only if something trusted vouched now: a trusted key, or the anchor.
       const vouched = report.trustedKeys.length > 0 || anchor !== undefined;
-      trust.pins.write(advancePin(pin, state, new Date().toISOString(), vouched));
+      // Read again: a writer may have advanced the pin past what was verified meanwhile, and a
+      // pin never moves back.
+      trust.pins.write(advancePin(trust.pins.read(trailPath) ?? pin, state, new Date().toISOString(), vouched));
       pinned = true;
     } catch {
       /* a read-only home: the verdict stands, the pin waits */

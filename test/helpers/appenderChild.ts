@@ -2,7 +2,9 @@
 // "ack <seq> <hash> <event_id>" for each one as soon as append() resolves (i.e. it is durable).
 import * as fs from "node:fs";
 import { ed25519Signer } from "../../src/trail/signing";
+import { filePinKeeper } from "../../src/trail/pinKeeper";
 import { TrailStore } from "../../src/trail/trailStore";
+import { TrustStore } from "../../src/trail/trustStore";
 
 async function main(): Promise<void> {
   const [trailPath, countArg, tag, mode] = process.argv.slice(2);
@@ -12,10 +14,13 @@ async function main(): Promise<void> {
   // Small segments, so that kills also land while one is being sealed (signed, as a user's are).
   const sealBytes = process.env.AAT_SEAL_BYTES ? Number(process.env.AAT_SEAL_BYTES) : undefined;
   const keyFile = process.env.AAT_SIGNING_KEY;
+  // A trust store (AAT_TRUST_DIR): sign, anchor and pin as the CLI and the extension do.
+  const trust = process.env.AAT_TRUST_DIR ? new TrustStore(process.env.AAT_TRUST_DIR) : undefined;
   const { store } = await TrailStore.open(trailPath, {
     ...(every ? { minJournalBytesForSnapshot: every, snapshotJournalRatio: 0 } : {}),
     ...(sealBytes !== undefined ? { sealBytes } : {}),
     ...(keyFile ? { signer: ed25519Signer(fs.readFileSync(keyFile, "utf8")), checkpointEvery: 50 } : {}),
+    ...(trust ? { signer: trust.signer(), checkpointEvery: 20, anchorDir: trust.anchorsDir, pins: filePinKeeper(trust.pins) } : {}),
   });
   const payload = "p".repeat(400);
   const one = async (i: number) => {
