@@ -190,6 +190,9 @@ export class TrailStore {
   private readonly canonicalTexts = new WeakMap<StoredEvent, string>();
   private insertTreeHead!: Statement;
   private lastTreeNote: string | undefined;
+  /** The newest event time at seq (now() never goes before it), and whether the clock is behind it. */
+  private latestTime = { seq: -1, time: "" };
+  private clockBehind = false;
   private schemaDiffs: SchemaDifference[] = [];
   /** The in-memory copy was upgraded from an older schema and must be written out. */
   private upgraded = false;
@@ -1102,6 +1105,8 @@ export class TrailStore {
     ]);
     this.headSeq = e.seq;
     this.headHash = e.hash;
+    if (e.timestamp > this.latestTime.time) this.latestTime = { seq: e.seq, time: e.timestamp };
+    else this.latestTime.seq = e.seq;
     this.tree.appended(e, this.canonicalTexts.get(e));
   }
 
@@ -1384,8 +1389,32 @@ export class TrailStore {
     }
   }
 
+  /**
+   * The time for what this store writes (events without a time of their own, checkpoints,
+   * seals, keys): the clock, but never before the newest event's time. A clock stepped back
+   * (a VM restored, a bad NTP answer) must not make new events look old: retention would then
+   * prune what was just written. The step is logged once, with how far back the clock is.
+   */
   private now(): string {
-    return (this.options.clock?.() ?? new Date()).toISOString();
+    const wall = (this.options.clock?.() ?? new Date()).toISOString();
+    if (this.latestTime.seq !== this.headSeq) this.latestTime = { seq: this.headSeq, time: this.timeAtHead() };
+    if (wall >= this.latestTime.time) {
+      this.clockBehind = false;
+      return wall;
+    }
+    if (!this.clockBehind) {
+      this.clockBehind = true;
+      this.log(`the clock (${wall}) is ${Date.parse(this.latestTime.time) - Date.parse(wall)} ms behind the trail's newest event (${this.latestTime.time}): new times are held at it until the clock catches up`);
+    }
+    return this.latestTime.time;
+  }
+
+  /** The newest time in the trail: its head event's, or the last seal's when the active segment is empty. */
+  private timeAtHead(): string {
+    const row = this.headSeq > this.base.seq ? this.db.exec("SELECT max(timestamp) FROM (SELECT timestamp FROM events ORDER BY seq DESC LIMIT 64)")[0]?.values[0]?.[0] : undefined;
+    const sealed = this.sealList[this.sealList.length - 1]?.sealed_at ?? "";
+    const t = typeof row === "string" ? row : "";
+    return t > sealed ? t : sealed;
   }
 
   private log(message: string): void {
