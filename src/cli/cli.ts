@@ -112,13 +112,22 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Ends the process once what it printed is out, instead of waiting for the event loop to empty:
+ * a short-lived command (and soon a hook run per tool call of another agent) must end when its
+ * work is done, and Node's own exit can hang on a background compile job waiting for a GC
+ * (nodejs/node#54918); a timer, socket or worker something left behind must not keep it either.
+ */
+function exitWhenFlushed(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write("", done);
+  process.stderr.write("", done);
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    () => {
-      process.exitCode = 2;
-    },
-  );
+  main(process.argv.slice(2)).then(exitWhenFlushed, () => exitWhenFlushed(2));
 }
