@@ -11,6 +11,7 @@ import { executeTool, executionContent, markControlError, previewOf, redactedNot
 import type { FileChange, ToolContext, ToolDefinition } from "./tools/toolDefinition";
 import type { ApprovalPolicy } from "./tools/toolSet";
 import { defaultPolicy } from "./tools/toolSet";
+import { boundToolInputs } from "./toolInputBounds";
 
 /** Where events go: a TrailStore, or anything with the same append. */
 export interface TrailWriter {
@@ -214,6 +215,7 @@ class AgentSession {
           if (err instanceof ModelCallError && err.kind === "cancelled") throw new Cancelled();
           throw err;
         }
+        response = boundToolInputs(response);
         this.addUsage(response.usage);
         const llm = await this.recordLlmCall(step, sent, response, lastEvent);
         lastEvent = llm;
@@ -255,7 +257,17 @@ class AgentSession {
           error: { type: err.kind, message: err.message, status: err.status ?? null, request_id: err.request_id ?? null, retries: err.retries },
         }, lastEvent);
       }
-      if (err instanceof TrailWriteFailed) throw err.cause;
+      if (err instanceof TrailWriteFailed) {
+        // What could not be recorded may be the event (content the redactor or the trail's
+        // checks refuse), not the trail: the session still gets its end, saying why. Only
+        // when that small event cannot be written either is the trail itself failing.
+        const reason = `The ${err.eventType} event could not be recorded (${(err.cause as Error)?.message ?? String(err.cause)}); the session was stopped`;
+        try {
+          return await this.finish("session_error", this.currentStep(), { error: { type: "internal", message: reason } }, lastEvent);
+        } catch {
+          throw err.cause;
+        }
+      }
       return this.finish("session_error", this.currentStep(), {
         error: { type: "internal", message: `Internal error: ${(err as Error)?.message ?? String(err)}` },
       }, lastEvent);
@@ -274,6 +286,8 @@ class AgentSession {
       tool_use_id: use.id,
       input: use.input_error ? null : use.input,
       raw_input: use.input_error ? use.raw_input : undefined,
+      raw_input_bytes: use.raw_input_bytes,
+      raw_input_sha256: use.raw_input_sha256,
       requires_approval: !!tool && policy === "ask",
       policy,
     }, { parent: llm });
@@ -353,7 +367,7 @@ class AgentSession {
         model: r.model,
         content: r.content.map((b) =>
           b.type === "tool_use"
-            ? { type: "tool_use", id: b.id, name: b.name, input: b.input_error ? null : b.input, raw_input: b.input_error ? b.raw_input : undefined, input_error: b.input_error }
+            ? { type: "tool_use", id: b.id, name: b.name, input: b.input_error ? null : b.input, raw_input: b.input_error ? b.raw_input : undefined, input_error: b.input_error, raw_input_bytes: b.raw_input_bytes, raw_input_sha256: b.raw_input_sha256 }
             : b,
         ),
         stop_reason: r.stop_reason,
@@ -432,7 +446,7 @@ class AgentSession {
         blobs: opts.blobs,
       });
     } catch (err) {
-      throw new TrailWriteFailed(err);
+      throw new TrailWriteFailed(err, type);
     }
     for (const b of opts.blobs ?? []) this.storedBlobs.add(sha256Hex(b.body));
     this.req.onProgress?.({ kind: "event", event });
@@ -473,7 +487,10 @@ class Cancelled extends Error {
 
 /** The trail refused a write: the session cannot go on without its record. */
 class TrailWriteFailed extends Error {
-  constructor(readonly cause: unknown) {
+  constructor(
+    readonly cause: unknown,
+    readonly eventType: string,
+  ) {
     super(`The audit trail could not be written: ${(cause as Error)?.message ?? String(cause)}`);
     markControlError(this);
   }

@@ -2,6 +2,7 @@
 // with textContent or as an attribute value, never as HTML: a tool output may hold markup or
 // a prompt injection, and it must stay inert text.
 import { formatUsd } from "../shared/pricing";
+import { revealHidden } from "../shared/hiddenText";
 import type { HostToWebview, RetryView, SessionHeader, StepDetail, StepDetailsState, StepSummary, TimeSpan, ToolCallView } from "../shared/protocol";
 import { el, icon, ms, num, post, vscode } from "./dom";
 import { highlight, initFind, moveHit, onManualSelect, onSearchResults, openSearch, reattachFind, resetFind, searching, stepHasHits } from "./findInSession";
@@ -220,14 +221,15 @@ function renderToolCall(tc: ToolCallView): HTMLElement {
       button("Copy JSON", "copy", "Copy the tool call's events as JSON", () => post({ type: "copyEvent", eventId: tc.callEventId })),
     ),
   );
-  card.append(el("details", { class: "input", attrs: { open: "" } }, el("summary", {}, tc.rawInput !== undefined ? "Input (malformed JSON from the model)" : "Input"),
-    el("pre", { class: "code" }, tc.rawInput ?? JSON.stringify(tc.input, null, 2))));
+  const input = revealHidden(tc.rawInput ?? JSON.stringify(tc.input, null, 2));
+  card.append(el("details", { class: "input", attrs: { open: "" } }, el("summary", {}, tc.rawInput !== undefined ? "Input (malformed JSON from the model)" : "Input", hiddenBadge(input.hidden)),
+    el("pre", { class: "code" }, input.text)));
   if (tc.approval) {
     const a = tc.approval;
     card.append(el("div", { class: "approval" },
       el("strong", {}, `${a.decision} `), `by ${a.approverId}, asked ${a.askedAt.replace("T", " ").slice(0, 19)}, answered ${a.answeredAt.replace("T", " ").slice(0, 19)}`,
       a.reason ? el("div", { class: "dim" }, `reason: ${a.reason}`) : null,
-      a.editedInput !== undefined ? el("details", {}, el("summary", {}, "Edited input (what ran)"), el("pre", { class: "code" }, JSON.stringify(a.editedInput, null, 2))) : null));
+      a.editedInput !== undefined ? el("details", {}, el("summary", {}, "Edited input (what ran)"), el("pre", { class: "code" }, revealHidden(JSON.stringify(a.editedInput, null, 2)).text)) : null));
   }
   if (tc.error) {
     const e = tc.error;
@@ -241,8 +243,9 @@ function renderToolCall(tc: ToolCallView): HTMLElement {
   }
   if (tc.output !== undefined) {
     const full = fullOutputs.get(tc.resultEventId ?? "");
-    const pre = el("pre", { class: "code output" }, full ?? tc.output);
-    const out = el("details", { class: "output", attrs: { open: "" } }, el("summary", {}, "Output"), pre);
+    const shown = revealHidden(full ?? tc.output);
+    const pre = el("pre", { class: "code output" }, shown.text);
+    const out = el("details", { class: "output", attrs: { open: "" } }, el("summary", {}, "Output", hiddenBadge(shown.hidden)), pre);
     if (tc.outputPreview && full === undefined && tc.resultEventId) {
       const more = el("button", { class: "link" }, "Show all");
       const id = tc.resultEventId;
@@ -265,6 +268,15 @@ function renderToolCall(tc: ToolCallView): HTMLElement {
   }
   for (const r of tc.retries) card.append(renderRetry(tc, r));
   return card;
+}
+
+/**
+ * Marks a block whose text held hidden characters (controls, bidi overrides, zero-width):
+ * they are shown escaped, since a bidi override would reorder what is read and a zero-width
+ * or control character would not show at all.
+ */
+function hiddenBadge(hidden: boolean): HTMLElement | null {
+  return hidden ? el("span", { class: "badge hidden-chars", title: "This text contains hidden control characters (bidi overrides, zero-width, escapes); they are shown escaped as \\x1b, \\u202e…" }, "hidden characters shown escaped") : null;
 }
 
 /** A retry beside the original: outcome, and what changed in the input and the output. */

@@ -1,0 +1,72 @@
+import { createHash } from "node:crypto";
+import type { ModelResponse, ResponseBlock } from "./modelClient";
+
+/**
+ * How deep a tool input may nest. No tool of ours takes more than a few levels; far deeper
+ * input is hostile or broken, and would break what walks it (the redactor, canonical JSON,
+ * SQLite's JSON functions refuse more than 1000 levels in the trail's checks), leaving a
+ * session without its record. Deeper input is refused like malformed JSON: recorded as text.
+ */
+export const MAX_TOOL_INPUT_DEPTH = 64;
+
+/** How much of a refused input's text the trail keeps; beyond it, its size and SHA-256. */
+export const MAX_RAW_INPUT_BYTES = 64 * 1024;
+
+/** Depth of a JSON value (a scalar is 0), counted without recursion and stopping past `limit`. */
+export function nestingDepth(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    const depth = d + 1;
+    if (depth > max) max = depth;
+    if (max > limit) return max;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, depth]);
+  }
+  return max;
+}
+
+type ToolUse = Extract<ResponseBlock, { type: "tool_use" }>;
+
+/**
+ * The model's answer with every tool input deeper than MAX_TOOL_INPUT_DEPTH turned into an
+ * input error: the tool does not run, the model is told why, and the trail keeps the input as
+ * text (the first MAX_RAW_INPUT_BYTES of it, with the whole text's size and SHA-256).
+ */
+export function boundToolInputs(r: ModelResponse): ModelResponse {
+  return { ...r, content: r.content.map((b) => (b.type === "tool_use" ? boundOne(b) : b)) };
+}
+
+function boundOne(b: ToolUse): ToolUse {
+  if (b.input_error) return { ...b, ...cutRawInput(b.raw_input ?? "") };
+  if (nestingDepth(b.input, MAX_TOOL_INPUT_DEPTH) <= MAX_TOOL_INPUT_DEPTH) return b;
+  const raw = b.raw_input || safeStringify(b.input);
+  return {
+    ...b,
+    input: undefined,
+    ...cutRawInput(raw),
+    input_error: `the model sent a tool input for ${b.name} nested more than ${MAX_TOOL_INPUT_DEPTH} levels deep; it was not run`,
+  };
+}
+
+/** `raw` as the trail keeps it: whole when small, else its start plus the whole text's size and SHA-256. */
+export function cutRawInput(raw: string): { raw_input: string; raw_input_bytes?: number; raw_input_sha256?: string } {
+  const bytes = Buffer.from(raw, "utf8");
+  if (bytes.length <= MAX_RAW_INPUT_BYTES) return { raw_input: raw };
+  let end = MAX_RAW_INPUT_BYTES;
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  return {
+    raw_input: `${bytes.subarray(0, end).toString("utf8")}\n[raw input cut: showing ${end} of ${bytes.length} bytes]`,
+    raw_input_bytes: bytes.length,
+    raw_input_sha256: createHash("sha256").update(bytes).digest("hex"),
+  };
+}
+
+function safeStringify(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? "";
+  } catch (err) {
+    return `(the input could not be written as text: ${(err as Error).message})`;
+  }
+}
