@@ -7,7 +7,7 @@ import type { ChatMessage, ContentPart, ModelClient, ModelResponse, ResponseBloc
 import { ModelCallError } from "./modelClient";
 import type { SecretRedactor } from "./secretRedactor";
 import type { ToolExecution } from "./toolExecution";
-import { executeTool, executionContent, markControlError, previewOf, redactedNote, toolResultForModel } from "./toolExecution";
+import { executeTool, executionContent, markControlError, previewOf, redactedNote, toolResultForModel, withOutputDigest } from "./toolExecution";
 import type { FileChange, ToolContext, ToolDefinition } from "./tools/toolDefinition";
 import type { ApprovalPolicy } from "./tools/toolSet";
 import { defaultPolicy } from "./tools/toolSet";
@@ -79,7 +79,7 @@ export interface RunRequest {
   /** The tool inputs come from a recording (replay): redaction placeholders in them never run. */
   recordedInputs?: boolean;
   /** Extra fields for a tool_result (a replay marks divergence from the recording here). */
-  annotateToolResult?: (step: number, use: { id: string; name: string }, x: ToolExecution) => Record<string, unknown> | undefined;
+  annotateToolResult?: (step: number, use: { id: string; name: string }, x: ToolExecution, outputSha256: string | null) => Record<string, unknown> | undefined;
 }
 
 export type SessionStatus = "completed" | "timeout" | "cancelled" | "error" | "diverged";
@@ -215,7 +215,7 @@ class AgentSession {
           if (err instanceof ModelCallError && err.kind === "cancelled") throw new Cancelled();
           throw err;
         }
-        response = boundToolInputs(response);
+        response = await boundToolInputs(response, (text) => this.redact(text));
         this.addUsage(response.usage);
         const llm = await this.recordLlmCall(step, sent, response, lastEvent);
         lastEvent = llm;
@@ -309,12 +309,11 @@ class AgentSession {
       onStart: () => req.onProgress?.({ kind: "tool_start", step, tool_name: use.name }),
     });
     if (x.result.outcome === "error") this.totals.failed_tool_calls++;
-    const extra = req.annotateToolResult?.(step, use, x);
-    await this.record("tool_result", step, {
-      ...executionContent(x, req.config.maxOutputBytes, x.approvalStatus === "edited"),
-      tool_use_id: use.id,
-      ...extra,
-    }, { parent: call });
+    // Redacted first, so the output's digest is taken of what the trail keeps (and a replay
+    // compares digests taken the same way); the annotations are our own fields.
+    const result = withOutputDigest(await this.redact({ ...executionContent(x, req.config.maxOutputBytes, x.approvalStatus === "edited"), tool_use_id: use.id }));
+    const extra = req.annotateToolResult?.(step, use, x, result.output_sha256 ?? null);
+    await this.record("tool_result", step, { ...result, ...extra }, { parent: call, redacted: true });
     if ((x.result.outcome === "error" && x.result.error.type === "cancelled") || req.signal.aborted) throw new Cancelled();
     return { type: "tool_result", tool_use_id: use.id, ...toolResultForModel(x) };
   }
@@ -426,12 +425,12 @@ class AgentSession {
     type: string,
     step: number,
     content: Record<string, unknown>,
-    opts: { parent?: StoredEvent; blobs?: BlobInput[] } = {},
+    opts: { parent?: StoredEvent; blobs?: BlobInput[]; redacted?: boolean } = {},
   ): Promise<StoredEvent> {
     const { config } = this.req;
     let event: StoredEvent;
     try {
-      const redacted = await this.redact(content);
+      const redacted = opts.redacted ? content : await this.redact(content);
       event = await this.req.trail.append({
         session_id: this.sessionId,
         agent_id: config.agentId,

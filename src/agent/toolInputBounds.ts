@@ -32,20 +32,23 @@ type ToolUse = Extract<ResponseBlock, { type: "tool_use" }>;
 /**
  * The model's answer with every tool input deeper than MAX_TOOL_INPUT_DEPTH turned into an
  * input error: the tool does not run, the model is told why, and the trail keeps the input as
- * text (the first MAX_RAW_INPUT_BYTES of it, with the whole text's size and SHA-256).
+ * text (the first MAX_RAW_INPUT_BYTES of it, with the whole text's size and SHA-256). The text
+ * is redacted whole before it is cut, so its digest gives no secret away.
  */
-export function boundToolInputs(r: ModelResponse): ModelResponse {
-  return { ...r, content: r.content.map((b) => (b.type === "tool_use" ? boundOne(b) : b)) };
+export async function boundToolInputs(r: ModelResponse, redact: (text: string) => Promise<string>): Promise<ModelResponse> {
+  const content: ResponseBlock[] = [];
+  for (const b of r.content) content.push(b.type === "tool_use" ? await boundOne(b, redact) : b);
+  return { ...r, content };
 }
 
-function boundOne(b: ToolUse): ToolUse {
-  if (b.input_error) return { ...b, ...cutRawInput(b.raw_input ?? "") };
+async function boundOne(b: ToolUse, redact: (text: string) => Promise<string>): Promise<ToolUse> {
+  if (b.input_error) return Buffer.byteLength(b.raw_input ?? "") > MAX_RAW_INPUT_BYTES ? { ...b, ...cutRawInput(await redact(b.raw_input)) } : b;
   if (nestingDepth(b.input, MAX_TOOL_INPUT_DEPTH) <= MAX_TOOL_INPUT_DEPTH) return b;
   const raw = b.raw_input || safeStringify(b.input);
   return {
     ...b,
     input: undefined,
-    ...cutRawInput(raw),
+    ...cutRawInput(await redact(raw)),
     input_error: `the model sent a tool input for ${b.name} nested more than ${MAX_TOOL_INPUT_DEPTH} levels deep; it was not run`,
   };
 }

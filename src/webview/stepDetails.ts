@@ -253,7 +253,7 @@ function renderToolCall(tc: ToolCallView): HTMLElement {
       out.append(more);
     }
     if (tc.truncatedInTrail) {
-      out.append(el("div", { class: "dim" }, `The tool produced ${num(tc.outputBytes ?? 0)} bytes; the model and the trail got the first part. SHA-256 of all of it: ${tc.outputSha256 ?? "?"}`));
+      out.append(el("div", { class: "dim" }, `The tool produced ${num(tc.outputBytes ?? 0)} bytes; the model and the trail got the first part (output_sha256: ${tc.outputSha256 ?? "?"}, of the part kept, after redaction)`));
     }
     card.append(out);
   }
