@@ -2,7 +2,7 @@
 // with textContent or as an attribute value, never as HTML: a tool output may hold markup or
 // a prompt injection, and it must stay inert text.
 import { formatUsd } from "../shared/pricing";
-import { revealHidden } from "../shared/hiddenText";
+import { anyHidden, revealHidden } from "../shared/hiddenText";
 import type { HostToWebview, RetryView, SessionHeader, StepDetail, StepDetailsState, StepSummary, TimeSpan, ToolCallView } from "../shared/protocol";
 import { el, icon, ms, num, post, vscode } from "./dom";
 import { highlight, initFind, moveHit, onManualSelect, onSearchResults, openSearch, reattachFind, resetFind, searching, stepHasHits } from "./findInSession";
@@ -221,8 +221,10 @@ function renderToolCall(tc: ToolCallView): HTMLElement {
       button("Copy JSON", "copy", "Copy the tool call's events as JSON", () => post({ type: "copyEvent", eventId: tc.callEventId })),
     ),
   );
+  // JSON already writes a control character as an escape (\r, \u001b); a bidi override or a
+  // zero-width space it leaves as is. Either way the badge says the input holds one.
   const input = revealHidden(tc.rawInput ?? JSON.stringify(tc.input, null, 2));
-  card.append(el("details", { class: "input", attrs: { open: "" } }, el("summary", {}, tc.rawInput !== undefined ? "Input (malformed JSON from the model)" : "Input", hiddenBadge(input.hidden)),
+  card.append(el("details", { class: "input", attrs: { open: "" } }, el("summary", {}, tc.rawInput !== undefined ? "Input (malformed JSON from the model)" : "Input", hiddenBadge(input.hidden || anyHidden(tc.input))),
     el("pre", { class: "code" }, input.text)));
   if (tc.approval) {
     const a = tc.approval;
