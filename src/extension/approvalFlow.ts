@@ -31,7 +31,8 @@ export function editorApprovalHandler(ui: ApprovalUi, approverId: string, modal:
     if (req.signal.aborted) return { decision: "rejected", approver_id: approverId, reason: "session cancelled" };
     if (choice === APPROVE) return { decision: "approved", approver_id: approverId };
     if (choice === EDIT) {
-      const text = await ui.editJson(`Edit the input of ${req.tool_name}`, JSON.stringify(req.input), validateJsonObject);
+      // Escaped as JSON escapes (the same value once parsed): a bidi override would reorder the box's text.
+      const text = await ui.editJson(`Edit the input of ${req.tool_name}`, revealHidden(JSON.stringify(req.input)).text, validateJsonObject);
       if (text === undefined) return { decision: "rejected", approver_id: approverId, reason: "edit cancelled" };
       return { decision: "edited", approver_id: approverId, input: JSON.parse(text) as Record<string, unknown> };
     }

@@ -13,9 +13,9 @@ const HIDDEN =
 export const HIDDEN_NOTICE = "⚠ This input contains hidden control characters, shown escaped (\\x1b, \\u202e…): what runs is exactly the text shown, escapes included as the characters they stand for.";
 
 /**
- * `text` with every hidden character written as an escape: C0 controls and DEL as `\xHH`,
- * everything else as `\uHHHH` (so a JSON text stays valid JSON), line feeds and tabs as they
- * are. `hidden` says whether anything was escaped, for a prompt to flag it.
+ * `text` with every hidden character written as an escape: C0 controls as `\xHH`, everything
+ * else (DEL included) as `\uHHHH`, so a JSON text (where C0 controls are already escaped)
+ * stays valid JSON with the same value; line feeds and tabs as they are. `hidden` says whether anything was escaped, for a prompt to flag it.
  */
 export function revealHidden(text: string): { text: string; hidden: boolean } {
   let hidden = false;
@@ -23,7 +23,7 @@ export function revealHidden(text: string): { text: string; hidden: boolean } {
     hidden = true;
     if (ch.length === 2) return `\\u${ch.charCodeAt(0).toString(16)}\\u${ch.charCodeAt(1).toString(16)}`;
     const code = ch.charCodeAt(0);
-    return code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+    return code < 0x20 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
   });
   return { text: out, hidden };
 }

@@ -31,7 +31,7 @@ function scenario(): Scenario {
           { type: "tool_use", name: "run_command", input: { command: "printf 'oops \\033]52;c;eA==\\007\\n' >&2; exit 3" } },
         ],
       },
-      { content: [{ type: "text", text: `Done.${OSC52}` }] },
+      { content: [{ type: "text", text: `Done.${OSC52}\u007f${BIDI}` }] },
     ],
   };
 }
@@ -90,6 +90,6 @@ test("no command that prints trail content writes a control sequence from it to 
   assert.ok(outputs.get("failures")!.includes("\\x1b[1A"), outputs.get("failures"));
   // --json stays JSON and holds the very characters recorded.
   const events = JSON.parse(outputs.get("show --json")!) as { event_type: string; content: Record<string, any> }[];
-  assert.equal(events.find((e) => e.event_type === "session_end")!.content.final_text, `Done.${OSC52}`);
+  assert.equal(events.find((e) => e.event_type === "session_end")!.content.final_text, `Done.${OSC52}\u007f${BIDI}`);
   assert.equal(events.find((e) => e.event_type === "session_start")!.content.task, task);
 });
