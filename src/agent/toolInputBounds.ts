@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { nestingDepth } from "../trail/canonicalJson";
 import type { ModelResponse, ResponseBlock } from "./modelClient";
 
 /**
@@ -12,20 +13,6 @@ export const MAX_TOOL_INPUT_DEPTH = 64;
 /** How much of a refused input's text the trail keeps; beyond it, its size and SHA-256. */
 export const MAX_RAW_INPUT_BYTES = 64 * 1024;
 
-/** Depth of a JSON value (a scalar is 0), counted without recursion and stopping past `limit`. */
-export function nestingDepth(value: unknown, limit: number): number {
-  let max = 0;
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length) {
-    const [v, d] = stack.pop()!;
-    if (v === null || typeof v !== "object") continue;
-    const depth = d + 1;
-    if (depth > max) max = depth;
-    if (max > limit) return max;
-    for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, depth]);
-  }
-  return max;
-}
 
 type ToolUse = Extract<ResponseBlock, { type: "tool_use" }>;
 

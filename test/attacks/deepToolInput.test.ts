@@ -77,3 +77,15 @@ test("an event the trail refuses still leaves the session with its end, saying w
   assert.equal(end.event_type, "session_error");
   assert.match(JSON.parse(end.content).error.message, /tool_call event could not be recorded \(Invalid trail event: malformed JSON\)/);
 });
+
+test("the trail refuses content nested past its limit with the reason, for every writer, and stays writable", async (t) => {
+  const { ws } = userAndWorkspace(t);
+  const { store } = await TrailStore.open(path.join(ws, ".agent-audit", "trail.db"));
+  t.after(() => store.close().catch(() => undefined));
+  let deepValue: unknown = "bottom";
+  for (let i = 0; i < 100_000; i++) deepValue = [deepValue];
+  const base = { session_id: "s-deep", agent_id: "a", user_id: "u", agent_version: "1", model_id: null, system_prompt_hash: null, step_number: 0, parent_event_id: null };
+  await assert.rejects(store.append({ ...base, event_type: "otel_span", content: { attributes: deepValue } }), /content is nested more than \d+ levels deep/);
+  const ok = await store.append({ ...base, event_type: "session_start", content: { task: "after the refusal" } });
+  assert.equal(ok.seq, 1);
+});
