@@ -174,9 +174,9 @@ function renderDetail(): void {
         el("span", { class: "dim" }, `stop: ${l.stopReason ?? "–"}`),
         el("span", { class: "dim" }, l.requestId ?? "")));
     for (const t of l.thinking) {
-      block.append(el("details", { class: "thinking", attrs: { open: "" } }, el("summary", {}, "Reasoning (thinking)"), el("pre", { class: "prose" }, t)));
+      block.append(el("details", { class: "thinking", attrs: { open: "" } }, el("summary", {}, "Reasoning (thinking)"), shownPre("prose", t)));
     }
-    for (const t of l.texts) block.append(el("pre", { class: "prose text" }, t));
+    for (const t of l.texts) block.append(shownPre("prose text", t));
     block.append(renderRequestSection(l.eventId));
     parts.push(block);
   }
@@ -188,7 +188,7 @@ function renderDetail(): void {
     parts.push(el("div", { class: "next-step" }, el("strong", {}, "Next: "), link, ` ${d.next.summary}`));
   }
   if (d.end) {
-    parts.push(el("section", { class: `card end end-${d.end.type}` }, el("h3", {}, endTitle(d.end.type)), d.end.message ? el("pre", { class: "prose" }, d.end.message) : null));
+    parts.push(el("section", { class: `card end end-${d.end.type}` }, el("h3", {}, endTitle(d.end.type)), d.end.message ? shownPre("prose", d.end.message) : null));
   }
   detailPane.replaceChildren(...parts);
   if (searching()) highlight();
@@ -239,8 +239,8 @@ function renderToolCall(tc: ToolCallView): HTMLElement {
     const d = e.detail ?? {};
     if (d.exit_code !== undefined) detailBits.push(el("div", {}, el("strong", {}, "exit code "), String(d.exit_code)));
     if (typeof d.path === "string") detailBits.push(el("div", {}, el("strong", {}, "path "), d.path));
-    if (typeof d.stderr === "string" && d.stderr) detailBits.push(el("div", {}, el("strong", {}, "stderr"), el("pre", { class: "code stderr" }, d.stderr)));
-    if (typeof d.stdout === "string" && d.stdout) detailBits.push(el("div", {}, el("strong", {}, "stdout"), el("pre", { class: "code" }, d.stdout)));
+    if (typeof d.stderr === "string" && d.stderr) detailBits.push(el("div", {}, el("strong", {}, "stderr"), shownPre("code stderr", d.stderr)));
+    if (typeof d.stdout === "string" && d.stdout) detailBits.push(el("div", {}, el("strong", {}, "stdout"), shownPre("code", d.stdout)));
     card.append(el("div", { class: "error" }, el("div", {}, icon("error", "outcome-error"), " ", el("span", { class: "error-type" }, e.type), " ", e.message), ...detailBits));
   }
   if (tc.output !== undefined) {
@@ -281,14 +281,21 @@ function hiddenBadge(hidden: boolean): HTMLElement | null {
   return hidden ? el("span", { class: "badge hidden-chars", title: "This text contains hidden control characters (bidi overrides, zero-width, escapes); they are shown escaped as \\x1b, \\u202e…" }, "hidden characters shown escaped") : null;
 }
 
+/** A block of trail text, hidden characters escaped, with the badge above it when it had any. */
+function shownPre(cls: string, text: string): HTMLElement {
+  const shown = revealHidden(text);
+  const pre = el("pre", { class: cls }, shown.text);
+  return shown.hidden ? el("div", { class: "hidden-chars-block" }, hiddenBadge(true), pre) : pre;
+}
+
 /** A retry beside the original: outcome, and what changed in the input and the output. */
 function renderRetry(tc: ToolCallView, r: RetryView): HTMLElement {
   const side = (title: string, outcome: string, input: unknown, output: string | undefined, error: ToolCallView["error"]) =>
     el("div", { class: `side outcome-${outcome}` },
       el("h4", {}, icon(outcome === "error" ? "error" : "pass", `outcome-${outcome}`), ` ${title}`),
-      el("pre", { class: "code" }, JSON.stringify(input, null, 2)),
-      error ? el("div", { class: "error" }, icon("error", "outcome-error"), " ", el("span", { class: "error-type" }, error.type), " ", error.message, typeof error.detail?.stderr === "string" && error.detail.stderr ? el("pre", { class: "code stderr" }, error.detail.stderr) : null) : null,
-      output !== undefined ? el("pre", { class: "code output" }, output) : null);
+      shownPre("code", JSON.stringify(input, null, 2)),
+      error ? el("div", { class: "error" }, icon("error", "outcome-error"), " ", el("span", { class: "error-type" }, error.type), " ", error.message, typeof error.detail?.stderr === "string" && error.detail.stderr ? shownPre("code stderr", error.detail.stderr) : null) : null,
+      output !== undefined ? shownPre("code output", output) : null);
   const inputChanged = JSON.stringify(r.input) !== JSON.stringify(tc.input);
   return el("section", { class: "retry", attrs: { "data-event": r.eventId } },
     el("h4", {}, icon("debug-rerun"), ` Retry at ${r.time.replace("T", " ").slice(0, 19)}: ${r.outcome === "success" ? "succeeded" : `failed (${r.error?.type})`}`,
