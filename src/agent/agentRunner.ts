@@ -7,10 +7,11 @@ import type { ChatMessage, ContentPart, ModelClient, ModelResponse, ResponseBloc
 import { ModelCallError } from "./modelClient";
 import type { SecretRedactor } from "./secretRedactor";
 import type { ToolExecution } from "./toolExecution";
-import { executeTool, executionContent, markControlError, previewOf, redactedNote, toolResultForModel } from "./toolExecution";
+import { executeTool, executionContent, markControlError, previewOf, redactedNote, toolResultForModel, withOutputDigest } from "./toolExecution";
 import type { FileChange, ToolContext, ToolDefinition } from "./tools/toolDefinition";
 import type { ApprovalPolicy } from "./tools/toolSet";
 import { defaultPolicy } from "./tools/toolSet";
+import { boundToolInputs } from "./toolInputBounds";
 
 /** Where events go: a TrailStore, or anything with the same append. */
 export interface TrailWriter {
@@ -78,7 +79,7 @@ export interface RunRequest {
   /** The tool inputs come from a recording (replay): redaction placeholders in them never run. */
   recordedInputs?: boolean;
   /** Extra fields for a tool_result (a replay marks divergence from the recording here). */
-  annotateToolResult?: (step: number, use: { id: string; name: string }, x: ToolExecution) => Record<string, unknown> | undefined;
+  annotateToolResult?: (step: number, use: { id: string; name: string }, x: ToolExecution, outputSha256: string | null) => Record<string, unknown> | undefined;
 }
 
 export type SessionStatus = "completed" | "timeout" | "cancelled" | "error" | "diverged";
@@ -214,6 +215,7 @@ class AgentSession {
           if (err instanceof ModelCallError && err.kind === "cancelled") throw new Cancelled();
           throw err;
         }
+        response = await boundToolInputs(response, (text) => this.redact(text));
         this.addUsage(response.usage);
         const llm = await this.recordLlmCall(step, sent, response, lastEvent);
         lastEvent = llm;
@@ -255,7 +257,17 @@ class AgentSession {
           error: { type: err.kind, message: err.message, status: err.status ?? null, request_id: err.request_id ?? null, retries: err.retries },
         }, lastEvent);
       }
-      if (err instanceof TrailWriteFailed) throw err.cause;
+      if (err instanceof TrailWriteFailed) {
+        // What could not be recorded may be the event (content the redactor or the trail's
+        // checks refuse), not the trail: the session still gets its end, saying why. Only
+        // when that small event cannot be written either is the trail itself failing.
+        const reason = `The ${err.eventType} event could not be recorded (${(err.cause as Error)?.message ?? String(err.cause)}); the session was stopped`;
+        try {
+          return await this.finish("session_error", this.currentStep(), { error: { type: "internal", message: reason } }, lastEvent);
+        } catch {
+          throw err.cause;
+        }
+      }
       return this.finish("session_error", this.currentStep(), {
         error: { type: "internal", message: `Internal error: ${(err as Error)?.message ?? String(err)}` },
       }, lastEvent);
@@ -274,6 +286,8 @@ class AgentSession {
       tool_use_id: use.id,
       input: use.input_error ? null : use.input,
       raw_input: use.input_error ? use.raw_input : undefined,
+      raw_input_bytes: use.raw_input_bytes,
+      raw_input_sha256: use.raw_input_sha256,
       requires_approval: !!tool && policy === "ask",
       policy,
     }, { parent: llm });
@@ -295,12 +309,11 @@ class AgentSession {
       onStart: () => req.onProgress?.({ kind: "tool_start", step, tool_name: use.name }),
     });
     if (x.result.outcome === "error") this.totals.failed_tool_calls++;
-    const extra = req.annotateToolResult?.(step, use, x);
-    await this.record("tool_result", step, {
-      ...executionContent(x, req.config.maxOutputBytes, x.approvalStatus === "edited"),
-      tool_use_id: use.id,
-      ...extra,
-    }, { parent: call });
+    // Redacted first, so the output's digest is taken of what the trail keeps (and a replay
+    // compares digests taken the same way); the annotations are our own fields.
+    const result = withOutputDigest(await this.redact({ ...executionContent(x, req.config.maxOutputBytes, x.approvalStatus === "edited"), tool_use_id: use.id }));
+    const extra = req.annotateToolResult?.(step, use, x, result.output_sha256 ?? null);
+    await this.record("tool_result", step, { ...result, ...extra }, { parent: call, redacted: true });
     if ((x.result.outcome === "error" && x.result.error.type === "cancelled") || req.signal.aborted) throw new Cancelled();
     return { type: "tool_result", tool_use_id: use.id, ...toolResultForModel(x) };
   }
@@ -353,7 +366,7 @@ class AgentSession {
         model: r.model,
         content: r.content.map((b) =>
           b.type === "tool_use"
-            ? { type: "tool_use", id: b.id, name: b.name, input: b.input_error ? null : b.input, raw_input: b.input_error ? b.raw_input : undefined, input_error: b.input_error }
+            ? { type: "tool_use", id: b.id, name: b.name, input: b.input_error ? null : b.input, raw_input: b.input_error ? b.raw_input : undefined, input_error: b.input_error, raw_input_bytes: b.raw_input_bytes, raw_input_sha256: b.raw_input_sha256 }
             : b,
         ),
         stop_reason: r.stop_reason,
@@ -412,12 +425,12 @@ class AgentSession {
     type: string,
     step: number,
     content: Record<string, unknown>,
-    opts: { parent?: StoredEvent; blobs?: BlobInput[] } = {},
+    opts: { parent?: StoredEvent; blobs?: BlobInput[]; redacted?: boolean } = {},
   ): Promise<StoredEvent> {
     const { config } = this.req;
     let event: StoredEvent;
     try {
-      const redacted = await this.redact(content);
+      const redacted = opts.redacted ? content : await this.redact(content);
       event = await this.req.trail.append({
         session_id: this.sessionId,
         agent_id: config.agentId,
@@ -432,7 +445,7 @@ class AgentSession {
         blobs: opts.blobs,
       });
     } catch (err) {
-      throw new TrailWriteFailed(err);
+      throw new TrailWriteFailed(err, type);
     }
     for (const b of opts.blobs ?? []) this.storedBlobs.add(sha256Hex(b.body));
     this.req.onProgress?.({ kind: "event", event });
@@ -473,7 +486,10 @@ class Cancelled extends Error {
 
 /** The trail refused a write: the session cannot go on without its record. */
 class TrailWriteFailed extends Error {
-  constructor(readonly cause: unknown) {
+  constructor(
+    readonly cause: unknown,
+    readonly eventType: string,
+  ) {
     super(`The audit trail could not be written: ${(cause as Error)?.message ?? String(cause)}`);
     markControlError(this);
   }

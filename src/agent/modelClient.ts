@@ -27,7 +27,7 @@ export type ResponseBlock =
   | { type: "thinking"; thinking: string; signature: string }
   | { type: "text"; text: string }
   /** `input` is undefined when `raw_input` is not valid JSON (`input_error` says why). */
-  | { type: "tool_use"; id: string; name: string; input: unknown; raw_input: string; input_error?: string };
+  | { type: "tool_use"; id: string; name: string; input: unknown; raw_input: string; input_error?: string; raw_input_bytes?: number; raw_input_sha256?: string };
 
 export interface Usage {
   input_tokens: number;

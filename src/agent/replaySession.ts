@@ -92,12 +92,11 @@ export async function replaySession(req: ReplayRequest): Promise<ReplayOutcome> 
     onProgress: req.onProgress,
     startExtras: { replay_of: req.sessionId },
     recordedInputs: true,
-    annotateToolResult: (step, use, x: ToolExecution) => {
+    annotateToolResult: (step, use, x: ToolExecution, nowSha) => {
       const then = recordedResults.get(use.id);
       if (!then) return { replay: { diverged: true, recorded: null, note: "the recording has no result for this call" } };
       const nowOutcome = x.result.outcome;
       const nowError = x.result.outcome === "error" ? x.result.error.type : null;
-      const nowSha = x.result.outcome === "success" ? x.result.output.original_sha256 : null;
       const outcomeDiffers = then.outcome !== nowOutcome || then.errorType !== nowError;
       const outputDiffers = nowOutcome === "success" && then.outputSha !== nowSha;
       if (outcomeDiffers || outputDiffers) diverged.add(step);

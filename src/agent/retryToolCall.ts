@@ -5,7 +5,7 @@ import type { TrailEventRow } from "../trail/trailQueries";
 import type { ApprovalHandler, TrailWriter } from "./agentRunner";
 import type { SecretRedactor } from "./secretRedactor";
 import type { ToolExecution } from "./toolExecution";
-import { executeTool, executionContent, previewOf, redactedNote } from "./toolExecution";
+import { executeTool, executionContent, previewOf, redactedNote, withOutputDigest } from "./toolExecution";
 import type { ToolDefinition } from "./tools/toolDefinition";
 import type { ApprovalPolicy } from "./tools/toolSet";
 import { defaultPolicy } from "./tools/toolSet";
@@ -99,7 +99,7 @@ export async function retryToolCall(req: RetryRequest): Promise<RetryResult> {
     event_type: "tool_retry",
     step_number: call.step_number,
     parent_event_id: call.event_id,
-    content: req.redactor ? await req.redactor.redact(content) : content,
+    content: withOutputDigest(req.redactor ? await req.redactor.redact(content) : content),
   });
   return { event, execution, original: { call, result } };
 }

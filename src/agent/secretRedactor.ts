@@ -31,6 +31,11 @@ export class SecretRedactor {
     const strings: string[] = [];
     collectStrings(value, strings);
     if (strings.every((s) => s.length < 8)) return value;
+    const own = strings.length;
+    // Base64 that decodes to text is checked as that text too (a token in a Kubernetes
+    // secret, an OTLP bytesValue, a CI variable): found there, the whole base64 run goes.
+    const encoded = base64Candidates(strings);
+    for (const c of encoded) strings.push(c.text);
     const offsets: number[] = [];
     let pos = 0;
     for (const s of strings) {
@@ -43,9 +48,13 @@ export class SecretRedactor {
     });
     // Per string, the ranges to replace (secretlint gives offsets in the joined text).
     const edits = new Map<number, { start: number; end: number; marker: string }[]>();
+    const add = (i: number, e: { start: number; end: number; marker: string }) => {
+      const list = edits.get(i) ?? [];
+      list.push(e);
+      edits.set(i, list);
+    };
     strings.forEach((str, i) => {
-      const generic = genericSecretRanges(str);
-      if (generic.length) edits.set(i, generic);
+      for (const e of genericSecretRanges(str)) add(i, e);
     });
     if (result.messages.length === 0 && edits.size === 0) return value;
     for (const m of result.messages) {
@@ -53,15 +62,18 @@ export class SecretRedactor {
       const i = findIndex(offsets, start);
       const local = start - offsets[i];
       const localEnd = Math.min(end - offsets[i], strings[i].length);
-      const marker = `[REDACTED:${ruleName(m.ruleId, m.messageId)}]`;
-      this.counts.set(marker, (this.counts.get(marker) ?? 0) + 1);
-      const list = edits.get(i) ?? [];
-      list.push({ start: local, end: localEnd, marker });
-      edits.set(i, list);
+      add(i, { start: local, end: localEnd, marker: `[REDACTED:${ruleName(m.ruleId, m.messageId)}]` });
     }
-    for (const list of edits.values()) {
-      for (const e of list) if (e.marker === GENERIC_MARKER) this.counts.set(e.marker, (this.counts.get(e.marker) ?? 0) + 1);
+    for (const [i, list] of [...edits]) {
+      if (i < own) continue;
+      // A finding in decoded base64: the base64 run in the string it came from goes as a whole.
+      const c = encoded[i - own];
+      const rule = mergeRanges(list).find((e) => e.marker !== GENERIC_MARKER) ?? list[0];
+      add(c.string, { start: c.start, end: c.end, marker: `[REDACTED:base64-${rule.marker.slice("[REDACTED:".length, -1)}]` });
+      edits.delete(i);
     }
+    for (const list of edits.values()) for (const e of list) this.counts.set(e.marker, (this.counts.get(e.marker) ?? 0) + 1);
+    strings.length = own;
     const replaced = strings.map((s, i) => {
       let out = s;
       // Overlapping findings (two rules on one secret) are merged, so no part of either survives.
@@ -71,6 +83,39 @@ export class SecretRedactor {
     let k = 0;
     return rebuild(value, () => replaced[k++]) as T;
   }
+}
+
+/** Base64 runs long enough to hold a secret, and what they decode to when that is text. */
+function base64Candidates(strings: string[]): { string: number; start: number; end: number; text: string }[] {
+  const out: { string: number; start: number; end: number; text: string }[] = [];
+  let budget = MAX_DECODED_BYTES;
+  strings.forEach((s, i) => {
+    if (s.length < 16) return;
+    BASE64.lastIndex = 0;
+    for (let m = BASE64.exec(s); m && budget > 0; m = BASE64.exec(s)) {
+      const text = decodedText(m[0]);
+      if (!text) continue;
+      budget -= text.length;
+      out.push({ string: i, start: m.index, end: m.index + m[0].length, text });
+    }
+  });
+  return out;
+}
+
+// Standard and URL-safe alphabets (Node decodes both); 16+ characters is 12+ bytes decoded.
+const BASE64 = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])/g;
+const MAX_DECODED_BYTES = 4 * 1024 * 1024;
+
+/** The text a base64 run decodes to, or undefined when it is not text (a hash, binary, a word). */
+function decodedText(b64: string): string | undefined {
+  if (/^[0-9a-f]+$/i.test(b64) || /^[A-Za-z]+$/.test(b64)) return undefined; // hex digests, words
+  const bytes = Buffer.from(b64, "base64");
+  if (bytes.length < 12) return undefined;
+  const text = bytes.toString("utf8");
+  if (text.includes("\ufffd")) return undefined;
+  let printable = 0;
+  for (const ch of text) if (ch >= " " || ch === "\n" || ch === "\t" || ch === "\r") printable++;
+  return printable >= text.length * 0.95 ? text : undefined;
 }
 
 /** Every string in `v`, object keys included (a secret can be a key: `{"sk-ant-…": …}`). */

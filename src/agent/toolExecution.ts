@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { validateInput } from "./inputSchema";
 import type { LimitedOutput } from "./outputLimit";
 import { limitOutput } from "./outputLimit";
@@ -118,10 +119,25 @@ export function executionContent(x: ToolExecution, maxOutputBytes: number, input
   };
   if (x.result.outcome === "success") {
     const o = x.result.output;
-    return { ...base, outcome: "success", output: o.text, output_truncated: o.truncated, output_bytes: o.original_bytes, output_sha256: o.original_sha256 };
+    // output_sha256 is added once the content is redacted (withOutputDigest): a digest of the
+    // unredacted output would give a short secret away to anyone hashing a few guesses.
+    return { ...base, outcome: "success", output: o.text, output_truncated: o.truncated, output_bytes: o.original_bytes };
   }
   const e = x.result.error;
   return { ...base, outcome: "error", error: { type: e.type, message: e.message, detail: limitDetail(e.detail, maxOutputBytes) } };
+}
+
+/**
+ * A recorded tool result with its `output_sha256`: the SHA-256 of `output` as the trail keeps
+ * it, after redaction (docs/trail-format.md). Call on redacted content only.
+ */
+export function withOutputDigest<C extends Record<string, unknown>>(redacted: C): C & { output_sha256?: string } {
+  return typeof redacted.output === "string" ? { ...redacted, output_sha256: outputDigest(redacted.output) } : redacted;
+}
+
+/** SHA-256 (hex) of a recorded output's UTF-8 text. */
+export function outputDigest(recordedOutput: string): string {
+  return createHash("sha256").update(recordedOutput, "utf8").digest("hex");
 }
 
 /** What the model is told: the output, or the error with (for commands) exit code and streams. */

@@ -10,6 +10,7 @@ import { TRUST_FLAGS, trustCommand } from "./trustCommands";
 import { EVIDENCE_FLAGS, evidenceCommand, verifyEvidenceCommand } from "./evidenceCommands";
 import { archiveCommand, pruneCommand, RETENTION_FLAGS, verifySegmentCommand } from "./retentionCommands";
 import { COLLECT_FLAGS, collectCommand } from "./collectCommand";
+import { guardTerminalOutput } from "./terminalOutput";
 
 const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, and inspect it
 
@@ -81,6 +82,7 @@ function packageVersion(): string {
 
 /** Runs the CLI; resolves with the exit code. Errors become one line on stderr. */
 export async function main(argv: string[]): Promise<number> {
+  guardTerminalOutput();
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write(USAGE + "\n");

@@ -9,6 +9,7 @@ import type { ParsedArgs } from "./cliArgs";
 import { listFlag, stringFlag, UsageError } from "./cliArgs";
 import { resolveSession } from "./readCommands";
 import { openTrailForReading, trustStore, workspaceFrom } from "./trailLocation";
+import { writeControl } from "./terminalOutput";
 
 /** Headers from `--header K=V` (repeatable) and OTEL_EXPORTER_OTLP_HEADERS (`k=v,k2=v2`, values URL-encoded). */
 function headersOf(args: ParsedArgs): Record<string, string> {
@@ -54,7 +55,7 @@ export async function otlpExportCommand(args: ParsedArgs, version: string): Prom
       content: args.flags.has("content"),
       cursorDir: path.join(trustStore().dir, "otlp-cursors"),
       service: { name: "agent-audit-trail", version },
-      onProgress: interactive ? (done, total) => process.stderr.write(`\rexporting: ${done}/${total} sessions`) : undefined,
+      onProgress: interactive ? (done, total) => (writeControl(process.stderr, "\r"), process.stderr.write(`exporting: ${done}/${total} sessions`)) : undefined,
     });
     if (interactive) process.stderr.write("\n");
     const notes = [

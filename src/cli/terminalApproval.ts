@@ -1,5 +1,6 @@
 import * as readline from "node:readline";
 import type { ApprovalDecision, ApprovalHandler } from "../agent/agentRunner";
+import { approvalDisplay, revealHidden } from "../shared/hiddenText";
 
 /**
  * Asks on the terminal: [y]es, [n]o, or [e]dit the input as JSON. One reader serves the
@@ -36,7 +37,11 @@ export function terminalApproval(
     });
 
   const approve: ApprovalHandler = async (req) => {
-    output.write(`\n  ${req.tool_name} wants to run (step ${req.step}):\n${indent(req.summary, "    ")}\n`);
+    // Written with its hidden characters escaped whatever the stream: a `\r` or an ANSI
+    // sequence in the input must not make the prompt show something other than what runs.
+    const shown = approvalDisplay(req.summary, req.input);
+    const notice = shown.notice ? `  ${shown.notice}\n` : "";
+    output.write(`\n  ${revealHidden(req.tool_name).text} wants to run (step ${req.step}):\n${notice}${indent(shown.text, "    ")}\n`);
     for (;;) {
       const a = (await nextLine("  Approve? [y]es / [n]o / [e]dit input: ", req.signal))?.toLowerCase();
       if (a === undefined) {
@@ -46,7 +51,7 @@ export function terminalApproval(
       if (a === "y" || a === "yes") return { decision: "approved", approver_id: approverId };
       if (a === "n" || a === "no") return { decision: "rejected", approver_id: approverId };
       if (a === "e" || a === "edit") {
-        output.write(`  Current input: ${JSON.stringify(req.input)}\n`);
+        output.write(`  Current input: ${revealHidden(JSON.stringify(req.input)).text}\n`);
         const text = await nextLine("  New input as JSON on one line: ", req.signal);
         try {
           const edited = JSON.parse(text ?? "");

@@ -1,5 +1,6 @@
 import type { ApprovalDecision, ApprovalHandler, ApprovalRequest } from "../agent/agentRunner";
 import type { FileChange } from "../agent/tools/toolDefinition";
+import { approvalDisplay, revealHidden } from "../shared/hiddenText";
 
 /** The few UI calls an approval needs (VS Code's in the extension, a fake in tests). */
 export interface ApprovalUi {
@@ -20,12 +21,18 @@ export const EDIT = "Edit…";
  */
 export function editorApprovalHandler(ui: ApprovalUi, approverId: string, modal: () => boolean): ApprovalHandler {
   return async (req: ApprovalRequest): Promise<ApprovalDecision> => {
-    const message = `Agent wants to run ${req.tool_name} (step ${req.step})`;
-    const choice = await ui.ask(message, req.summary, modal(), [APPROVE, EDIT, REJECT], req.change);
+    const message = `Agent wants to run ${revealHidden(req.tool_name).text} (step ${req.step})`;
+    // A dialog shows a `\r`, a bidi override or a zero-width space as nothing (or reorders
+    // the text around it): the summary is shown escaped, and flagged, so what is approved is
+    // what runs.
+    const shown = approvalDisplay(req.summary, req.input);
+    const detail = shown.notice ? `${shown.notice}\n\n${shown.text}` : shown.text;
+    const choice = await ui.ask(message, detail, modal(), [APPROVE, EDIT, REJECT], req.change);
     if (req.signal.aborted) return { decision: "rejected", approver_id: approverId, reason: "session cancelled" };
     if (choice === APPROVE) return { decision: "approved", approver_id: approverId };
     if (choice === EDIT) {
-      const text = await ui.editJson(`Edit the input of ${req.tool_name}`, JSON.stringify(req.input), validateJsonObject);
+      // Escaped as JSON escapes (the same value once parsed): a bidi override would reorder the box's text.
+      const text = await ui.editJson(`Edit the input of ${req.tool_name}`, revealHidden(JSON.stringify(req.input)).text, validateJsonObject);
       if (text === undefined) return { decision: "rejected", approver_id: approverId, reason: "edit cancelled" };
       return { decision: "edited", approver_id: approverId, input: JSON.parse(text) as Record<string, unknown> };
     }

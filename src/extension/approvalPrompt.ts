@@ -1,6 +1,7 @@
 import * as vscode from "vscode";
 import type { FileChange } from "../agent/tools/toolDefinition";
 import type { ApprovalUi } from "./approvalFlow";
+import { HIDDEN_NOTICE, hasHidden, revealHidden } from "../shared/hiddenText";
 
 const CHANGE_SCHEME = "agent-audit-change";
 
@@ -83,7 +84,7 @@ export class VscodeApprovalPrompt implements ApprovalUi, vscode.TextDocumentCont
   }
 
   private prompt(message: string, detail: string, modal: boolean, buttons: string[], change?: FileChange): Thenable<string | undefined> {
-    const where = change ? `\n(The whole change to ${change.path} is open in the diff editor.)` : "";
+    const where = change ? `\n(The whole change to ${revealHidden(change.path).text} is open in the diff editor.)` : "";
     if (modal) return vscode.window.showWarningMessage(message, { modal: true, detail: detail + where }, ...buttons);
     // A notification has no detail area: the whole summary follows the question (VS Code
     // shows it in full when the notification is expanded), nothing is cut.
@@ -92,11 +93,16 @@ export class VscodeApprovalPrompt implements ApprovalUi, vscode.TextDocumentCont
 
   private async showDiff(change: FileChange): Promise<void> {
     const id = ++this.nextId;
-    const left = vscode.Uri.from({ scheme: CHANGE_SCHEME, path: `/${change.path}`, query: `now-${id}` });
-    const right = vscode.Uri.from({ scheme: CHANGE_SCHEME, path: `/${change.path}`, query: `proposed-${id}` });
+    // The path and the labels are the model's text too: escaped like the dialog. The proposed
+    // side is shown escaped when it holds hidden characters (the editor may render a bidi
+    // override as reordered text, a zero-width space as nothing), and its label says so.
+    const shownPath = revealHidden(change.path).text;
+    const left = vscode.Uri.from({ scheme: CHANGE_SCHEME, path: `/${shownPath}`, query: `now-${id}` });
+    const right = vscode.Uri.from({ scheme: CHANGE_SCHEME, path: `/${shownPath}`, query: `proposed-${id}` });
+    const hidden = hasHidden(change.after);
     this.contents.set(left.toString(), change.before ?? "");
-    this.contents.set(right.toString(), change.after);
-    const title = `${change.path}: ${change.before === null ? "new file" : "now"} ↔ proposed by the agent (awaiting your approval)`;
+    this.contents.set(right.toString(), hidden ? `${HIDDEN_NOTICE}\n${revealHidden(change.after).text}` : change.after);
+    const title = `${shownPath}: ${change.before === null ? "new file" : "now"} ↔ proposed by the agent${hidden ? " (hidden characters shown escaped)" : ""} (awaiting your approval)`;
     await vscode.commands.executeCommand("vscode.diff", left, right, title, { preview: true, preserveFocus: true, viewColumn: vscode.ViewColumn.Beside });
   }
 

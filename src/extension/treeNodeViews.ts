@@ -5,6 +5,7 @@ import type { EventHead, SessionSummary, TrailEventRow } from "../trail/trailQue
 import type { ParsedStep, ToolCallGroup } from "./sessionModel";
 import { contentOf, FILE_TOOLS } from "./sessionModel";
 import { outcomeOf } from "./stepDetailsModel";
+import { revealHidden } from "../shared/hiddenText";
 
 /** How each kind of Sessions tree row looks, computed without VS Code (so it is testable). */
 
@@ -231,7 +232,8 @@ export function groupSeqs(g: ToolCallGroup): number[] {
 }
 
 function firstLine(text: string | null | undefined, max: number): string {
-  const line = (text ?? "").split("\n")[0].trim();
+  // A label is trail text: a `\r`, a bidi override or a zero-width character in it is shown escaped.
+  const line = revealHidden((text ?? "").split("\n")[0].trim()).text;
   return line.length > max ? line.slice(0, max - 1) + "…" : line;
 }
 

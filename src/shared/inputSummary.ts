@@ -1,3 +1,5 @@
+import { revealHidden } from "./hiddenText";
+
 /** A short account of a tool input: the path, the command, the pattern. */
 export function inputSummary(toolName: string | null, input: unknown, max = 60): string {
   const i = (input ?? {}) as Record<string, unknown>;
@@ -15,6 +17,7 @@ export function inputSummary(toolName: string | null, input: unknown, max = 60):
     default:
       s = typeof i.path === "string" ? `${i.path}${i.start_line ? `:${i.start_line}-${i.end_line ?? ""}` : ""}` : JSON.stringify(input ?? null);
   }
-  s = s.split("\n")[0];
+  // One line, its hidden characters escaped: a summary stands for the input in labels and lists.
+  s = revealHidden(s.split("\n")[0]).text;
   return s.length > max ? s.slice(0, max - 1) + "…" : s;
 }

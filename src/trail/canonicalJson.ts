@@ -40,3 +40,25 @@ function encode(value: unknown, path: string): string {
       throw new TypeError(`canonicalJson: ${path} has unsupported type ${typeof value}`);
   }
 }
+
+/**
+ * How deep an event's content may nest. SQLite's JSON functions (the trail's triggers and
+ * queries use them) refuse more than 1000 levels, and encoding recurses per level: deeper
+ * content is refused with a clear reason before anything is written.
+ */
+export const MAX_CONTENT_DEPTH = 200;
+
+/** Depth of a JSON value (a scalar is 0), counted without recursion and stopping past `limit`. */
+export function nestingDepth(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    const depth = d + 1;
+    if (depth > max) max = depth;
+    if (max > limit) return max;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, depth]);
+  }
+  return max;
+}

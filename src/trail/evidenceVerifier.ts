@@ -16,6 +16,7 @@
 import { createHash, createPublicKey, verify as verifySignature } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { revealHidden } from "../shared/hiddenText";
 
 const sha256 = (...parts: Uint8Array[]): Buffer => {
   const h = createHash("sha256");
@@ -210,13 +211,16 @@ export function verifyBundle(dir: string): BundleReport {
 export function main(argv: string[]): number {
   const dir = argv[0] ?? ".";
   const r = verifyBundle(dir);
+  // A bundle is someone else's file: its origin and the problems quoting it are printed with
+  // control characters escaped (this script also runs on its own, outside the CLI's guard).
+  const write = (text: string) => process.stdout.write(revealHidden(text).text);
   if (r.ok) {
-    process.stdout.write(
+    write(
       `Evidence VALID: ${r.events} event${r.events === 1 ? "" : "s"} included in the ${r.treeSize}-event tree of ${r.origin}, signed by\n  ${r.key}\n` +
         "Check that this key is the one the trail's owner published; the bundle cannot prove that by itself.\n",
     );
     return 0;
   }
-  process.stdout.write(`Evidence INVALID (${r.problems.length} problem${r.problems.length === 1 ? "" : "s"}):\n${r.problems.map((p) => `  ${p}`).join("\n")}\n`);
+  write(`Evidence INVALID (${r.problems.length} problem${r.problems.length === 1 ? "" : "s"}):\n${r.problems.map((p) => `  ${p}`).join("\n")}\n`);
   return 1;
 }

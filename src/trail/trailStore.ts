@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Database, SqlJsStatic, Statement } from "sql.js";
-import { canonicalJson } from "./canonicalJson";
+import { canonicalJson, MAX_CONTENT_DEPTH, nestingDepth } from "./canonicalJson";
 import {
   fileIdentity,
   fsyncDir,
@@ -844,6 +844,9 @@ export class TrailStore {
     if (typeof input.event_type !== "string" || !input.event_type) throw invalid("event_type is required");
     if (typeof input.content !== "object" || input.content === null || Array.isArray(input.content)) {
       throw invalid("content must be an object");
+    }
+    if (nestingDepth(input.content, MAX_CONTENT_DEPTH) > MAX_CONTENT_DEPTH) {
+      throw invalid(`content is nested more than ${MAX_CONTENT_DEPTH} levels deep (SQLite's JSON functions take at most 1000); record such data as text`);
     }
     let content: string;
     try {

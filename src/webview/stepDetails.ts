@@ -2,6 +2,7 @@
 // with textContent or as an attribute value, never as HTML: a tool output may hold markup or
 // a prompt injection, and it must stay inert text.
 import { formatUsd } from "../shared/pricing";
+import { anyHidden, revealHidden } from "../shared/hiddenText";
 import type { HostToWebview, RetryView, SessionHeader, StepDetail, StepDetailsState, StepSummary, TimeSpan, ToolCallView } from "../shared/protocol";
 import { el, icon, ms, num, post, vscode } from "./dom";
 import { highlight, initFind, moveHit, onManualSelect, onSearchResults, openSearch, reattachFind, resetFind, searching, stepHasHits } from "./findInSession";
@@ -173,9 +174,9 @@ function renderDetail(): void {
         el("span", { class: "dim" }, `stop: ${l.stopReason ?? "–"}`),
         el("span", { class: "dim" }, l.requestId ?? "")));
     for (const t of l.thinking) {
-      block.append(el("details", { class: "thinking", attrs: { open: "" } }, el("summary", {}, "Reasoning (thinking)"), el("pre", { class: "prose" }, t)));
+      block.append(el("details", { class: "thinking", attrs: { open: "" } }, el("summary", {}, "Reasoning (thinking)"), shownPre("prose", t)));
     }
-    for (const t of l.texts) block.append(el("pre", { class: "prose text" }, t));
+    for (const t of l.texts) block.append(shownPre("prose text", t));
     block.append(renderRequestSection(l.eventId));
     parts.push(block);
   }
@@ -187,7 +188,7 @@ function renderDetail(): void {
     parts.push(el("div", { class: "next-step" }, el("strong", {}, "Next: "), link, ` ${d.next.summary}`));
   }
   if (d.end) {
-    parts.push(el("section", { class: `card end end-${d.end.type}` }, el("h3", {}, endTitle(d.end.type)), d.end.message ? el("pre", { class: "prose" }, d.end.message) : null));
+    parts.push(el("section", { class: `card end end-${d.end.type}` }, el("h3", {}, endTitle(d.end.type)), d.end.message ? shownPre("prose", d.end.message) : null));
   }
   detailPane.replaceChildren(...parts);
   if (searching()) highlight();
@@ -220,14 +221,17 @@ function renderToolCall(tc: ToolCallView): HTMLElement {
       button("Copy JSON", "copy", "Copy the tool call's events as JSON", () => post({ type: "copyEvent", eventId: tc.callEventId })),
     ),
   );
-  card.append(el("details", { class: "input", attrs: { open: "" } }, el("summary", {}, tc.rawInput !== undefined ? "Input (malformed JSON from the model)" : "Input"),
-    el("pre", { class: "code" }, tc.rawInput ?? JSON.stringify(tc.input, null, 2))));
+  // JSON already writes a control character as an escape (\r, \u001b); a bidi override or a
+  // zero-width space it leaves as is. Either way the badge says the input holds one.
+  const input = revealHidden(tc.rawInput ?? JSON.stringify(tc.input, null, 2));
+  card.append(el("details", { class: "input", attrs: { open: "" } }, el("summary", {}, tc.rawInput !== undefined ? "Input (malformed JSON from the model)" : "Input", hiddenBadge(input.hidden || anyHidden(tc.input))),
+    el("pre", { class: "code" }, input.text)));
   if (tc.approval) {
     const a = tc.approval;
     card.append(el("div", { class: "approval" },
       el("strong", {}, `${a.decision} `), `by ${a.approverId}, asked ${a.askedAt.replace("T", " ").slice(0, 19)}, answered ${a.answeredAt.replace("T", " ").slice(0, 19)}`,
       a.reason ? el("div", { class: "dim" }, `reason: ${a.reason}`) : null,
-      a.editedInput !== undefined ? el("details", {}, el("summary", {}, "Edited input (what ran)"), el("pre", { class: "code" }, JSON.stringify(a.editedInput, null, 2))) : null));
+      a.editedInput !== undefined ? el("details", {}, el("summary", {}, "Edited input (what ran)"), el("pre", { class: "code" }, revealHidden(JSON.stringify(a.editedInput, null, 2)).text)) : null));
   }
   if (tc.error) {
     const e = tc.error;
@@ -235,14 +239,15 @@ function renderToolCall(tc: ToolCallView): HTMLElement {
     const d = e.detail ?? {};
     if (d.exit_code !== undefined) detailBits.push(el("div", {}, el("strong", {}, "exit code "), String(d.exit_code)));
     if (typeof d.path === "string") detailBits.push(el("div", {}, el("strong", {}, "path "), d.path));
-    if (typeof d.stderr === "string" && d.stderr) detailBits.push(el("div", {}, el("strong", {}, "stderr"), el("pre", { class: "code stderr" }, d.stderr)));
-    if (typeof d.stdout === "string" && d.stdout) detailBits.push(el("div", {}, el("strong", {}, "stdout"), el("pre", { class: "code" }, d.stdout)));
+    if (typeof d.stderr === "string" && d.stderr) detailBits.push(el("div", {}, el("strong", {}, "stderr"), shownPre("code stderr", d.stderr)));
+    if (typeof d.stdout === "string" && d.stdout) detailBits.push(el("div", {}, el("strong", {}, "stdout"), shownPre("code", d.stdout)));
     card.append(el("div", { class: "error" }, el("div", {}, icon("error", "outcome-error"), " ", el("span", { class: "error-type" }, e.type), " ", e.message), ...detailBits));
   }
   if (tc.output !== undefined) {
     const full = fullOutputs.get(tc.resultEventId ?? "");
-    const pre = el("pre", { class: "code output" }, full ?? tc.output);
-    const out = el("details", { class: "output", attrs: { open: "" } }, el("summary", {}, "Output"), pre);
+    const shown = revealHidden(full ?? tc.output);
+    const pre = el("pre", { class: "code output" }, shown.text);
+    const out = el("details", { class: "output", attrs: { open: "" } }, el("summary", {}, "Output", hiddenBadge(shown.hidden)), pre);
     if (tc.outputPreview && full === undefined && tc.resultEventId) {
       const more = el("button", { class: "link" }, "Show all");
       const id = tc.resultEventId;
@@ -250,7 +255,7 @@ function renderToolCall(tc: ToolCallView): HTMLElement {
       out.append(more);
     }
     if (tc.truncatedInTrail) {
-      out.append(el("div", { class: "dim" }, `The tool produced ${num(tc.outputBytes ?? 0)} bytes; the model and the trail got the first part. SHA-256 of all of it: ${tc.outputSha256 ?? "?"}`));
+      out.append(el("div", { class: "dim" }, `The tool produced ${num(tc.outputBytes ?? 0)} bytes; the model and the trail got the first part (output_sha256: ${tc.outputSha256 ?? "?"}, of the part kept, after redaction)`));
     }
     card.append(out);
   }
@@ -267,14 +272,30 @@ function renderToolCall(tc: ToolCallView): HTMLElement {
   return card;
 }
 
+/**
+ * Marks a block whose text held hidden characters (controls, bidi overrides, zero-width):
+ * they are shown escaped, since a bidi override would reorder what is read and a zero-width
+ * or control character would not show at all.
+ */
+function hiddenBadge(hidden: boolean): HTMLElement | null {
+  return hidden ? el("span", { class: "badge hidden-chars", title: "This text contains hidden control characters (bidi overrides, zero-width, escapes); they are shown escaped as \\x1b, \\u202e…" }, "hidden characters shown escaped") : null;
+}
+
+/** A block of trail text, hidden characters escaped, with the badge above it when it had any. */
+function shownPre(cls: string, text: string): HTMLElement {
+  const shown = revealHidden(text);
+  const pre = el("pre", { class: cls }, shown.text);
+  return shown.hidden ? el("div", { class: "hidden-chars-block" }, hiddenBadge(true), pre) : pre;
+}
+
 /** A retry beside the original: outcome, and what changed in the input and the output. */
 function renderRetry(tc: ToolCallView, r: RetryView): HTMLElement {
   const side = (title: string, outcome: string, input: unknown, output: string | undefined, error: ToolCallView["error"]) =>
     el("div", { class: `side outcome-${outcome}` },
       el("h4", {}, icon(outcome === "error" ? "error" : "pass", `outcome-${outcome}`), ` ${title}`),
-      el("pre", { class: "code" }, JSON.stringify(input, null, 2)),
-      error ? el("div", { class: "error" }, icon("error", "outcome-error"), " ", el("span", { class: "error-type" }, error.type), " ", error.message, typeof error.detail?.stderr === "string" && error.detail.stderr ? el("pre", { class: "code stderr" }, error.detail.stderr) : null) : null,
-      output !== undefined ? el("pre", { class: "code output" }, output) : null);
+      shownPre("code", JSON.stringify(input, null, 2)),
+      error ? el("div", { class: "error" }, icon("error", "outcome-error"), " ", el("span", { class: "error-type" }, error.type), " ", error.message, typeof error.detail?.stderr === "string" && error.detail.stderr ? shownPre("code stderr", error.detail.stderr) : null) : null,
+      output !== undefined ? shownPre("code output", output) : null);
   const inputChanged = JSON.stringify(r.input) !== JSON.stringify(tc.input);
   return el("section", { class: "retry", attrs: { "data-event": r.eventId } },
     el("h4", {}, icon("debug-rerun"), ` Retry at ${r.time.replace("T", " ").slice(0, 19)}: ${r.outcome === "success" ? "succeeded" : `failed (${r.error?.type})`}`,

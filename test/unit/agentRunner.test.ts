@@ -183,7 +183,8 @@ test("a failing command keeps exit code, stdout and stderr; a slow one times out
   assert.equal(c(bigCmd).output_bytes, 200_000);
   assert.equal(c(bigFile).output_truncated, true);
   assert.equal(c(bigFile).output_bytes, 100_000);
-  assert.equal(c(bigFile).output_sha256, sha256Hex("b".repeat(100_000)));
+  // The digest is of what the trail keeps, after redaction (a digest of unredacted text gives a short secret away).
+  assert.equal(c(bigFile).output_sha256, sha256Hex(c(bigFile).output));
   assert.ok(Buffer.byteLength(c(bigFile).output) < 64 * 1024 + 100);
   const told = (r.server.received[1].body as { messages: { content: { content: string }[] }[] }).messages[2].content;
   assert.match(told[0].content, /exit code: 3[\s\S]*broken/);
