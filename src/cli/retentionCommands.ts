@@ -31,7 +31,7 @@ async function retention(args: ParsedArgs, archive: boolean): Promise<number> {
   if (!archive && to) throw new UsageError("prune deletes; to move segments elsewhere use: agent-audit archive --before DATE --to DIR");
   const store = await openTrailForWriting(workspaceFrom(stringFlag(args, "workspace")));
   try {
-    const r = await pruneSegments(store, { before, archiveTo: to, user: process.env.USER ?? "" });
+    const r = await pruneSegments(store, { before, archiveTo: to, user: process.env.USER ?? "", trustedKeys: trustStore().trustedKeys() });
     for (const k of r.kept) process.stderr.write(`kept ${k}\n`);
     if (!r.segments.length) {
       process.stdout.write(`Nothing to ${verb}: no sealed, signed segment was sealed before ${before.toISOString()}.\n`);

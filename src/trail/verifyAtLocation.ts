@@ -1,6 +1,5 @@
-import * as fs from "node:fs";
 import type { AnchorFile } from "./anchorFile";
-import { anchorPathFor, readAnchor } from "./anchorFile";
+import { readAnchor } from "./anchorFile";
 import { advancePin, canonicalLocation } from "./pins";
 import { loadSqlEngine } from "./sqlEngine";
 import { TrailStore } from "./trailStore";
@@ -52,9 +51,9 @@ export async function verifyOpenTrail(store: TrailStore, open: OpenReport, trust
   const trailPath = store.path;
   const location = canonicalLocation(trailPath);
   const pin = trust.pins.read(trailPath);
-  const byId = anchorPathFor(trust.anchorsDir, pin?.trail_id ?? store.trailId);
-  const anchorFile = opts.anchorFile ?? (fs.existsSync(byId) ? byId : undefined);
-  const anchor: AnchorFile | undefined = anchorFile ? readAnchor(anchorFile) : undefined;
+  const own = opts.anchorFile ? undefined : trust.anchorFor(pin?.trail_id ?? store.trailId);
+  const anchorFile = opts.anchorFile ?? own?.file;
+  const anchor: AnchorFile | undefined = opts.anchorFile ? readAnchor(opts.anchorFile) : own?.anchor;
   const report = verifyTrail(store.database, {
     sql: await loadSqlEngine(),
     anchor,
