@@ -46,6 +46,7 @@ export class TrailService implements vscode.Disposable {
   }, REFRESH_INTERVAL_MS);
   private readonly disposables: vscode.Disposable[] = [];
   private reportedError = false;
+  private openErrorValue: TrailError | undefined;
 
   constructor(
     readonly folder: vscode.WorkspaceFolder,
@@ -61,6 +62,15 @@ export class TrailService implements vscode.Disposable {
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, `${dir}/*`));
     const onDisk = () => void this.onDiskChange();
     this.disposables.push(watcher, watcher.onDidChange(onDisk), watcher.onDidCreate(onDisk), watcher.onDidDelete(onDisk), this.changed);
+  }
+
+  /**
+   * Why the trail could not be opened for viewing, for the views to say (undefined once it opens).
+   * An `UnsafeTrailFileError` (safeFiles.ts) is a refusal of what the workspace ships in
+   * .agent-audit (a link, a FIFO, a file too large, a foreign trail id): its message is one line.
+   */
+  get openError(): TrailError | undefined {
+    return this.openErrorValue;
   }
 
   get trailPath(): string {
@@ -143,10 +153,12 @@ export class TrailService implements vscode.Disposable {
         this.log.info(`opened ${this.trailPath} (${store.head.seq} events)`);
         store.onDidAppend(() => this.fire());
         this.store = store;
+        this.openErrorValue = undefined;
         this.source.baseline();
         return store;
       } catch (err) {
         const message = err instanceof TrailError ? err.message : `Cannot open ${this.trailPath}: ${(err as Error).message}`;
+        this.openErrorValue = err instanceof TrailError ? err : new TrailError("CORRUPT", message, this.trailPath);
         this.log.error(message);
         if (!this.reportedError) {
           this.reportedError = true;

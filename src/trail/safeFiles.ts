@@ -133,8 +133,12 @@ export function readRegularFile(file: string, max: number): Buffer {
   }
 }
 
-/** A folder that must be a real folder if it exists (not a link): false when absent. */
-export function checkRealFolder(dir: string, what: string): boolean {
+/**
+ * A folder that must be a real folder if it exists: false when absent. A symbolic link is
+ * refused, unless `linkWithin` is given and the link resolves to a folder inside it (a trail
+ * folder linked elsewhere in the same workspace stays in the workspace).
+ */
+export function checkRealFolder(dir: string, what: string, linkWithin?: string): boolean {
   let st: fs.Stats;
   try {
     st = fs.lstatSync(dir);
@@ -144,10 +148,16 @@ export function checkRealFolder(dir: string, what: string): boolean {
   }
   if (st.isSymbolicLink()) {
     let target = "";
+    let real: string | undefined;
     try {
       target = ` (to ${fs.readlinkSync(dir)})`;
+      real = fs.realpathSync.native(dir);
     } catch {
-      /* gone meanwhile */
+      /* dangling, or gone meanwhile */
+    }
+    if (real && linkWithin) {
+      const within = fs.realpathSync.native(linkWithin);
+      if (real.startsWith(within + path.sep) && fs.statSync(real).isDirectory()) return true;
     }
     throw new UnsafeTrailFileError(
       `${dir} is a symbolic link${target}: ${what} must be a real folder inside the workspace, or the trail would be read from and written to wherever it points. ` +
@@ -160,15 +170,17 @@ export function checkRealFolder(dir: string, what: string): boolean {
 }
 
 /**
- * The trail's folder (`.agent-audit`) and its `segments/` are real folders, not links out of
- * the workspace; with `create`, the trail folder is made when it is missing.
+ * The trail's folder (`.agent-audit`) is a real folder or a link to one inside the same
+ * workspace, and its `segments/` a real folder: never a link out of the workspace. With
+ * `create`, the trail folder is made when it is missing.
  */
 export function checkTrailFolders(trailPath: string, opts: { create?: boolean } = {}): void {
-  const dir = path.dirname(trailPath);
-  if (!checkRealFolder(dir, "the trail folder")) {
+  const dir = path.dirname(path.resolve(trailPath));
+  const workspace = path.dirname(dir);
+  if (!checkRealFolder(dir, "the trail folder", workspace)) {
     if (!opts.create) return;
     fs.mkdirSync(dir, { recursive: true });
-    checkRealFolder(dir, "the trail folder");
+    checkRealFolder(dir, "the trail folder", workspace);
   }
   checkRealFolder(path.join(dir, "segments"), "the trail folder's segments/");
 }

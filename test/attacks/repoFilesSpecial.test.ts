@@ -48,6 +48,19 @@ test(".agent-audit as a symlink to a folder outside the workspace: every command
   fs.symlinkSync(empty, trailDir(s.ws));
   await everyCommandRefuses(s, await fakeApi(t), /\.agent-audit is a symbolic link/, [["run", "Look around", "--approve", "none"], ["checkpoint"]]);
   assert.deepEqual(fs.readdirSync(empty), [], "no trail.db or journal was created through the link");
+  // A link inside the workspace that leads out through another link is refused too…
+  fs.rmSync(trailDir(s.ws));
+  fs.symlinkSync(empty, path.join(s.ws, "hop"));
+  fs.symlinkSync("hop", trailDir(s.ws));
+  await everyCommandRefuses(s, await fakeApi(t), /\.agent-audit is a symbolic link/, [["run", "Look around", "--approve", "none"]]);
+  assert.deepEqual(fs.readdirSync(empty), []);
+  // …while one to a folder of the same workspace (a user's own layout) is the trail folder.
+  fs.rmSync(trailDir(s.ws));
+  fs.mkdirSync(path.join(s.ws, "audit-data"));
+  fs.symlinkSync("audit-data", trailDir(s.ws));
+  const ok = await cliBounded(["run", "Look around", "--approve", "none", "--workspace", s.ws], s, { env: await fakeApi(t) });
+  assert.equal(ok.code, 0, ok.out);
+  assert.ok(fs.existsSync(path.join(s.ws, "audit-data", "trail.db")));
 });
 
 test("trail.db, the journal or segments/ as symlinks: refused, never followed (reads) nor written through (the journal)", async (t) => {
