@@ -87,6 +87,8 @@ export class TrustStore {
   trust(publicKeyPem: string): PublicKeyRecord {
     const fp = fingerprintOf(publicKeyPem);
     fs.mkdirSync(this.trustedDir, { recursive: true, mode: 0o700 });
+    checkTrustStorePath(this.dir);
+    checkTrustStorePath(this.trustedDir);
     fs.writeFileSync(path.join(this.trustedDir, `${fp}.pem`), publicKeyPem.trim() + "\n", { mode: 0o644 });
     return { fingerprint: fp, algorithm: "ed25519", public_key: publicKeyPem };
   }

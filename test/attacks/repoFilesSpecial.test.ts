@@ -167,3 +167,15 @@ test("a hard-linked journal is never written in place: run refuses it, the other
   const list = await cliBounded(["sessions", "--workspace", s.ws], s);
   assert.equal(list.code, 0, list.out);
 });
+
+test("a folder shipped under a temp file's name neither stops the writer nor is deleted", async (t) => {
+  const s = scene(t);
+  await foreignTrail(s.ws, { signer: "none" });
+  const shipped = path.join(trailDir(s.ws), "trail.db.tmp-999999999-x");
+  fs.mkdirSync(path.join(shipped, "keep"), { recursive: true });
+  fs.writeFileSync(path.join(shipped, "keep", "file"), "not a leftover of ours");
+  const r = await cliBounded(["checkpoint", "--workspace", s.ws], s);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /Signed checkpoint 1/);
+  assert.equal(fs.readFileSync(path.join(shipped, "keep", "file"), "utf8"), "not a leftover of ours");
+});
