@@ -238,11 +238,29 @@ export function checkTrustStorePath(p: string): boolean {
 /** A small file of the trust store, checked (owner, mode, regular) and read with a bound; undefined when absent. */
 export function readTrustStoreFile(file: string): Buffer | undefined {
   if (!checkTrustStorePath(file)) return undefined;
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | O_NONBLOCK);
+  return readSmallRegularFile(file);
+}
+
+/**
+ * A small regular file, links followed (a user's own dotfile links), but never waiting on a
+ * FIFO or device and never larger than `max`: for files of a workspace that are read whole
+ * (`.vscode/settings.json`), and the trust store's. Undefined when absent.
+ */
+export function readSmallRegularFile(file: string, max = MAX_SMALL_FILE_BYTES): Buffer | undefined {
+  let fd: number;
+  try {
+    // Not even opened when it is a device or FIFO (opening some devices does something).
+    const pre = fs.statSync(file);
+    if (!pre.isFile()) throw notRegular(file, pre);
+    fd = fs.openSync(file, fs.constants.O_RDONLY | O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw notRegular(file, st);
-    checkSize(file, st.size, MAX_SMALL_FILE_BYTES);
+    checkSize(file, st.size, max);
     const buf = Buffer.allocUnsafe(st.size);
     let got = 0;
     while (got < st.size) {

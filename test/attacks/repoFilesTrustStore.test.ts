@@ -3,6 +3,7 @@
 // folder or file others may write) is refused with one line, never believed: otherwise a
 // planted key, anchor or vouched pin turns a forged trail green.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
@@ -51,6 +52,15 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "a FIFO in place of a trusted key (verify would wait on it forever)",
+    plant: (s) => {
+      const dir = path.join(s.config, "trusted-keys");
+      fs.mkdirSync(dir, { mode: 0o700 });
+      execFileSync("mkfifo", ["-m", "644", path.join(dir, "colleague.pem")]);
+      return /trusted-keys\/colleague\.pem is a FIFO \(named pipe\)/;
+    },
+  },
+  {
     name: "the trust store folder itself writable by others",
     plant: (s, f) => {
       fs.mkdirSync(path.join(s.config, "trusted-keys"), { mode: 0o700 });
@@ -96,7 +106,8 @@ for (const c of CASES) {
     // The pin case forges a trail without signatures: only the planted pin could vouch for it.
     const { trailPath } = await foreignTrail(s.ws, { signer: c.name.includes("pin") ? "none" : mallory });
     const refusal = await c.plant(s, { trailPath, mallory });
-    const r = await cliBounded(["verify", "--workspace", s.ws], s);
+    const r = await cliBounded(["verify", "--workspace", s.ws], s, { timeoutMs: 15_000 });
+    assert.equal(r.killed, undefined, `verify was killed (${r.killed})`);
     assert.doesNotMatch(r.out, /valid and authenticated/, "the forged trail is not authenticated");
     assert.equal(r.code, 2, r.out);
     assertOneClearLine(r.out, refusal);
