@@ -7,6 +7,7 @@ import { sealSignatureValid, segmentBase } from "../trail/segments";
 import { fingerprintOf } from "../trail/signing";
 import { loadSqlEngine } from "../trail/sqlEngine";
 import { verifyTrail } from "../trail/verifyTrail";
+import { MAX_SEGMENT_BYTES, MAX_SMALL_FILE_BYTES, readRegularFile } from "../trail/safeFiles";
 import { plural } from "../shared/plural";
 import type { ParsedArgs } from "./cliArgs";
 import { stringFlag, UsageError } from "./cliArgs";
@@ -31,7 +32,7 @@ async function retention(args: ParsedArgs, archive: boolean): Promise<number> {
   if (!archive && to) throw new UsageError("prune deletes; to move segments elsewhere use: agent-audit archive --before DATE --to DIR");
   const store = await openTrailForWriting(workspaceFrom(stringFlag(args, "workspace")));
   try {
-    const r = await pruneSegments(store, { before, archiveTo: to, user: process.env.USER ?? "" });
+    const r = await pruneSegments(store, { before, archiveTo: to, user: process.env.USER ?? "", trustedKeys: trustStore().trustedKeys() });
     for (const k of r.kept) process.stderr.write(`kept ${k}\n`);
     if (!r.segments.length) {
       process.stdout.write(`Nothing to ${verb}: no sealed, signed segment was sealed before ${before.toISOString()}.\n`);
@@ -68,12 +69,13 @@ export async function verifySegmentCommand(args: ParsedArgs): Promise<number> {
   let seal: SealRecord;
   let key: { fingerprint: string; public_key: string } | null;
   try {
-    ({ seal, key } = JSON.parse(fs.readFileSync(sealFile, "utf8")) as { seal: SealRecord; key: { fingerprint: string; public_key: string } | null });
+    ({ seal, key } = JSON.parse(readRegularFile(sealFile, MAX_SMALL_FILE_BYTES).toString("utf8")) as { seal: SealRecord; key: { fingerprint: string; public_key: string } | null });
   } catch (err) {
     throw new UsageError(`${sealFile} is not a seal file: ${(err as Error).message}`);
   }
   const problems: string[] = [];
-  const bytes = fs.readFileSync(file);
+  // The file may come from anywhere (an archive folder someone handed over): bounded, no FIFO, no link.
+  const bytes = readRegularFile(file, MAX_SEGMENT_BYTES);
   if (sha256Hex(bytes) !== seal.file_sha256) problems.push(`${path.basename(file)} is not the file that was sealed (SHA-256 differs)`);
   const trusted = trustStore().trustedKeys();
   const trustedKey = trusted.find((k) => k.fingerprint === seal.key_fingerprint);

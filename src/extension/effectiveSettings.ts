@@ -1,6 +1,6 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "jsonc-parser";
+import { readSmallRegularFile } from "../trail/safeFiles";
 import * as vscode from "vscode";
 import type { Logger } from "./logger";
 import type { AgentAuditSettings } from "./settings";
@@ -38,7 +38,9 @@ function userOnlyValuesInWorkspaceFiles(): string[] {
   const objects: unknown[] = [];
   const read = (file: string) => {
     try {
-      return parse(readSmallRegularFile(file)) as unknown;
+      // Never a plain read: a repository may ship a FIFO, which would freeze the extension host.
+      const text = readSmallRegularFile(file, 1024 * 1024)?.toString("utf8");
+      return text === undefined ? undefined : (parse(text) as unknown);
     } catch {
       return undefined;
     }
@@ -59,25 +61,3 @@ function userOnlyValuesInWorkspaceFiles(): string[] {
   return out;
 }
 
-/**
- * A settings file as text, read on the extension host's thread: only a regular file (a
- * repository may ship a FIFO, which a plain read would wait on forever, freezing the window),
- * not through a link, and at most 1 MiB.
- */
-function readSmallRegularFile(file: string): string {
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.size > 1024 * 1024) throw new Error(`${file} is not a settings file`);
-    const buf = Buffer.alloc(st.size);
-    let got = 0;
-    while (got < buf.length) {
-      const n = fs.readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got).toString("utf8");
-  } finally {
-    fs.closeSync(fd);
-  }
-}

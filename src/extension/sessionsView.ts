@@ -65,7 +65,7 @@ class SessionsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
       // Only now, when the view is visible, are the trails opened and queried.
       await Promise.all(this.services().map((s) => s.load()));
       const roots = this.model.roots();
-      this.onRootRead(this.services().flatMap((s) => (s.openError ? [s.openError] : [])), !!(this.model.filter || this.model.failedOnly) && roots.length === 0);
+      this.onRootRead(this.services().flatMap((s) => (s.openError ? [`${s.folder.name}: ${s.openError.message}`] : [])), !!(this.model.filter || this.model.failedOnly) && roots.length === 0);
       void vscode.commands.executeCommand("setContext", "agentAudit.trailLoaded", true);
       const pending = this.rootPending;
       this.rootPending = undefined;

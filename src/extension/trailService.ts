@@ -46,8 +46,7 @@ export class TrailService implements vscode.Disposable {
   }, REFRESH_INTERVAL_MS);
   private readonly disposables: vscode.Disposable[] = [];
   private reportedError = false;
-  /** Why the trail could not be opened for viewing, until it opens (the Sessions view shows it). */
-  openError: string | undefined;
+  private openErrorValue: TrailError | undefined;
 
   constructor(
     readonly folder: vscode.WorkspaceFolder,
@@ -64,6 +63,15 @@ export class TrailService implements vscode.Disposable {
     // The lock's socket comes and goes with every commit of a writer: not a change to read.
     const onDisk = (uri: vscode.Uri) => void (/\.lock\.sock(\.takeover)?$/.test(uri.path) || this.onDiskChange());
     this.disposables.push(watcher, watcher.onDidChange(onDisk), watcher.onDidCreate(onDisk), watcher.onDidDelete(onDisk), this.changed);
+  }
+
+  /**
+   * Why the trail could not be opened for viewing, for the views to say (undefined once it opens).
+   * An `UnsafeTrailFileError` (safeFiles.ts) is a refusal of what the workspace ships in
+   * .agent-audit (a link, a FIFO, a file too large, a foreign trail id): its message is one line.
+   */
+  get openError(): TrailError | undefined {
+    return this.openErrorValue;
   }
 
   get trailPath(): string {
@@ -127,7 +135,7 @@ export class TrailService implements vscode.Disposable {
     const days = this.retentionDays();
     if (days <= 0) return;
     try {
-      const r = await pruneSegments(store, { before: new Date(Date.now() - days * 86_400_000), user: `vscode:${os.userInfo().username}` });
+      const r = await pruneSegments(store, { before: new Date(Date.now() - days * 86_400_000), user: `vscode:${os.userInfo().username}`, trustedKeys: this.trust.trustedKeys() });
       for (const k of r.kept) this.log.warn(`retention kept ${k}`);
       if (r.segments.length) this.log.info(`retention (${days} days): pruned ${r.segments.length} sealed segments, seq ${r.segments[0].first_seq}–${r.segments[r.segments.length - 1].last_seq}`);
     } catch (err) {
@@ -146,12 +154,12 @@ export class TrailService implements vscode.Disposable {
         this.log.info(`opened ${this.trailPath} (${store.head.seq} events)`);
         store.onDidAppend(() => this.fire());
         this.store = store;
-        this.openError = undefined;
+        this.openErrorValue = undefined;
         this.source.baseline();
         return store;
       } catch (err) {
         const message = err instanceof TrailError ? err.message : `Cannot open ${this.trailPath}: ${(err as Error).message}`;
-        this.openError = `${this.folder.name}: ${message}`;
+        this.openErrorValue = err instanceof TrailError ? err : new TrailError("CORRUPT", message, this.trailPath);
         this.log.error(message);
         if (!this.reportedError) {
           this.reportedError = true;

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "./durableFile";
+import { checkTrailId, checkTrustStorePath, readTrustStoreFile } from "./safeFiles";
 import type { Checkpoint, PublicKeyRecord } from "./signing";
 
 export const ANCHOR_FORMAT = "agent-audit-anchor/1";
@@ -20,15 +21,17 @@ export interface AnchorFile {
   tree_note?: string;
 }
 
+/** anchors/<trail_id>.json; refused for an id that is not one the store makes (it comes from a trail file). */
 export function anchorPathFor(dir: string, trailId: string): string {
+  checkTrailId(trailId, `the anchor of trail ${JSON.stringify(String(trailId).slice(0, 200))}`);
   return path.join(dir, `${trailId}.json`);
 }
 
-/** Reads an anchor file; throws an error naming the file when it is not one. */
-export function readAnchor(file: string): AnchorFile {
+/** Reads an anchor file (or its already read `text`); throws an error naming the file when it is not one. */
+export function readAnchor(file: string, text?: string): AnchorFile {
   let parsed: AnchorFile;
   try {
-    parsed = JSON.parse(fs.readFileSync(file, "utf8")) as AnchorFile;
+    parsed = JSON.parse(text ?? fs.readFileSync(file, "utf8")) as AnchorFile;
   } catch (err) {
     throw new Error(`Cannot read anchor ${file}: ${(err as Error).message}`);
   }
@@ -41,9 +44,12 @@ export function readAnchor(file: string): AnchorFile {
 /** Records `checkpoint` as the trail's latest, never moving backwards; keeps all keys seen. */
 export function updateAnchor(dir: string, checkpoint: Checkpoint, key: PublicKeyRecord, treeNote?: string): void {
   const file = anchorPathFor(dir, checkpoint.trail_id);
+  // A folder or file another user could write is not written to either: the error is logged.
+  checkTrustStorePath(dir);
+  const text = readTrustStoreFile(file)?.toString("utf8");
   let current: AnchorFile | undefined;
   try {
-    current = fs.existsSync(file) ? readAnchor(file) : undefined;
+    current = text === undefined ? undefined : readAnchor(file, text);
   } catch {
     current = undefined; // an unreadable anchor is replaced by a good one
   }

@@ -93,6 +93,10 @@ export function removeStaleTempFiles(file: string): string[] {
   for (const name of fs.readdirSync(dir)) {
     const pid = Number(name.slice(prefix.length).split("-")[0]);
     if (name.startsWith(prefix) && !isRunning(pid) && ageMs(path.join(dir, name)) > STALE_TEMP_MS) {
+      // Our temp files are files; a folder (or FIFO…) of that name, say one a repository
+      // shipped, is not ours to delete, and must not stop the writer either.
+      const st = fs.lstatSync(path.join(dir, name), { throwIfNoEntry: false });
+      if (!st || !(st.isFile() || st.isSymbolicLink())) continue;
       fs.rmSync(path.join(dir, name), { force: true });
       removed.push(name);
     }

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "./durableFile";
+import { checkTrustStorePath, readTrustStoreFile, UnsafeTrailFileError } from "./safeFiles";
 import type { Finding } from "./verifyChain";
 
 export const PIN_FORMAT = "agent-audit-pin/1";
@@ -104,7 +105,11 @@ export function advancePin(pin: Pin | undefined, s: TrailState, now: string, vou
 
 /** Pins on disk: one JSON file per location under `dir`. */
 export class PinFiles {
-  constructor(readonly dir: string) {}
+  /** `root`: the trust store folder the pins live in, checked (owner, mode) with them. */
+  constructor(
+    readonly dir: string,
+    private readonly root?: string,
+  ) {}
 
   fileFor(trailPath: string): string {
     const id = createHash("sha256").update(canonicalLocation(trailPath)).digest("hex").slice(0, 32);
@@ -113,12 +118,17 @@ export class PinFiles {
 
   read(trailPath: string): Pin | undefined {
     const file = this.fileFor(trailPath);
-    let text: string;
+    let text: string | undefined;
     try {
-      text = fs.readFileSync(file, "utf8");
-    } catch {
+      // A pin another user could have written (or made "vouched") is refused, never believed.
+      if (this.root) checkTrustStorePath(this.root);
+      if (!checkTrustStorePath(this.dir)) return undefined;
+      text = readTrustStoreFile(file)?.toString("utf8");
+    } catch (err) {
+      if (err instanceof UnsafeTrailFileError) throw err;
       return undefined;
     }
+    if (text === undefined) return undefined;
     const p = JSON.parse(text) as Pin;
     if (p.format !== PIN_FORMAT) throw new Error(`${file} is not an Agent Audit pin`);
     return p;
@@ -126,6 +136,7 @@ export class PinFiles {
 
   write(pin: Pin): void {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    checkTrustStorePath(this.dir);
     writeFileAtomic(this.fileFor(pin.location), Buffer.from(JSON.stringify(pin, null, 2) + "\n"));
   }
 

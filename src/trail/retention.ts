@@ -3,6 +3,10 @@ import * as path from "node:path";
 import { fsyncDir, tempPathFor, writeFileDurably } from "./durableFile";
 import { sha256Hex } from "./hashChain";
 import type { SealRecord } from "./segments";
+import { isStoreSegmentName, readSealedSegment, sealSignatureValid, segmentFileName } from "./segments";
+import type { PublicKeyRecord } from "./signing";
+import { fingerprintOf } from "./signing";
+import { regularFileStat } from "./safeFiles";
 import { TrailError } from "./trailErrors";
 import type { TrailStore } from "./trailStore";
 
@@ -15,6 +19,8 @@ export interface PruneOptions {
   /** Move them here instead of deleting them (`archive`): each file and its seal as JSON. */
   archiveTo?: string;
   user?: string;
+  /** Keys whose seals count (the user's trust store); default: the store's own signing key. */
+  trustedKeys?: PublicKeyRecord[];
 }
 
 export interface PruneResult {
@@ -37,20 +43,41 @@ export async function pruneSegments(store: TrailStore, opts: PruneOptions): Prom
   const cutoff = opts.before.toISOString();
   const kept: string[] = [];
   const chosen: SealRecord[] = [];
+  // A seal is a row of the trail file: in a cloned repository every field is someone else's.
+  // Only a file the store named, in segments/, sealed under a signature a trusted key made, goes.
+  const trusted = new Map((opts.trustedKeys ?? [store.signerKey]).map((k) => [k.fingerprint, k.public_key]));
   for (const seal of store.seals) {
-    if (seal.sealed_at >= cutoff) break; // seals are in time order: the rest are newer
-    const file = path.join(store.segmentsDir, seal.file_name);
-    if (!fs.existsSync(file)) continue; // pruned before
-    if (!seal.signature || !seal.checkpoint_no) {
-      kept.push(`segment ${seal.segment_no}: its seal is not signed (the trail had no signing key when it was sealed)`);
-      continue;
+    // Seals are in seq order, their times too (the store never dates one before the event
+    // before it). Nothing after a segment that stays goes: what remains is always a whole
+    // suffix of the trail, whatever a clock or a hostile seal says.
+    if (seal.sealed_at >= cutoff) break;
+    const no = seal.segment_no;
+    if (!isStoreSegmentName(seal)) {
+      kept.push(`segment ${no}: its file name ${JSON.stringify(String(seal.file_name).slice(0, 200))} is not one the store makes (${Number.isSafeInteger(no) && no > 0 ? segmentFileName(no) : "seg-NNNNNN.db"}): the trail was edited; nothing was done with that path`);
+      break;
     }
-    if (sha256Hex(fs.readFileSync(file)) !== seal.file_sha256) {
-      kept.push(`segment ${seal.segment_no}: ${file} differs from its seal (edited?); run "agent-audit verify"`);
-      continue;
+    if (!regularFileStat(path.join(store.segmentsDir, seal.file_name))) continue; // pruned before
+    const key = seal.key_fingerprint ? trusted.get(seal.key_fingerprint) : undefined;
+    if (!seal.signature || !seal.checkpoint_no || !seal.key_fingerprint) {
+      kept.push(`segment ${no}: its seal is not signed (the trail had no signing key when it was sealed)`);
+      break;
+    }
+    if (!key) {
+      kept.push(`segment ${no}: its seal is not signed by a key you trust (signed by ${seal.key_fingerprint.slice(0, 16)}…); if it is a colleague's, trust it first with "agent-audit trust add"`);
+      break;
+    }
+    if (fingerprintOf(key) !== seal.key_fingerprint || !sealSignatureValid(seal, key) || seal.trail_id !== store.trailId) {
+      kept.push(`segment ${no}: its seal's signature does not verify (the seal was edited or forged); run "agent-audit verify"`);
+      break;
+    }
+    const found = readSealedSegment(store.segmentsDir, seal);
+    if (!found?.bytes || sha256Hex(found.bytes) !== seal.file_sha256) {
+      kept.push(`segment ${no}: ${found?.file ?? seal.file_name} differs from its seal (edited?); run "agent-audit verify"`);
+      break;
     }
     chosen.push(seal);
   }
+  if (kept.length) kept.push("the segments after it are kept too: prune removes only the oldest segments, in order, so what remains is never missing a middle");
   if (!chosen.length) return { segments: [], kept };
   store.releaseSegments();
 
@@ -92,8 +119,9 @@ export async function pruneSegments(store: TrailStore, opts: PruneOptions): Prom
 
 /** Copies a segment and its seal (JSON) into `dir`, durably, and checks the copy. */
 async function archiveOne(store: TrailStore, seal: SealRecord, dir: string): Promise<void> {
-  const target = path.join(dir, seal.file_name);
-  const bytes = fs.readFileSync(path.join(store.segmentsDir, seal.file_name));
+  const target = path.join(dir, seal.file_name); // a name the store makes (checked above)
+  const bytes = readSealedSegment(store.segmentsDir, seal)?.bytes;
+  if (!bytes) throw new TrailError("IO", `${path.join(store.segmentsDir, seal.file_name)} changed while it was being archived; nothing was pruned`);
   if (!fs.existsSync(target) || sha256Hex(fs.readFileSync(target)) !== seal.file_sha256) {
     const tmp = tempPathFor(target);
     try {

@@ -1,9 +1,9 @@
 import { createPublicKey, verify } from "node:crypto";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Database, SqlJsStatic, SqlValue } from "sql.js";
 import { canonicalJson } from "./canonicalJson";
 import { GENESIS_HASH, sha256Hex } from "./hashChain";
+import { MAX_SEGMENT_BYTES, readRegularFile, regularFileStat, UnsafeTrailFileError } from "./safeFiles";
 import { SCHEMA_SQL } from "./schema";
 import type { CheckpointSigner } from "./signing";
 import { TrailError } from "./trailErrors";
@@ -49,6 +49,36 @@ export function segmentsDirFor(trailPath: string): string {
 
 export function segmentFileName(segmentNo: number): string {
   return `seg-${String(segmentNo).padStart(6, "0")}.db`;
+}
+
+/** Whether the seal names its file as the store names it (a seal's fields are the trail file's, so anyone's). */
+export function isStoreSegmentName(seal: Pick<SealRecord, "segment_no" | "file_name">): boolean {
+  return Number.isSafeInteger(seal.segment_no) && seal.segment_no >= 1 && seal.file_name === segmentFileName(seal.segment_no);
+}
+
+/** The path of a seal's file in `dir`; refused when the seal names any other file (`../`, an absolute path). */
+export function sealedSegmentPath(dir: string, seal: Pick<SealRecord, "segment_no" | "file_name">): string {
+  if (!isStoreSegmentName(seal)) {
+    throw new UnsafeTrailFileError(
+      `The seal of segment ${seal.segment_no} names the file ${JSON.stringify(String(seal.file_name).slice(0, 200))}, which is not one the store makes (seg-NNNNNN.db in segments/): the trail was edited. ` +
+        `Nothing was read from or written to that path; run "agent-audit verify" on a copy, or move the .agent-audit folder aside.`,
+      dir,
+    );
+  }
+  return path.join(dir, seal.file_name);
+}
+
+/**
+ * A sealed segment's file as found in `dir`: undefined when absent; without `bytes` (not read)
+ * when its size is not the one its seal states; refused when it is a link, a special file or
+ * larger than a segment ever is. Nothing is read before those checks.
+ */
+export function readSealedSegment(dir: string, seal: SealRecord): { file: string; size: number; bytes?: Buffer } | undefined {
+  const file = sealedSegmentPath(dir, seal);
+  const st = regularFileStat(file);
+  if (!st) return undefined;
+  if (st.size !== seal.bytes) return { file, size: st.size };
+  return { file, size: st.size, bytes: readRegularFile(file, MAX_SEGMENT_BYTES) };
 }
 
 /** The exact bytes a seal's signature covers: canonical JSON of every field but the signature. */
@@ -198,14 +228,12 @@ export class SegmentFiles {
       this.open.set(seal.segment_no, held);
       return held;
     }
-    const file = path.join(this.dir, seal.file_name);
-    let bytes: Buffer;
-    try {
-      bytes = fs.readFileSync(file);
-    } catch {
-      throw new TrailError("CORRUPT", `Sealed segment ${seal.segment_no} (seq ${seal.first_seq}–${seal.last_seq}) is not in ${this.dir}: it was pruned, archived or removed`, file);
+    const found = readSealedSegment(this.dir, seal);
+    if (!found) {
+      throw new TrailError("CORRUPT", `Sealed segment ${seal.segment_no} (seq ${seal.first_seq}–${seal.last_seq}) is not in ${this.dir}: it was pruned, archived or removed`, path.join(this.dir, seal.file_name));
     }
-    if (sha256Hex(bytes) !== seal.file_sha256) {
+    const { file, bytes } = found;
+    if (!bytes || sha256Hex(bytes) !== seal.file_sha256) {
       throw new TrailError("CORRUPT", `${file} is not the segment that was sealed (its SHA-256 differs): it was edited. Nothing was read from it; run "agent-audit verify".`, file);
     }
     const db = new this.sql.Database(bytes);

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { checkTrustStorePath, readTrustStoreFile } from "./safeFiles";
 import { ed25519Signer, generateSigningKey } from "./signing";
 import type { CheckpointSigner } from "./signing";
 
@@ -22,6 +23,7 @@ export function signingKeyPath(dir = configDir()): string {
 export function loadOrCreateSigningKey(file = signingKeyPath()): CheckpointSigner {
   if (fs.existsSync(file)) return loadSigningKey(file);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  checkTrustStorePath(path.dirname(file));
   const pem = generateSigningKey();
   const fd = fs.openSync(file, "wx", 0o600);
   try {
@@ -39,9 +41,12 @@ export function loadSigningKeyIfPresent(file = signingKeyPath()): CheckpointSign
 }
 
 function loadSigningKey(file: string): CheckpointSigner {
+  // A key (or folder) another user owns or may write could be theirs, planted: never sign with it.
+  checkTrustStorePath(path.dirname(file));
+  checkTrustStorePath(file);
   if (process.platform !== "win32") {
     const mode = fs.statSync(file).mode & 0o777;
     if (mode & 0o077) throw new Error(`${file} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${file}`);
   }
-  return ed25519Signer(fs.readFileSync(file, "utf8"));
+  return ed25519Signer(readTrustStoreFile(file)!.toString("utf8"));
 }

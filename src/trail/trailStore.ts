@@ -37,6 +37,7 @@ import { carryIntoNextSegment, insertSeal, readSeals, segmentBase, segmentFileNa
 import type { SealBuilt } from "./sealJob";
 import { runSealJob } from "./sealJob";
 import { loadSqlEngine } from "./sqlEngine";
+import { checkSize, checkTrailFolders, checkTrailId, isSafeTrailId, MAX_JOURNAL_BYTES, MAX_SNAPSHOT_BYTES, openRegularFile, readRegularFile } from "./safeFiles";
 import { TrailError } from "./trailErrors";
 
 /** Rewrites an event's content and blobs before it is hashed (secret redaction). */
@@ -362,7 +363,8 @@ export class TrailStore {
   // ---- opening ---------------------------------------------------------------------------
 
   private async openReadWrite(): Promise<OpenReport> {
-    fs.mkdirSync(path.dirname(this.path), { recursive: true });
+    // A repository may ship .agent-audit or segments/ as a link out of the workspace.
+    checkTrailFolders(this.path, { create: true });
     await this.lock.acquire();
     try {
       const removedTempFiles = [...removeStaleTempFiles(this.path), ...removeStaleTempFiles(this.journalPath), ...this.removeStaleSegmentTemps()];
@@ -401,6 +403,7 @@ export class TrailStore {
   }
 
   private openReadOnly(): OpenReport {
+    checkTrailFolders(this.path);
     if (!fs.existsSync(this.path)) {
       throw new TrailError("CORRUPT", `No trail at ${this.path}: run an agent first, or check the path`, this.path);
     }
@@ -447,7 +450,7 @@ export class TrailStore {
     let id: FileIdentity | undefined;
     for (;;) {
       id = fileIdentity(this.path);
-      bytes = fs.readFileSync(this.path);
+      bytes = readRegularFile(this.path, MAX_SNAPSHOT_BYTES);
       if (sameIdentity(id, fileIdentity(this.path))) break; // not changed while we read it
     }
     const untouched = `It was left untouched; move it aside to start a new trail.`;
@@ -474,6 +477,11 @@ export class TrailStore {
         `${this.path} is not a readable Agent Audit trail (${(err as Error).message}). ${untouched}`,
         this.path,
       );
+    }
+    // The id names files in the trust store (anchors/<trail_id>.json): never a path of the file's choosing.
+    if (!isSafeTrailId(this.trailIdValue)) {
+      db.close();
+      checkTrailId(this.trailIdValue, this.path);
     }
     if (version > SCHEMA_VERSION) {
       db.close();
@@ -653,6 +661,7 @@ export class TrailStore {
       this.openJournal();
     }
     const size = fs.fstatSync(this.journalFd!).size;
+    checkSize(this.journalPath, size, MAX_JOURNAL_BYTES);
     // Past a damaged record nothing is read: what follows cannot be chained to what is known.
     if (size > this.journalEnd && !this.corruption) this.applyJournal(size, repair, report);
     if (this.headSeq < this.ackedSeq) this.throwRolledBack();
@@ -661,7 +670,7 @@ export class TrailStore {
   private openJournal(): void {
     this.corruption = undefined;
     if (this.journalFd !== undefined) fs.closeSync(this.journalFd);
-    this.journalFd = fs.openSync(this.journalPath, this.options.readOnly ? "r" : "r+");
+    this.journalFd = openRegularFile(this.journalPath, this.options.readOnly ? "r" : "r+", { singleName: !this.options.readOnly });
     this.journalIno = fs.fstatSync(this.journalFd, { bigint: true }).ino;
     const first = Buffer.alloc(4096);
     const n = fs.readSync(this.journalFd, first, 0, first.length, 0);

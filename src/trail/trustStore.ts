@@ -1,6 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readAnchor } from "./anchorFile";
+import type { AnchorFile } from "./anchorFile";
+import { anchorPathFor, readAnchor } from "./anchorFile";
+import { checkTrustStorePath, readTrustStoreFile } from "./safeFiles";
 import { PinFiles } from "./pins";
 import type { CheckpointSigner, PublicKeyRecord } from "./signing";
 import { ed25519Signer, fingerprintOf } from "./signing";
@@ -22,7 +24,7 @@ export class TrustStore {
   readonly pins: PinFiles;
 
   constructor(readonly dir = configDir()) {
-    this.pins = new PinFiles(path.join(dir, "pins"));
+    this.pins = new PinFiles(path.join(dir, "pins"), dir);
   }
 
   get anchorsDir(): string {
@@ -43,20 +45,35 @@ export class TrustStore {
     return loadSigningKeyIfPresent(signingKeyPath(this.dir));
   }
 
-  /** Every key this user trusts: their current key, retired ones, imported ones. */
+  /**
+   * The anchor this user keeps for a trail, if any (the folder and file checked: the user's
+   * own, writable by nobody else). Refused for a trail id that could not name a file.
+   */
+  anchorFor(trailId: string): { file: string; anchor: AnchorFile } | undefined {
+    const file = anchorPathFor(this.anchorsDir, trailId);
+    checkTrustStorePath(this.dir);
+    if (!checkTrustStorePath(this.anchorsDir)) return undefined;
+    const text = readTrustStoreFile(file)?.toString("utf8");
+    return text === undefined ? undefined : { file, anchor: readAnchor(file, text) };
+  }
+
+  /**
+   * Every key this user trusts: their current key, retired ones, imported ones. A key file or
+   * folder another user owns or may write is refused (UnsafeTrailFileError), not skipped: it
+   * could be a planted key, and a verdict without the user's own keys would mislead too.
+   */
   trustedKeys(): PublicKeyRecord[] {
     const out = new Map<string, PublicKeyRecord>();
+    checkTrustStorePath(this.dir);
     const own = this.existingSigner();
     if (own) out.set(own.key.fingerprint, own.key);
     let files: string[] = [];
-    try {
-      files = fs.readdirSync(this.trustedDir).filter((f) => f.endsWith(".pem"));
-    } catch {
-      /* none yet */
-    }
+    if (checkTrustStorePath(this.trustedDir)) files = fs.readdirSync(this.trustedDir).filter((f) => f.endsWith(".pem"));
     for (const f of files) {
+      const bytes = readTrustStoreFile(path.join(this.trustedDir, f));
+      if (!bytes) continue;
       try {
-        const pem = fs.readFileSync(path.join(this.trustedDir, f), "utf8");
+        const pem = bytes.toString("utf8");
         const fp = fingerprintOf(pem);
         out.set(fp, { fingerprint: fp, algorithm: "ed25519", public_key: pem });
       } catch {
@@ -70,6 +87,8 @@ export class TrustStore {
   trust(publicKeyPem: string): PublicKeyRecord {
     const fp = fingerprintOf(publicKeyPem);
     fs.mkdirSync(this.trustedDir, { recursive: true, mode: 0o700 });
+    checkTrustStorePath(this.dir);
+    checkTrustStorePath(this.trustedDir);
     fs.writeFileSync(path.join(this.trustedDir, `${fp}.pem`), publicKeyPem.trim() + "\n", { mode: 0o644 });
     return { fingerprint: fp, algorithm: "ed25519", public_key: publicKeyPem };
   }

@@ -1,6 +1,5 @@
-import * as fs from "node:fs";
 import type { AnchorFile } from "./anchorFile";
-import { anchorPathFor, readAnchor } from "./anchorFile";
+import { readAnchor } from "./anchorFile";
 import { advancePin, canonicalLocation } from "./pins";
 import { loadSqlEngine } from "./sqlEngine";
 import { TrailStore } from "./trailStore";
@@ -73,10 +72,11 @@ interface Vouching {
  */
 function readVouching(trailPath: string, trust: TrustStore, opts: VerifyAtLocationOptions, trailId?: string): Vouching {
   const pin = trust.pins.read(trailPath);
+  if (opts.anchorFile) return { pin, anchorFile: opts.anchorFile, anchor: readAnchor(opts.anchorFile) };
   const id = pin?.trail_id ?? trailId;
-  const byId = id ? anchorPathFor(trust.anchorsDir, id) : undefined;
-  const anchorFile = opts.anchorFile ?? (byId && fs.existsSync(byId) ? byId : undefined);
-  return { pin, anchorFile, anchor: anchorFile ? readAnchor(anchorFile) : undefined };
+  // Through the trust store: the id is checked before it names a file, the file's owner and mode too.
+  const own = id ? trust.anchorFor(id) : undefined;
+  return { pin, anchorFile: own?.file, anchor: own?.anchor };
 }
 
 async function verifyWith(store: TrailStore, open: OpenReport, trust: TrustStore, opts: VerifyAtLocationOptions, vouching: Vouching): Promise<LocatedVerification> {
@@ -85,10 +85,9 @@ async function verifyWith(store: TrailStore, open: OpenReport, trust: TrustStore
   const { pin } = vouching;
   let { anchorFile, anchor } = vouching;
   if (!anchorFile) {
-    const byId = anchorPathFor(trust.anchorsDir, store.trailId);
-    if (fs.existsSync(byId)) {
-      anchorFile = byId;
-      anchor = readAnchor(byId);
+    const own = trust.anchorFor(store.trailId);
+    if (own) {
+      ({ file: anchorFile, anchor } = own);
       // Read after the trail: catch up past what it names.
       await store.refresh();
     }

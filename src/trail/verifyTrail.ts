@@ -1,5 +1,3 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { Database, SqlJsStatic } from "sql.js";
 import type { AnchorFile } from "./anchorFile";
 import type { Pin, TrailState } from "./pins";
@@ -8,7 +6,7 @@ import { schemaDifferences } from "./schemaCheck";
 import { openNote, parseCheckpoint, parseVerifierKey } from "./evidenceVerifier";
 import { leafHash, MerkleFrontier } from "./merkle";
 import type { SealRecord } from "./segments";
-import { readSeals, sealSignatureValid, segmentBase } from "./segments";
+import { readSealedSegment, readSeals, sealSignatureValid, segmentBase } from "./segments";
 import { GENESIS_HASH, sha256Hex } from "./hashChain";
 import { noteVerifierKey, trailOrigin } from "./signedNote";
 import type { Checkpoint, PublicKeyRecord } from "./signing";
@@ -209,6 +207,12 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
       continue;
     }
     checked++;
+    if (!loaded.bytes) {
+      // Not read: a file of another size is not the one sealed (and may be any size at all).
+      add({ category: "SEGMENT_ALTERED", severity: "error", seq: seal.first_seq, toSeq: seal.last_seq, message: `${loaded.file} is ${loaded.size} bytes, its seal says ${seal.bytes}: it is not the file that was sealed (not read)` });
+      atSeal(seal);
+      continue;
+    }
     const segDb = new opts.sql.Database(loaded.bytes);
     try {
       if (sha256Hex(loaded.bytes) !== seal.file_sha256) {
@@ -420,12 +424,12 @@ function frontierOf(seal: SealRecord): MerkleFrontier {
   }
 }
 
-/** A sealed segment's bytes from the first folder that has its file. */
-function loadSegment(seal: SealRecord, dirs: (string | undefined)[]): { file: string; bytes: Buffer } | undefined {
+/** A sealed segment's file from the first folder that has it (see readSealedSegment: links, special files and other names are refused). */
+function loadSegment(seal: SealRecord, dirs: (string | undefined)[]): { file: string; size: number; bytes?: Buffer } | undefined {
   for (const dir of dirs) {
     if (!dir) continue;
-    const file = path.join(dir, seal.file_name);
-    if (fs.existsSync(file)) return { file, bytes: fs.readFileSync(file) };
+    const found = readSealedSegment(dir, seal);
+    if (found) return found;
   }
   return undefined;
 }
