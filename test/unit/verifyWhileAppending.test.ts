@@ -17,7 +17,6 @@ test("verify racing a writer 50 times (fresh opens, and a view's store that catc
   const trailPath = path.join(dir, "ws", ".agent-audit", "trail.db");
   const env = { AAT_TRUST_DIR: trustDir, AAT_SEAL_BYTES: "200000" };
   const writer = startAppender(trailPath, 1_000_000, "live", "serial", 0, env);
-  t.after(() => writer.child.kill("SIGKILL"));
   await writer.firstAck;
   const trust = new TrustStore(trustDir);
   const problems: string[] = [];
@@ -34,6 +33,9 @@ test("verify racing a writer 50 times (fresh opens, and a view's store that catc
     }
   } finally {
     await view.close();
+    // Stopped before the test's folder is removed.
+    writer.child.kill("SIGKILL");
+    await writer.exited;
   }
   assert.deepEqual(problems, []);
 });
