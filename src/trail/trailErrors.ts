@@ -7,6 +7,7 @@ export type TrailErrorCode =
   | "CLOSED" // the store was closed
   | "SCHEMA_ALTERED" // the file's schema (views, column expressions, triggers…) was edited
   | "PIN_MISMATCH" // the trail at this location is not the one this user last saw there
+  | "FINDINGS" // a writer found what verify would report (writerGate.ts) and wrote nothing
   | "IO"; // the disk refused a write or fsync
 
 /** An error whose message says what happened to which file and what to do about it. */

@@ -63,6 +63,7 @@ export async function verifyOpenTrail(store: TrailStore, open: OpenReport, trust
     journalCorruption: open.corruption,
     pin,
     location,
+    ownKey: trust.existingSigner()?.key.fingerprint,
     segmentsDir: store.segmentsDir,
     archiveDirs: opts.archiveDirs,
     sinceSeq: opts.sinceSeq,
