@@ -10,7 +10,9 @@ import { test } from "node:test";
 import { FakeAnthropicServer } from "../fakeAnthropic/fakeAnthropicServer";
 import { runCli } from "../helpers/cliRunner";
 import { tempDir } from "../helpers/tempDir";
-import { forge } from "./forgeTrail";
+import { spawnSync } from "node:child_process";
+import { sqlite3 } from "../helpers/sqliteCli";
+import { dropTriggers, forge } from "./forgeTrail";
 
 type T = Parameters<typeof tempDir>[0];
 interface Range { from: number; to: number; vouched: boolean; who: string }
@@ -130,4 +132,29 @@ test("a trail written by an older version (no writer records) still verifies val
   assert.equal(after.code, 0, after.out);
   assert.ok((after.report.provenance ?? []).length > 0 && after.report.provenance!.every((r) => r.vouched), JSON.stringify(after.report.provenance));
   assert.equal(after.report.provenance!.at(-1)!.to, after.report.head.seq);
+});
+
+test("events slipped in after the user's last checkpoint are not vouched for by the user's next session", { timeout: 120_000 }, async (t) => {
+  const ws = tempDir(t, "aat-tail-ws-");
+  const user = tempDir(t, "aat-user-cfg-");
+  await runSession(ws, user, "Deploy the site");
+  const db = path.join(ws, ".agent-audit", "trail.db");
+  const [session, head] = sqlite3(db, "SELECT session_id, max(seq) FROM events;").stdout.trim().split("|");
+  // An approval the user never gave, appended to the user's session and chained with the published recipe.
+  const restore = dropTriggers(db);
+  const inserted = sqlite3(db, `INSERT INTO events (seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number, content, prev_hash, hash)
+    VALUES (${Number(head) + 1}, 'forged-approval', '${session}', 'agent-audit-trail', '', '2026-01-01T00:00:00.000Z', 'approval', 1, '{"approved":true,"approver":"alice","tool_name":"run_command"}', '', '');`);
+  assert.equal(inserted.status, 0, inserted.stderr);
+  const rehash = spawnSync("bash", [path.resolve(__dirname, "..", "..", "..", "test", "attacks", "rehash.sh"), db], { encoding: "utf8" });
+  assert.equal(rehash.status, 0, rehash.stderr);
+  restore();
+  const slipped = await verifyJson(ws, user);
+  assert.equal(slipped.report.valid, true, slipped.out);
+
+  await runSession(ws, user, "Check the deploy");
+  const v = await verifyJson(ws, user);
+  assert.equal(v.code, 3, `the user's next checkpoint vouched for an event the user's tools never wrote: ${v.out}`);
+  assert.deepEqual((v.report.provenance ?? []).filter((r) => !r.vouched).map((r) => [r.from, r.to]), [[Number(head) + 1, Number(head) + 1]]);
+  const text = await runCli(["verify", "--workspace", ws], user);
+  assert.match(text.out, new RegExp(`seq ${Number(head) + 1}–${Number(head) + 1}: unsigned`), text.out);
 });
