@@ -13,6 +13,11 @@ import { tempDir } from "../helpers/tempDir";
 import { spawnSync } from "node:child_process";
 import { sqlite3 } from "../helpers/sqliteCli";
 import { dropTriggers, forge } from "./forgeTrail";
+import { TrailStore } from "../../src/trail/trailStore";
+import { TrustStore } from "../../src/trail/trustStore";
+import { filePinKeeper } from "../../src/trail/pinKeeper";
+import { writerGate } from "../../src/trail/writerGate";
+import { appendLinked, sessionEvents } from "../helpers/bigSession";
 
 type T = Parameters<typeof tempDir>[0];
 interface Range { from: number; to: number; vouched: boolean; who: string }
@@ -157,4 +162,32 @@ test("events slipped in after the user's last checkpoint are not vouched for by 
   assert.deepEqual((v.report.provenance ?? []).filter((r) => !r.vouched).map((r) => [r.from, r.to]), [[Number(head) + 1, Number(head) + 1]]);
   const text = await runCli(["verify", "--workspace", ws], user);
   assert.match(text.out, new RegExp(`seq ${Number(head) + 1}–${Number(head) + 1}: unsigned`), text.out);
+});
+
+test("a segment the user's writer sealed over a forged history does not verify as the user's on its own (verify-segment exit 3)", { timeout: 120_000 }, async (t) => {
+  const ws = tempDir(t, "aat-seg-ws-");
+  const trailPath = path.join(ws, ".agent-audit", "trail.db");
+  const forger = new TrustStore(tempDir(t, "aat-forger-cfg-"));
+  const { store: forged } = await TrailStore.open(trailPath, { signer: forger.signer(), sealBytes: 0 });
+  await appendLinked(forged, sessionEvents({ task: "Run the tests", steps: 6, failures: 1, outputBytes: 800 }), 8);
+  await forged.close();
+  forge(ws, { dropSignatures: true });
+  const forgedHead = Number(sqlite3(trailPath, "SELECT max(seq) FROM events;").stdout.trim());
+
+  // The user's writer (as the CLI opens it, with small segments) appends sessions and seals.
+  const config = tempDir(t, "aat-user-cfg-");
+  const trust = new TrustStore(config);
+  const { store } = await TrailStore.open(trailPath, { signer: trust.signer(), anchorDir: trust.anchorsDir, pins: filePinKeeper(trust.pins), gate: writerGate(trust), sealBytes: 40_000, checkpointEvery: 20 });
+  for (let i = 0; i < 4; i++) {
+    await appendLinked(store, sessionEvents({ task: `user task ${i}`, steps: 6, outputBytes: 800 }), 8);
+    await store.flush();
+  }
+  assert.ok(store.seals.length >= 1 && store.seals[0].last_seq > forgedHead, `seals: ${JSON.stringify(store.seals.map((s) => s.last_seq))}`);
+  await store.close();
+  const archive = tempDir(t, "aat-archive-");
+  const moved = await runCli(["archive", "--before", "2999-01-01", "--to", archive, "--workspace", ws], config);
+  assert.equal(moved.code, 0, moved.out);
+  const seg = await runCli(["verify-segment", path.join(archive, "seg-000001.db")], config);
+  assert.equal(seg.code, 3, `a seal by the user's key vouched for the forged history: ${seg.out}`);
+  assert.match(seg.out, new RegExp(`seq 1–${forgedHead}: unsigned`), seg.out);
 });
