@@ -105,4 +105,9 @@ test("prune refuses a trail with a TRUNCATED finding (sealed segments stay); aft
   const still = await runCli(["verify", "--workspace", ws], config);
   assert.equal(still.code, 1, `accepting a finding must not hide it: ${still.out}`);
   assert.match(still.out, /accepted/);
+  // Accepting is for what was there: a new edit (here, of the signed acceptance itself) is refused again.
+  withoutTriggers(trailPath, `UPDATE events SET content = replace(content, 'TRUNCATED', 'NOTHING') WHERE event_type = 'findings_accepted';`);
+  const again = await runCli(["checkpoint", "--workspace", ws], config);
+  assert.equal(again.code, 2, again.out);
+  assert.match(again.out, /HASH_MISMATCH/);
 });
