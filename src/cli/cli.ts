@@ -33,7 +33,7 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit diff <session-a> <session-b> [--workspace DIR] [--json]
   agent-audit evidence <session-id | --from SEQ --to SEQ> --out DIR [--anchor FILE] [--workspace DIR]
   agent-audit verify-evidence DIR
-  agent-audit trust add FILE | list | forget [--workspace DIR] | rotate-key
+  agent-audit trust add FILE | list | forget [--workspace DIR] | accept [--workspace DIR] | rotate-key
   agent-audit --version
 
 The trail is DIR/.agent-audit/trail.db and, once it passes 8 MB, sealed segments in

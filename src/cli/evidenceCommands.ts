@@ -5,6 +5,7 @@ import { writeEvidenceBundle } from "../trail/evidenceBundle";
 import { main as verifyBundleMain } from "../trail/evidenceVerifier";
 import { sessionEvents } from "../trail/trailQueries";
 import { openForVerifying, verifyOpenTrail } from "../trail/verifyAtLocation";
+import { unvouchedAmong } from "../trail/provenanceRanges";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, intFlag, stringFlag } from "./cliArgs";
 import { resolveSession } from "./readCommands";
@@ -51,6 +52,16 @@ export async function evidenceCommand(args: ParsedArgs): Promise<number> {
       const id = resolveSession(args, reader, "evidence");
       seqs = sessionEvents(reader.sessionDatabase(id), id).map((e) => e.seq);
       what = `session ${id}`;
+    }
+    // The bundle is signed with your key: it must not vouch for events no key you trust vouches for.
+    const foreign = unvouchedAmong(v.report.provenance, seqs);
+    if (foreign.length) {
+      const r = foreign[0];
+      process.stderr.write(
+        `agent-audit evidence: ${what} has events in seq ${r.from}–${r.to}, which are not vouched for by a key you trust (${r.who}); ` +
+          `a bundle signed with your key would vouch for them. No evidence is made; see "agent-audit verify".\n`,
+      );
+      return 1;
     }
     // The previous tree head: an anchor the auditor already holds (--anchor, as written by
     // `checkpoint --print`), else the one in the user's trust store.

@@ -153,11 +153,21 @@ export async function verifyCommand(args: ParsedArgs): Promise<number> {
     `${plural(report.events, "event")}${report.fromSeq > 1 ? ` from seq ${report.fromSeq} (--since; what comes before is vouched for by its signed seal)` : ""}, ` +
     `chain intact up to seq ${report.head.seq} (head ${report.head.hash.slice(0, 16)}…)${segments}, ` +
     `${plural(report.checkpoints, "signed checkpoint")} up to seq ${report.lastSignedSeq}`;
+  const ranges = report.provenance.map((r) => `  seq ${r.from}–${r.to}: ${r.who}\n`).join("");
+  const unvouched = report.provenance.filter((r) => !r.vouched && !r.tail);
   if (!report.valid) {
     process.stdout.write(`Trail INVALID: ${plural(errors.length, "finding")}\n`);
     for (const f of errors) process.stdout.write(`  ${f.category}${f.seq !== undefined ? ` at seq ${f.seq}${f.toSeq !== undefined && f.toSeq !== f.seq ? `–${f.toSeq}` : ""}` : ""}: ${f.message}\n`);
+    const accepted = trustStore().pins.read(file)?.accepted;
+    if (accepted) process.stdout.write(`  (you accepted the findings up to seq ${accepted.head_seq} on ${accepted.at.slice(0, 10)} with "agent-audit trust accept": writers go on past them; they stay findings)\n`);
   } else if (report.authenticated) {
-    process.stdout.write(`Trail valid and authenticated: ${facts}\n  vouched for by: ${report.trustRoots.join("; ")}\n`);
+    process.stdout.write(`Trail valid and authenticated: ${facts}\n  vouched for by: ${report.trustRoots.join("; ")}\n${report.provenance.length > 1 ? ranges : ""}`);
+  } else if (unvouched.length && report.provenance.some((r) => r.vouched)) {
+    // A key you trust signed part of it: say which part, and that the rest is only consistent.
+    process.stdout.write(
+      `Trail consistent, but not authenticated: no key you trust vouches for ${unvouched.map((r) => `seq ${r.from}–${r.to}`).join(", ")} ` +
+        `(a key vouches only for what its own writer appended, not for the history it found there).\n${ranges}  ${facts}${strict ? " (--strict: a failure)" : ""}\n`,
+    );
   } else {
     process.stdout.write(
       `Trail consistent, but not authenticated: nothing outside this file vouches for it (no key you trust signed it, no anchor, no earlier pin of this location).\n` +

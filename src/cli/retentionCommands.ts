@@ -93,11 +93,15 @@ export async function verifySegmentCommand(args: ParsedArgs): Promise<number> {
       process.stdout.write(`Segment INVALID: ${plural(problems.length, "finding")}\n${problems.map((p) => `  ${p}\n`).join("")}${file}\n`);
       return 1;
     }
+    // A seal signs the whole segment; its key vouches only for what its writers appended.
+    const unvouched = report.provenance.filter((r) => !r.vouched && !r.tail && r.to >= seal.first_seq);
     process.stdout.write(
       `Segment ${seal.segment_no} valid: seq ${seal.first_seq}–${seal.last_seq} of trail ${seal.trail_id}, sealed ${seal.sealed_at}, ` +
-        `signed by ${seal.key_fingerprint?.slice(0, 16)}…${trustedKey ? " (a key you trust)" : " (not a key you trust: compare it with the trail owner's)"}\n${file}\n`,
+        `signed by ${seal.key_fingerprint?.slice(0, 16)}…${trustedKey ? " (a key you trust)" : " (not a key you trust: compare it with the trail owner's)"}\n` +
+        unvouched.map((r) => `  seq ${Math.max(r.from, seal.first_seq)}–${r.to}: ${r.who}\n`).join("") +
+        `${file}\n`,
     );
-    return trustedKey ? 0 : 3;
+    return trustedKey && !unvouched.length ? 0 : 3;
   } finally {
     db.close();
   }

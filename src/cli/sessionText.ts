@@ -70,6 +70,10 @@ export function renderEvent(e: TrailEventRow, c: Record<string, any>): string[] 
     case "replay_diverged":
       lines.push("", `Replay diverged: ${c.message}`);
       break;
+    case "writer_start":
+      // Written by a writer that found history it did not write (writerProvenance.ts).
+      lines.push(`  writer started at seq ${e.seq}: key ${String(c.key_fingerprint ?? "").slice(0, 16)}… vouches from here on, not for the events before it`);
+      break;
     default:
       lines.push(`  ${e.event_type}`);
   }

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { filePinKeeper } from "../trail/pinKeeper";
+import { writerGate } from "../trail/writerGate";
 import { TrustStore } from "../trail/trustStore";
 import { TrailError } from "../trail/trailErrors";
 import type { OpenReport } from "../trail/trailStore";
@@ -57,6 +58,7 @@ export async function openTrailForWriting(workspace: string): Promise<TrailStore
       signer,
       anchorDir: trust.anchorsDir,
       pins: filePinKeeper(trust.pins),
+      gate: writerGate(trust),
       log: (m) => process.stderr.write(`${m}\n`),
     });
     return store;

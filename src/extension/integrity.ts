@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as vscode from "vscode";
 import type { Finding } from "../trail/verifyChain";
 import type { VerifyReport } from "../trail/verifyTrail";
+import type { ProvenanceRange } from "../trail/provenanceRanges";
 import { verifyOffThread } from "../trail/verifyOffThread";
 import type { Logger } from "./logger";
 import type { TrailService } from "./trailService";
@@ -113,7 +114,9 @@ export class IntegrityFeature implements vscode.Disposable {
         const errors = r.report!.findings.filter((f) => f.severity === "error").length;
         if (errors) return `${r.label}: ${errors} finding${errors > 1 ? "s" : ""}`;
         const facts = `${r.report!.events} events, signed up to seq ${r.report!.lastSignedSeq}`;
-        return r.report!.authenticated ? `${r.label}: valid (${facts})` : `${r.label}: consistent, but not authenticated — nothing outside the file vouches for it (${facts})`;
+        const unvouched = (r.report!.provenance ?? []).filter((g) => !g.vouched && !g.tail);
+        const why = unvouched.length && r.report!.trustRoots.length ? `no key you trust vouches for ${unvouched.map((g) => `seq ${g.from}–${g.to}`).join(", ")}` : "nothing outside the file vouches for it";
+        return r.report!.authenticated ? `${r.label}: valid (${facts})` : `${r.label}: consistent, but not authenticated — ${why} (${facts})`;
       })
       .join("; ");
   }
@@ -157,7 +160,11 @@ export class IntegrityFeature implements vscode.Disposable {
   }
 }
 
-type IntegrityNode = { kind: "folder"; result: FolderIntegrity } | { kind: "summary"; result: FolderIntegrity } | { kind: "finding"; result: FolderIntegrity; finding: Finding };
+type IntegrityNode =
+  | { kind: "folder"; result: FolderIntegrity }
+  | { kind: "summary"; result: FolderIntegrity }
+  | { kind: "range"; result: FolderIntegrity; range: ProvenanceRange }
+  | { kind: "finding"; result: FolderIntegrity; finding: Finding };
 
 class IntegrityTreeProvider implements vscode.TreeDataProvider<IntegrityNode> {
   readonly onDidChangeTreeData: vscode.Event<void>;
@@ -177,7 +184,10 @@ class IntegrityTreeProvider implements vscode.TreeDataProvider<IntegrityNode> {
 
   private itemsOf(result: FolderIntegrity): IntegrityNode[] {
     const findings = result.report?.findings ?? [];
-    return [{ kind: "summary", result }, ...findings.map((finding) => ({ kind: "finding" as const, result, finding }))];
+    // Who vouches for each range, when it is not one key for the whole trail.
+    const ranges = result.report?.provenance ?? [];
+    const shown = ranges.length > 1 || ranges.some((r) => !r.vouched && !r.tail) ? ranges : [];
+    return [{ kind: "summary", result }, ...shown.map((range) => ({ kind: "range" as const, result, range })), ...findings.map((finding) => ({ kind: "finding" as const, result, finding }))];
   }
 
   getTreeItem(node: IntegrityNode): vscode.TreeItem {
@@ -196,7 +206,22 @@ class IntegrityTreeProvider implements vscode.TreeDataProvider<IntegrityNode> {
       item.iconPath = authenticated ? new vscode.ThemeIcon("shield", new vscode.ThemeColor("testing.iconPassed"))
         : ok ? new vscode.ThemeIcon("unverified", new vscode.ThemeColor("editorWarning.foreground"))
         : new vscode.ThemeIcon("error", new vscode.ThemeColor("errorForeground"));
-      item.tooltip = `${r.file}${r.anchor ? `\nanchor: ${r.anchor}` : "\nno anchor"}\n${rep?.trustRoots.length ? `vouched for by: ${rep.trustRoots.join("; ")}` : "nothing outside this file vouches for it (no key you trust signed it, no anchor, no earlier pin)"}`;
+      const unvouched = (rep?.provenance ?? []).filter((g) => !g.vouched && !g.tail);
+      item.tooltip =
+        `${r.file}${r.anchor ? `\nanchor: ${r.anchor}` : "\nno anchor"}\n` +
+        (ok && !authenticated && unvouched.length && rep!.trustRoots.length
+          ? `no key you trust vouches for ${unvouched.map((g) => `seq ${g.from}–${g.to}`).join(", ")} (a key vouches only for what its own writer appended)`
+          : rep?.trustRoots.length ? `vouched for by: ${rep.trustRoots.join("; ")}` : "nothing outside this file vouches for it (no key you trust signed it, no anchor, no earlier pin)");
+      return item;
+    }
+    if (node.kind === "range") {
+      const g = node.range;
+      const item = new vscode.TreeItem(`seq ${g.from}–${g.to}`);
+      item.description = g.who;
+      item.tooltip = g.vouched ? `Vouched for by ${g.who}` : g.tail ? "Not signed yet: after the last checkpoint" : `No key you trust vouches for these events: ${g.who}. A key vouches only for what its own writer appended, not for the history it found.`;
+      item.iconPath = g.vouched ? new vscode.ThemeIcon("shield", new vscode.ThemeColor("testing.iconPassed")) : new vscode.ThemeIcon("unverified", new vscode.ThemeColor("editorWarning.foreground"));
+      item.contextValue = g.vouched ? "provenance+vouched" : "provenance+unvouched";
+      item.command = { command: "agentAudit.revealSeq", title: "Show Event", arguments: [r.folder, g.from] };
       return item;
     }
     const f = node.finding;

@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pruneSegments } from "../trail/retention";
 import * as vscode from "vscode";
+import { writerGate } from "../trail/writerGate";
 import { filePinKeeper } from "../trail/pinKeeper";
 import type { TrustStore } from "../trail/trustStore";
 import { TrailError } from "../trail/trailErrors";
@@ -98,6 +99,7 @@ export class TrailService implements vscode.Disposable {
           signer: this.trust.signer(),
           anchorDir: this.trust.anchorsDir,
           pins: filePinKeeper(this.trust.pins),
+          gate: writerGate(this.trust),
         });
         if (report.discardedBytes) {
           this.log.warn(`${this.trailPath}: set aside ${report.discardedBytes} bytes of an unfinished write (never acknowledged); copy kept in ${report.discardedCopy}`);

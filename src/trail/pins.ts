@@ -35,6 +35,21 @@ export interface Pin {
    * authenticate; a pin taken of a stranger's trail only guards its continuity.
    */
   vouched?: boolean;
+  /**
+   * Findings this user accepted with `agent-audit trust accept` (writerGate.ts): writers go on
+   * past those (at or before this head and checkpoint), never past new ones; verify still
+   * reports them.
+   */
+  accepted?: AcceptedFindings;
+}
+
+/** What `agent-audit trust accept` recorded: the trail as it was, and what was wrong with it. */
+export interface AcceptedFindings {
+  head_seq: number;
+  head_hash: string;
+  checkpoints: number;
+  at: string;
+  findings: string[];
 }
 
 /** What a reader or writer observes of a trail, to compare with (and advance) a pin. */
@@ -100,6 +115,7 @@ export function advancePin(pin: Pin | undefined, s: TrailState, now: string, vou
     first_seen: same ? pin.first_seen : now,
     updated: now,
     vouched: (same && pin.vouched === true) || vouched,
+    ...(same && pin.accepted ? { accepted: pin.accepted } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ export type TrailErrorCode =
   | "SCHEMA_ALTERED" // the file's schema (views, column expressions, triggers…) was edited
   | "PIN_MISMATCH" // the trail at this location is not the one this user last saw there
   | "UNSAFE_FILE" // a link, special file, oversized file, foreign name or foreign-owned file (safeFiles.ts)
+  | "FINDINGS" // a writer found what verify would report (writerGate.ts) and wrote nothing
   | "IO" // the disk refused a write or fsync
   | "NETWORK_FS"; // the trail is on a network file system, where its lock cannot exclude other machines
 

@@ -39,6 +39,7 @@ import { runSealJob } from "./sealJob";
 import { loadSqlEngine } from "./sqlEngine";
 import { checkSize, checkTrailFolders, checkTrailId, isSafeTrailId, MAX_JOURNAL_BYTES, MAX_SNAPSHOT_BYTES, openRegularFile, readRegularFile } from "./safeFiles";
 import { TrailError } from "./trailErrors";
+import { vouchLine, WriterStart } from "./writerProvenance";
 
 /** Rewrites an event's content and blobs before it is hashed (secret redaction). */
 export type Redactor = (input: EventInput) => EventInput;
@@ -61,6 +62,8 @@ export interface TrailStoreOptions {
   anchorDir?: string;
   /** Compares the trail with the user's pin when opening for writing, and advances it (pins.ts). */
   pins?: PinKeeper;
+  /** Runs at a writing open (under the lock, caught up, before anything is written): throws to refuse (writerGate.ts). */
+  gate?: (store: TrailStore) => void;
   /**
    * Seal the active segment once it holds about this many bytes (default 6 MiB; 0: never).
    * Appends during a seal go on until it holds a third more, then wait for the seal.
@@ -225,6 +228,9 @@ export class TrailStore {
   private closed = false;
   private readonly lock: ProcessLock;
   private readonly listeners = new Set<(events: StoredEvent[]) => void>();
+  /** Where this writer's key starts vouching (writerProvenance.ts); set at a writing open with a signer. */
+  private writerStart: WriterStart | undefined;
+  private appendedHere = false;
 
   private constructor(
     readonly path: string,
@@ -351,6 +357,9 @@ export class TrailStore {
   /** Flushes and releases everything. Appends after this are rejected. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // What this writer appended is signed before it goes: its key vouches for it, and the next
+    // writer inherits a head covered by a checkpoint.
+    if (this.appendedHere && this.options.signer && this.headSeq > (this.lastCheckpoint?.seq ?? 0)) this.checkpointWanted = true;
     await this.flush();
     this.closed = true;
     clearTimeout(this.idleTimer);
@@ -388,6 +397,8 @@ export class TrailStore {
       const report: OpenReport = { created, discardedBytes: 0, removedTempFiles };
       this.catchUp(true, report);
       this.options.pins?.beforeWriting(this.pinState());
+      this.options.gate?.(this);
+      if (this.options.signer) this.writerStart = this.startWriter(this.options.signer);
       if (this.upgraded) {
         this.log(`upgraded ${path.basename(this.path)} to schema ${SCHEMA_VERSION}`);
         this.writeSnapshotNow();
@@ -603,6 +614,13 @@ export class TrailStore {
     } catch {
       return undefined;
     }
+  }
+
+  /** What this writer inherits at open: the head, and the last checkpoint with its tree head. */
+  private startWriter(signer: CheckpointSigner): WriterStart {
+    const last = this.lastCheckpoint;
+    const note = last ? this.db.exec("SELECT note FROM tree_heads WHERE checkpoint_no = ?", [last.checkpoint_no])[0]?.values[0]?.[0] : undefined;
+    return new WriterStart(signer, { seq: this.headSeq, hash: this.headHash, trailId: this.trailIdValue, origin: trailOrigin(this.trailIdValue), last, lastNote: note === undefined ? undefined : String(note) });
   }
 
   /** What a pin compares: identity, head, checkpoints, keys (pins.ts). */
@@ -974,6 +992,9 @@ export class TrailStore {
     const startHash = this.headHash;
     // What a failed commit must put back besides the database (rolled back to the savepoint).
     const before = { checkpointWanted: this.checkpointWanted, treeNote: this.lastTreeNote, sealBlobs: [] as string[] };
+    // Before this writer's first event or checkpoint: where its key starts vouching, if it must say so.
+    const record = batch.length || this.checkpointWanted ? this.writerStart?.takeRecord(this.headSeq + 1, this.headHash, this.trailIdValue, this.now(), batch[0]?.input.session_id) : undefined;
+    if (record) batch = [{ input: record, content: canonicalJson(record.content), blobs: [], resolve: () => {}, reject: () => {} }, ...batch];
     this.db.exec("SAVEPOINT batch");
     try {
       for (const p of batch) {
@@ -1022,6 +1043,7 @@ export class TrailStore {
       this.db.exec("ROLLBACK TO batch; RELEASE batch");
       this.headSeq = startSeq;
       this.headHash = startHash;
+      if (record) this.writerStart?.revert();
       this.readCheckpointState();
       this.tree.reset();
       this.checkpointWanted ||= before.checkpointWanted;
@@ -1030,6 +1052,7 @@ export class TrailStore {
       throw err instanceof TrailError ? err : new TrailError("IO", `Could not write ${this.journalPath}: ${diskErrorText(err)}`, this.journalPath);
     }
     if (done.length) this.ackedSeq = this.headSeq;
+    if (done.length) this.appendedHere = true;
     for (const { p, e } of done) p.resolve(e);
     if (done.length) this.emit(done.map((d) => d.e));
   }
@@ -1059,7 +1082,8 @@ export class TrailStore {
     lines.push(encodeRecord({ c }));
     // The same statement in the standard form: the Merkle tree head, a C2SP signed note.
     const origin = trailOrigin(this.trailIdValue);
-    const note = signNote(checkpointBody(origin, c.seq, this.tree.root(c.seq)), origin, signer);
+    // The tree head also says from which seq this writer vouches (an extension line).
+    const note = signNote(checkpointBody(origin, c.seq, this.tree.root(c.seq)) + (this.writerStart ? vouchLine(this.writerStart.vouchesFrom) : ""), origin, signer);
     this.insertTreeHead.run([c.checkpoint_no, note]);
     this.db.run("DELETE FROM merkle_state");
     this.db.run("INSERT INTO merkle_state (checkpoint_no, size, nodes) VALUES (?, ?, ?)", [c.checkpoint_no, c.seq, JSON.stringify(this.tree.current().toJSON())]);

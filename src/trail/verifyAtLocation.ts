@@ -100,6 +100,7 @@ async function verifyWith(store: TrailStore, open: OpenReport, trust: TrustStore
     journalCorruption: open.corruption,
     pin,
     location,
+    ownKey: trust.existingSigner()?.key.fingerprint,
     segmentsDir: store.segmentsDir,
     archiveDirs: opts.archiveDirs,
     sinceSeq: opts.sinceSeq,

@@ -62,7 +62,7 @@ export function walkChain(
   wanted: Set<number>,
   hashAt: Map<number, string>,
   add: (f: Finding) => void,
-  onEvent?: (e: EventRecord, canonicalText: string) => void,
+  onEvent?: (e: EventRecord, canonicalText: string, prevHash: string) => void,
   /** Where this segment starts: the previous segment's last seq and hash (the genesis for the first). */
   from: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH },
 ) {
@@ -86,7 +86,7 @@ export function walkChain(
       const stored = String(r[14]);
       events++;
       const text = canonicalEventText(e);
-      onEvent?.(e, text);
+      onEvent?.(e, text, storedPrev);
       if (e.seq !== expected) {
         add({ category: "SEQ_GAP", severity: "error", seq: expected, toSeq: e.seq - 1, message: `events ${expected}–${e.seq - 1} are missing` });
       } else if (storedPrev !== prevStored) {

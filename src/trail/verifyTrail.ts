@@ -14,6 +14,9 @@ import { checkpointSignatureValid, fingerprintOf } from "./signing";
 import type { Finding } from "./verifyChain";
 import { checkBlobs, walkChain } from "./verifyChain";
 import type { EventRecord } from "./eventTypes";
+import type { GoodCheckpoint, ProvenanceRange } from "./provenanceRanges";
+import { fullyVouched, provenanceRanges } from "./provenanceRanges";
+import { noteVouchesFrom, WRITER_START, writerStartKey } from "./writerProvenance";
 
 export interface VerifyReport {
   valid: boolean;
@@ -40,6 +43,12 @@ export interface VerifyReport {
   fromSeq: number;
   /** Sealed segments checked (present and walked), and those pruned. */
   segments: { checked: number; pruned: number };
+  /**
+   * Who vouches for each range of the trail, in seq order (writerProvenance.ts): a key vouches
+   * only for what its writer appended. Any range no trusted key vouches for (the unsigned tail
+   * aside) leaves the trail unauthenticated.
+   */
+  provenance: ProvenanceRange[];
 }
 
 export interface VerifyOptions {
@@ -61,6 +70,8 @@ export interface VerifyOptions {
   sinceSeq?: number;
   /** The user's pin of this location (pins.ts), if any. */
   pin?: Pin;
+  /** The fingerprint of the user's own key: its ranges read "yours". */
+  ownKey?: string;
   /** The trail's canonical location, to advance the pin. */
   location?: string;
   maxFindings?: number;
@@ -167,8 +178,13 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
   const vouched: { from: number; to: number }[] = [];
   if (before) vouched.push({ from: 1, to: before.last_seq });
 
-  const onEvent = (e: EventRecord, text: string) => {
+  const writerStarts: { seq: number; key: string }[] = [];
+  const onEvent = (e: EventRecord, text: string, prevHash: string) => {
     frontier.append(leafHash(text));
+    if (e.event_type === WRITER_START) {
+      const key = writerStartKey({ ...e, prev_hash: prevHash }, trailId, keyFor);
+      if (key) writerStarts.push({ seq: e.seq, key });
+    }
     if (wanted.has(e.seq)) roots.set(e.seq, frontier.root());
     if (e.event_type === "trail_pruned") prunes.push(pruneRecordOf(e));
   };
@@ -276,6 +292,7 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
   let lastSignedSeq = before ? before.last_seq : 0;
   let expectedNo = 1;
   const vouchedBy = new Set<string>();
+  const good: GoodCheckpoint[] = [];
   for (const c of cps) {
     const where = { checkpointNo: c.checkpoint_no, seq: c.seq };
     if (c.checkpoint_no !== expectedNo) {
@@ -308,6 +325,7 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
     }
     lastSignedSeq = Math.max(lastSignedSeq, c.seq);
     if (trusted.has(c.key_fingerprint)) vouchedBy.add(c.key_fingerprint);
+    good.push({ seq: c.seq, key: c.key_fingerprint, vouchesFrom: noteVouchesFrom(treeHeads.get(c.checkpoint_no), trailOrigin(trailId), key, c.seq) });
   }
   for (const seal of seals) if (seal.key_fingerprint && trusted.has(seal.key_fingerprint) && goodSeals.has(seal.segment_no)) vouchedBy.add(seal.key_fingerprint);
   const checkpointKeys = [...new Set(cps.map((c) => c.key_fingerprint))];
@@ -372,13 +390,30 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
     });
   }
   const valid = !findings.some((f) => f.severity === "error");
+  const beforeKey = before?.key_fingerprint ?? undefined;
+  const provenance = provenanceRanges({
+    head: chain.headSeq,
+    lastSignedSeq,
+    checkpoints: good,
+    writerStarts,
+    trusted: new Set(trusted.keys()),
+    own: opts.ownKey,
+    before: before
+      ? {
+          to: before.last_seq,
+          vouched: !!beforeKey && trusted.has(beforeKey) && goodSeals.has(before.segment_no),
+          who: `vouched for by the signed seal of segment ${before.segment_no}, not re-read (--since)`,
+          key: beforeKey,
+        }
+      : undefined,
+  });
   const trustRoots: string[] = [];
   for (const fp of vouchedBy) trustRoots.push(`a key you trust (${fp.slice(0, 16)}…) signed its checkpoints`);
   if (opts.anchor && valid) trustRoots.push(`the anchor kept outside the trail (seq ${opts.anchor.checkpoint.seq})`);
   if (opts.pin?.vouched && pinFindings.length === 0) trustRoots.push(`your pin of this location (first seen ${opts.pin.first_seen.slice(0, 10)})`);
   return {
     valid,
-    authenticated: valid && trustRoots.length > 0,
+    authenticated: valid && trustRoots.length > 0 && fullyVouched(provenance),
     trustRoots,
     trailId,
     checkpointKeys,
@@ -391,6 +426,7 @@ export function verifyTrail(db: Database, opts: VerifyOptions): VerifyReport {
     findings,
     fromSeq,
     segments: { checked, pruned: missing.length },
+    provenance,
   };
 }
 
