@@ -1,12 +1,14 @@
 import { createHash } from "node:crypto";
-import * as fs from "node:fs";
 import { canonicalJson } from "../trail/canonicalJson";
-import { writeFileAtomic } from "../trail/durableFile";
 import type { BlobInput, EventInput } from "../trail/eventTypes";
 import { TrailReader } from "../trail/trailReader";
 import { TrailError } from "../trail/trailErrors";
 import type { TrailStore } from "../trail/trailStore";
 import type { ReceivedLogRecord, ReceivedSpanRecord } from "./otlpDecode";
+import type { StagingPlace } from "./otlpStaging";
+import { StagingFile } from "./otlpStaging";
+import { eventIdFor, ownedSessionId, receivedAgentId } from "./receivedIdentity";
+import { jsonTextDepth, valueDepth } from "./receiverGate";
 
 /**
  * Received OTLP spans and logs become trail sessions (the reverse of genaiMapping.ts; the
@@ -14,16 +16,22 @@ import type { ReceivedLogRecord, ReceivedSpanRecord } from "./otlpDecode";
  * they are grouped (a trace, or a Claude Code session) and a group is written to the trail
  * once it has been quiet for a moment, in the order things happened: a `chat` span or an
  * `api_request` log starts a step, tool spans and results belong to the step before them.
- * Until then they wait in a staging file (fsync'd before the sender is answered), so nothing
- * acknowledged is lost in a crash. Every event keeps the record it came from as an `otlp`
- * blob, and its id derives from the record's, so a record received twice is written once.
+ * Until then they wait in a staging file (fsync'd before the sender is answered; otlpStaging.ts),
+ * so nothing acknowledged is lost in a crash. Every event keeps the record it came from as an
+ * `otlp` blob, and its id derives from the record's, so a record received twice is written
+ * once. A record that cannot be written as what it maps to is kept whole as an
+ * `otel_span`/`otel_log` with the reason; a group the trail refuses waits without holding up
+ * the others.
  */
-type Staged = { kind: "span"; group: string; r: ReceivedSpanRecord } | { kind: "log"; group: string; r: ReceivedLogRecord };
+type Staged = ({ kind: "span"; group: string; r: ReceivedSpanRecord } | { kind: "log"; group: string; r: ReceivedLogRecord }) & {
+  /** When it was received (ms); what the sender claims is in the record. */
+  at?: number;
+};
 
 export interface IngestOptions {
   store: TrailStore;
-  /** Where received records wait (fsync'd) until their group is written: beside the trail. */
-  stagingFile: string;
+  /** Where received records wait (fsync'd) until their group is written: the user's own staging file (stagingFor). */
+  staging: StagingPlace;
   /** How long a group must be quiet before it is written (default 1,500 ms). */
   quietMs?: number;
   log?: (message: string) => void;
@@ -32,17 +40,22 @@ export interface IngestOptions {
 const s = (v: unknown): string | undefined => (typeof v === "string" && v ? v : undefined);
 const n = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : typeof v === "string" && v.trim() && Number.isFinite(Number(v)) ? Number(v) : undefined);
 
-/** The group a span belongs to: its trace. */
+/** Content deeper than this is not stored as mapped (the trail's JSON functions stop at 1,000). */
+const MAX_CONTENT_DEPTH = 200;
+
+const serviceOf = (resource: Record<string, unknown>) => s(resource["service.name"]) ?? "agent";
+
+/** The group a span belongs to: its trace, as one sender sends it. */
 function spanGroup(r: ReceivedSpanRecord): string {
-  return `trace:${r.traceId}`;
+  return `trace:${r.traceId}:${serviceOf(r.resource)}`;
 }
 
 /** The group of a log record: the Claude Code session (session.id), else its trace, else its service. */
 function logGroup(r: ReceivedLogRecord): string {
   const session = s(r.attributes["session.id"]) ?? s(r.resource["session.id"]);
-  if (session) return `session:${s(r.resource["service.name"]) ?? "agent"}:${session}`;
-  if (r.traceId) return `trace:${r.traceId}`;
-  return `service:${s(r.resource["service.name"]) ?? "agent"}`;
+  if (session) return `session:${serviceOf(r.resource)}:${session}`;
+  if (r.traceId) return `trace:${r.traceId}:${serviceOf(r.resource)}`;
+  return `service:${serviceOf(r.resource)}`;
 }
 
 export class OtlpIngest {
@@ -52,38 +65,41 @@ export class OtlpIngest {
   private readonly rawJson = new WeakMap<object, string>();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
-  private stagingFd: number | undefined;
+  private readonly staging: StagingFile;
+  /** Groups the trail refused, with when to try them again (they do not hold up the others). */
+  private readonly failing = new Map<string, { tries: number; next: number }>();
 
-  constructor(private readonly opts: IngestOptions) {}
+  constructor(private readonly opts: IngestOptions) {
+    this.staging = new StagingFile(opts.staging);
+  }
 
-  /** Takes up what an earlier run staged and did not write yet. */
+  /** Takes up what an earlier run of this receiver staged and did not write yet (and nothing else). */
   start(): void {
-    if (fs.existsSync(this.opts.stagingFile)) {
-      for (const line of fs.readFileSync(this.opts.stagingFile, "utf8").split("\n")) {
-        if (!line.trim()) continue;
-        try {
-          this.staged.push(JSON.parse(line) as Staged);
-        } catch {
-          this.log(`skipped an unreadable line of ${this.opts.stagingFile} (an unfinished write)`);
-        }
+    const { lines, foreign, torn } = this.staging.readExisting();
+    for (const line of lines) {
+      try {
+        this.staged.push(JSON.parse(line) as Staged);
+      } catch {
+        this.log(`skipped an unreadable line of ${this.staging.file}`);
       }
-      for (const st of this.staged) this.lastSeen.set(st.group, 0);
     }
-    this.stagingFd = fs.openSync(this.opts.stagingFile, "a");
+    for (const st of this.staged) this.lastSeen.set(st.group, 0);
+    if (foreign) this.log(`${foreign} line${foreign === 1 ? " was" : "s were"} not written by this receiver (no valid authentication) in ${this.staging.file}: not taken up, and removed`);
+    if (torn) this.log(`skipped the unfinished last line of ${this.staging.file} (a write cut short; it was never acknowledged)`);
+    this.staging.open();
+    if (foreign || torn) this.rewriteStaging();
     this.schedule(0);
   }
 
-  /** Stages received records durably; resolves once they are fsync'd (then the sender may be told "accepted"). */
+  /** Stages received records durably; returns once they are fsync'd (then the sender may be told "accepted"). */
   receive(spans: ReceivedSpanRecord[], logs: ReceivedLogRecord[]): void {
-    const items: Staged[] = [...spans.map((r) => ({ kind: "span" as const, group: spanGroup(r), r })), ...logs.map((r) => ({ kind: "log" as const, group: logGroup(r), r }))];
+    const at = Date.now();
+    const items: Staged[] = [...spans.map((r) => ({ kind: "span" as const, group: spanGroup(r), at, r })), ...logs.map((r) => ({ kind: "log" as const, group: logGroup(r), at, r }))];
     if (!items.length) return;
-    const bytes = Buffer.from(items.map((i) => this.stagingLine(i)).join(""));
-    fs.writeSync(this.stagingFd!, bytes);
-    fs.fdatasyncSync(this.stagingFd!);
-    const now = Date.now();
+    this.staging.append(items.map((i) => this.stagingLine(i)));
     for (const i of items) {
       this.staged.push(i);
-      this.lastSeen.set(i.group, now);
+      this.lastSeen.set(i.group, at);
     }
     this.schedule(this.opts.quietMs ?? 1500);
   }
@@ -94,12 +110,12 @@ export class OtlpIngest {
    */
   private stagingLine(i: Staged): string {
     const raw = i.r.raw;
-    if (!raw || typeof raw !== "object") return JSON.stringify(i) + "\n";
+    if (!raw || typeof raw !== "object") return JSON.stringify(i);
     const rawJson = JSON.stringify(raw);
     this.rawJson.set(raw, rawJson);
     // `{"kind":…,"group":…,"r":{…}}` with "raw" put back as the last member of r.
     const rest = JSON.stringify({ ...i, r: { ...i.r, raw: undefined } }).slice(0, -2);
-    return `${rest}${rest.endsWith("{") ? "" : ","}"raw":${rawJson}}}\n`;
+    return `${rest}${rest.endsWith("{") ? "" : ","}"raw":${rawJson}}}`;
   }
 
   /** Writes every staged group now (shutting down). */
@@ -110,8 +126,7 @@ export class OtlpIngest {
 
   async stop(): Promise<void> {
     await this.flush();
-    if (this.stagingFd !== undefined) fs.closeSync(this.stagingFd);
-    this.stagingFd = undefined;
+    this.staging.close();
   }
 
   private schedule(ms: number): void {
@@ -124,15 +139,28 @@ export class OtlpIngest {
     this.writing = this.writing.then(async () => {
       const quiet = this.opts.quietMs ?? 1500;
       const now = Date.now();
-      const ready = new Set([...new Set(this.staged.map((x) => x.group))].filter((g) => all || now - (this.lastSeen.get(g) ?? 0) >= quiet));
+      const due = (g: string) => (all || now - (this.lastSeen.get(g) ?? 0) >= quiet) && (all || (this.failing.get(g)?.next ?? 0) <= now);
+      const ready = new Set([...new Set(this.staged.map((x) => x.group))].filter(due));
       if (ready.size) {
+        let written = new Set<string>();
         try {
-          await this.writeReady(ready);
-          this.staged.splice(0, this.staged.length, ...this.staged.filter((x) => !ready.has(x.group)));
-          for (const g of ready) this.lastSeen.delete(g);
-          this.rewriteStaging();
+          written = await this.writeReady(ready);
         } catch (err) {
           this.log(`could not write received records to the trail (kept in staging, retried later): ${(err as Error).message}`);
+        }
+        if (written.size) {
+          this.staged.splice(0, this.staged.length, ...this.staged.filter((x) => !written.has(x.group)));
+          for (const g of written) {
+            this.lastSeen.delete(g);
+            this.failing.delete(g);
+          }
+          this.rewriteStaging();
+        }
+        for (const g of ready) {
+          if (written.has(g)) continue;
+          // Tried again later, less often each time; the other groups go on meanwhile.
+          const tries = (this.failing.get(g)?.tries ?? 0) + 1;
+          this.failing.set(g, { tries, next: now + Math.min(quiet * 2 ** tries, 5 * 60_000) });
         }
       }
       if (this.staged.length) this.schedule(quiet);
@@ -142,20 +170,21 @@ export class OtlpIngest {
 
   /** The staging file holds exactly what is not in the trail yet. */
   private rewriteStaging(): void {
-    writeFileAtomic(this.opts.stagingFile, Buffer.from(this.staged.map((i) => JSON.stringify(i) + "\n").join("")));
-    if (this.stagingFd !== undefined) fs.closeSync(this.stagingFd);
-    this.stagingFd = fs.openSync(this.opts.stagingFile, "a");
+    this.staging.rewrite(this.staged.map((i) => this.stagingLine(i)));
   }
 
   /**
    * Writes the ready groups, all in one go: their events share the store's group commits (a
-   * per-group fsync would cap the receiver at a few hundred traces a second).
+   * per-group fsync would cap the receiver at a few hundred traces a second). An event the
+   * trail refuses is written instead as the record it came from (otel_span/otel_log, with the
+   * reason). Returns the groups that are now wholly in the trail.
    */
-  private async writeReady(ready: Set<string>): Promise<void> {
+  private async writeReady(ready: Set<string>): Promise<Set<string>> {
     const store = this.opts.store;
     await store.refresh();
     const reader = new TrailReader(store);
-    const events: EventInput[] = [];
+    const planned: { group: string; events: EventInput[] }[] = [];
+    const fallbacks = new Map<EventInput, EventInput>();
     try {
       // Each group's records, in one pass over what is staged (not one pass per group).
       const byGroup = new Map<string, Staged[]>();
@@ -165,34 +194,61 @@ export class OtlpIngest {
         if (items) items.push(x);
         else byGroup.set(x.group, [x]);
       }
-      for (const [group, items] of byGroup) events.push(...this.eventsOf(group, items, reader));
+      const claimed = new Map<string, string>();
+      for (const [group, items] of byGroup) {
+        try {
+          planned.push({ group, events: this.eventsOf(group, items, reader, claimed, fallbacks) });
+        } catch (err) {
+          this.log(`could not map the received records of ${group} (${(err as Error).message}): kept as the records they are`);
+          planned.push({ group, events: this.unmappedEvents(group, items, (err as Error).message, reader, claimed) });
+        }
+      }
     } finally {
       reader.release();
     }
-    const results = await Promise.allSettled(events.map((e) => store.append(e)));
-    for (const r of results) {
-      if (r.status === "fulfilled") continue;
-      // Written before a crash, staged again: the same record has the same event id.
-      if (r.reason instanceof TrailError && /UNIQUE|event_id/i.test(r.reason.message)) continue;
-      throw r.reason;
+    const settle = (events: EventInput[]) => Promise.allSettled(events.map((e) => store.append(e)));
+    const refusedBy = (r: PromiseSettledResult<unknown>) =>
+      r.status === "rejected" && !(r.reason instanceof TrailError && /UNIQUE|event_id/i.test(r.reason.message)) ? (r.reason as Error) : undefined;
+    const all = planned.flatMap((p) => p.events);
+    const results = await settle(all);
+    const retry: { e: EventInput; group: string }[] = [];
+    const failedGroups = new Set<string>();
+    let i = 0;
+    for (const p of planned) {
+      for (const e of p.events) {
+        const err = refusedBy(results[i++]);
+        if (!err) continue;
+        const kept = err instanceof TrailError && err.code === "INVALID_EVENT" ? fallbacks.get(e) : undefined;
+        if (kept) retry.push({ e: { ...kept, content: { ...kept.content, unmapped: { ...(kept.content.unmapped as object), reason: err.message } } }, group: p.group });
+        else failedGroups.add(p.group);
+        this.log(`the trail refused a received ${e.event_type} (${err.message}); ${kept ? "kept as the record it came from" : "kept in staging, retried later"}`);
+      }
     }
-    this.log(`wrote ${events.length} events of ${ready.size} received sessions`);
+    const again = await settle(retry.map((r) => r.e));
+    again.forEach((r, j) => {
+      if (refusedBy(r)) failedGroups.add(retry[j].group);
+    });
+    const written = new Set(planned.map((p) => p.group).filter((g) => !failedGroups.has(g)));
+    const count = planned.filter((p) => written.has(p.group)).reduce((n, p) => n + p.events.length, 0);
+    if (written.size) this.log(`wrote ${count} events of ${written.size} received sessions`);
+    return written;
   }
 
   /** The trail events of one group's records, in the order things happened. */
-  private eventsOf(group: string, items: Staged[], reader: TrailReader): EventInput[] {
+  private eventsOf(group: string, items: Staged[], reader: TrailReader, claimed: Map<string, string>, fallbacks: Map<EventInput, EventInput>): EventInput[] {
     const first = items[0];
     const resource = first.r.resource;
-    const sessionId = group.startsWith("trace:") ? `otel-${group.slice(6)}` : group.startsWith("session:") ? `${group.split(":")[1]}-${group.split(":").slice(2).join(":")}` : `otel-${group.replace(/[^a-z0-9._-]+/gi, "-")}`;
-    const known = reader.getSession(sessionId);
-    // The agent: as the spans name it (gen_ai.agent.name), else the sending service.
+    const service = serviceOf(resource);
+    const { id: sessionId, known } = ownedSessionId(group, service, reader, claimed, (id) => reader.getSession(id));
+    // The agent: as the spans name it (gen_ai.agent.name), else the sending service; never one of ours.
     const named = items.map((x) => (x.kind === "span" ? s(x.r.attributes["gen_ai.agent.name"]) : undefined)).find(Boolean);
-    const agentId = named ?? s(resource["service.name"]) ?? "otel-agent";
+    const agentId = receivedAgentId(named ?? s(resource["service.name"]) ?? "otel-agent");
     const base = { session_id: sessionId, agent_id: agentId, user_id: s(resource["user.email"]) ?? s(resource["user.id"]) ?? "", agent_version: s(resource["service.version"]) ?? null };
     const events: EventInput[] = [];
     let step = known?.steps ?? 0;
     let started = !!known;
     const ordered = [...items].sort((a, b) => time(a) - time(b));
+    const receivedAt = new Map<unknown, Staged>(items.map((x) => [x.r.raw, x]));
     // The sender's resource (service, host, versions) is one blob for the group; each record
     // its own (a tool span gives two events, one blob).
     const resourceBody = canonicalJson({ resource: first.r.resource, scope: first.r.scope } as Record<string, unknown>);
@@ -213,16 +269,38 @@ export class OtlpIngest {
         blobs.push({ kind: "otlp", body: resourceBody });
         resourceSent = true;
       }
-      events.push({
+      const staged = receivedAt.get(raw);
+      const arrived = staged?.at ?? Date.now();
+      // Times are as the sender claims them; when it arrived is beside them, in every event.
+      const received = { via: "otlp", service, received_at: new Date(arrived).toISOString(), record: rec.hash, resource: resourceHash };
+      const timestamp = isoTime(at) ?? new Date(arrived).toISOString();
+      const stepNumber = type === "session_start" ? 0 : Math.max(step, 0);
+      // The record itself, whole, for when the trail cannot take what it maps to.
+      const kept: EventInput = {
+        ...base,
+        event_type: staged?.kind === "log" ? "otel_log" : "otel_span",
+        step_number: stepNumber,
+        timestamp,
+        event_id: eventIdFor(sessionId, rec.hash, `${role}:unmapped`),
+        content: { name: staged ? recordName(staged) : type, unmapped: { as: type }, received },
+        blobs: [{ kind: "otlp", body: rec.body }, { kind: "otlp", body: resourceBody }],
+      };
+      const event: EventInput = {
         ...base,
         ...extra,
         event_type: type,
-        step_number: type === "session_start" ? 0 : Math.max(step, 0),
-        timestamp: new Date(at).toISOString(),
+        step_number: stepNumber,
+        timestamp,
         event_id: eventIdFor(sessionId, rec.hash, role),
-        content: { ...content, received: { via: "otlp", record: rec.hash, resource: resourceHash } },
+        content: { ...content, received, ...(isoTime(at) ? {} : { claimed_time: String(at) }) },
         blobs,
-      });
+      };
+      if (valueDepth(event.content, MAX_CONTENT_DEPTH) > MAX_CONTENT_DEPTH) {
+        events.push({ ...kept, content: { ...kept.content, unmapped: { as: type, reason: `its content is nested deeper than ${MAX_CONTENT_DEPTH} levels` } } });
+        return;
+      }
+      events.push(event);
+      fallbacks.set(event, kept);
     };
     const spans = ordered.filter((x): x is Extract<Staged, { kind: "span" }> => x.kind === "span").map((x) => x.r);
     const root = spans.find((r) => op(r) === "invoke_agent") ?? spans.find((r) => !r.parentSpanId);
@@ -290,6 +368,26 @@ export class OtlpIngest {
       events[events.length - 1].step_number = step;
     }
     return events;
+  }
+
+  /** A group's records kept whole, each as an otel_span/otel_log with the reason they could not be mapped. */
+  private unmappedEvents(group: string, items: Staged[], reason: string, reader: TrailReader, claimed: Map<string, string>): EventInput[] {
+    const service = serviceOf(items[0].r.resource);
+    const { id: sessionId } = ownedSessionId(group, service, reader, claimed, (id) => reader.getSession(id));
+    return items.map((x) => {
+      const body = this.rawJson.get(x.r.raw as object) ?? JSON.stringify(x.r.raw ?? null);
+      const hash = createHash("sha256").update(body).digest("hex");
+      const arrived = new Date(x.at ?? Date.now()).toISOString();
+      return {
+        session_id: sessionId,
+        agent_id: receivedAgentId(service),
+        event_type: x.kind === "log" ? "otel_log" : "otel_span",
+        timestamp: isoTime(time(x)) ?? arrived,
+        event_id: eventIdFor(sessionId, hash, "unmapped"),
+        content: { name: recordName(x), unmapped: { reason }, received: { via: "otlp", service, received_at: arrived, record: hash } },
+        blobs: [{ kind: "otlp", body }],
+      };
+    });
   }
 
   /** Claude Code's log events (https://docs.anthropic.com/en/docs/claude-code/monitoring-usage) as trail events. */
@@ -361,8 +459,10 @@ function op(r: ReceivedSpanRecord): string | undefined {
   return s(r.attributes["gen_ai.operation.name"]) ?? (/^(chat|execute_tool|invoke_agent)\b/.exec(r.name)?.[1]);
 }
 
+/** A JSON text an attribute carries, parsed; kept as the text when it is not JSON or nested too deep to store as JSON. */
 function jsonOf(v: unknown): unknown {
   if (typeof v !== "string") return v;
+  if (jsonTextDepth(v, MAX_JSON_ATTRIBUTE_DEPTH) > MAX_JSON_ATTRIBUTE_DEPTH) return v;
   try {
     return JSON.parse(v);
   } catch {
@@ -378,9 +478,15 @@ function textOf(messages: unknown): string {
     .join("\n");
 }
 
-/** An event id (UUID-shaped) from the session and the record: the same record gives the same id. */
-function eventIdFor(sessionId: string, record: string, role: string): string {
-  const h = createHash("sha256").update(`${sessionId}\n${record}\n${role}`).digest("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+/** Deeper JSON in an attribute (tool arguments, messages) is kept as text. */
+const MAX_JSON_ATTRIBUTE_DEPTH = 64;
+
+/** A claimed time (ms) as ISO-8601, or undefined when it is no date (NaN, beyond year 9999). */
+function isoTime(ms: number): string | undefined {
+  const d = new Date(ms);
+  return Number.isFinite(ms) && ms >= 0 && ms <= 253402300799999 ? d.toISOString() : undefined;
 }
 
+function recordName(x: Staged): string {
+  return x.kind === "span" ? x.r.name : s(x.r.attributes["event.name"]) ?? s(x.r.body) ?? "log";
+}

