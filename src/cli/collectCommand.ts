@@ -31,6 +31,11 @@ export async function collectCommand(args: ParsedArgs): Promise<number> {
     throw new UsageError(`cannot use the receiver token: ${(err as Error).message}`);
   }
   const store = await openTrailForWriting(workspace);
+  // Listening for Ctrl-C before saying we are up: a Ctrl-C right after the first line still writes what is staged.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
   const redactor = new SecretRedactor();
   let collector: RunningCollector;
   try {
@@ -58,10 +63,7 @@ export async function collectCommand(args: ParsedArgs): Promise<number> {
         : "No token (--no-token): any process of any user on this machine can write sessions into this trail; web pages still cannot.\n") +
       `Point an agent at it, e.g. OTEL_EXPORTER_OTLP_ENDPOINT=${url} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf${headers}. Ctrl-C stops.\n`,
   );
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
+  await stopRequested;
   await collector.stop();
   await store.close();
   process.stdout.write(`Stopped: ${receiver.received.spans} spans and ${receiver.received.logs} log records received, ${receiver.received.rejected} requests refused.\n`);

@@ -55,7 +55,10 @@ export async function startCollect(t: T, u: User, extra: string[] = []): Promise
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d));
   child.stderr!.on("data", (d: Buffer) => (out += d));
-  const closed = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  const closed = new Promise<number | null>((resolve) => child.on("close", (code, signal) => {
+    if (signal) out += `\n(collect ended by ${signal})\n`;
+    resolve(code);
+  }));
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   });

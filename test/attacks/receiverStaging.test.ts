@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import type { User } from "./receiverHarness";
-import { newUser, send, sessionSpans, sessions, startCollect, tracesBody } from "./receiverHarness";
+import { cli, newUser, send, sessionSpans, sessions, startCollect, tracesBody } from "./receiverHarness";
 
 const json = { "content-type": "application/json" };
 
@@ -68,7 +68,7 @@ test("staged records survive kill -9 in the user's own staging file; a line this
   const again = await startCollect(t, u);
   const stopped = await again.stop();
   const list = await sessions(u);
-  assert.deepEqual(list.map((s) => s.agent_id), ["honest-agent"], "the acknowledged session is written; the forged line is not");
+  assert.deepEqual(list.map((s) => s.agent_id), ["honest-agent"], `the acknowledged session is written; the forged line is not:\n${stopped.out}\n${(await cli(u, ["sessions", "--workspace", u.ws])).out}`);
   assert.match(stopped.out, /not written by this receiver|did not write/i, `the user is told:\n${stopped.out}`);
 });
 
