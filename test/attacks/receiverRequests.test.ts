@@ -91,3 +91,21 @@ test("deeply nested attributes are a 400 before anything is staged, not a 503 th
   assert.equal(stopped.code, 0, stopped.out);
   await nothingRecorded(u);
 });
+
+test("times that are no number are a 400, and a time beyond any date is recorded at the time of receipt, not a group stuck forever", async (t) => {
+  const u = newUser(t);
+  const c = await startCollect(t, u);
+  const bad = JSON.parse(tracesBody("x", [span("2".repeat(32), { spanId: "5".repeat(16), name: "chat m", startMs: Date.now(), endMs: Date.now(), attrs: { "gen_ai.operation.name": "chat" } })]));
+  bad.resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano = "soon";
+  const r = await send(`${c.url}/v1/traces`, JSON.stringify(bad), { "content-type": "application/json", ...c.auth });
+  assert.equal(r.status, 400, r.body);
+  // Year 300,000 (in nanoseconds): a whole session otherwise fine.
+  const far = tracesBody("far-future", sessionSpans("3".repeat(32), { agent: "far-future", command: "true", atMs: 300_000 * 365.25 * 86_400_000 }));
+  assert.equal((await send(`${c.url}/v1/traces`, far, { "content-type": "application/json", ...c.auth })).status, 200);
+  // And another sender's session in the same moment: it must not wait behind the odd one.
+  const other = tracesBody("copilot", sessionSpans("4".repeat(32), { agent: "copilot", command: "npm test" }));
+  assert.equal((await send(`${c.url}/v1/traces`, other, { "content-type": "application/json", ...c.auth })).status, 200);
+  const stopped = await c.stop();
+  assert.doesNotMatch(stopped.out, /could not write/i, stopped.out);
+  assert.deepEqual((await sessions(u)).map((s) => s.agent_id).sort(), ["copilot", "far-future"], stopped.out);
+});
