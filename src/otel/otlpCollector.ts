@@ -1,8 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ProcessLock } from "../trail/processLock";
 import type { TrailStore } from "../trail/trailStore";
 import { OtlpIngest } from "./otlpIngest";
-import { stagingFor } from "./otlpStaging";
+import { StagingError, stagingFor } from "./otlpStaging";
 import { OtlpReceiver } from "./otlpReceiver";
 
 export interface CollectorOptions {
@@ -36,8 +37,20 @@ export interface RunningCollector {
  */
 export async function startCollector(o: CollectorOptions): Promise<RunningCollector> {
   warnOfWorkspaceStaging(o.trailPath, o.log);
-  const ingest = new OtlpIngest({ store: o.store, staging: stagingFor(o.trailPath, o.stateDir), log: o.log });
-  ingest.start();
+  const staging = stagingFor(o.trailPath, o.stateDir);
+  // One receiver per trail: each rewrites the staging file to what it has not written yet, so a
+  // second one would drop the first one's acknowledged records.
+  const lock = new ProcessLock(staging.file);
+  if (!(await lock.tryAcquireNow())) {
+    throw new StagingError("another receiver (agent-audit collect, or VS Code's) is already taking records into this trail; stop it first, or send to that one");
+  }
+  const ingest = new OtlpIngest({ store: o.store, staging, log: o.log });
+  try {
+    ingest.start();
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const receiver = new OtlpReceiver({ ingest, port: o.port, token: o.token, maxBytes: o.maxBytes, redact: o.redact, log: o.log });
   try {
     const url = await receiver.start();
@@ -47,10 +60,12 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       stop: async () => {
         await receiver.stop();
         await ingest.stop();
+        lock.release();
       },
     };
   } catch (err) {
     await ingest.stop();
+    lock.release();
     throw err;
   }
 }

@@ -88,3 +88,14 @@ test("a symlink or someone else's file in place of the user's staging file is re
   assert.equal(r.out.trim().split("\n").length, 1, r.out);
   assert.equal(fs.readFileSync(bashrc, "utf8"), "# my shell\n");
 });
+
+test("a second receiver for the same trail is refused with one line instead of dropping the first one's staged records", { timeout: 60_000 }, async (t) => {
+  const u = newUser(t);
+  const first = await startCollect(t, u);
+  assert.equal((await send(`${first.url}/v1/traces`, tracesBody("honest-agent", sessionSpans("d".repeat(32), { agent: "honest-agent", command: "npm test" })), { ...json, ...first.auth })).status, 200);
+  const second = await cli(u, ["collect", "--port", "0", "--workspace", u.ws]);
+  assert.equal(second.code, 2, second.out);
+  assert.match(second.out, /another receiver .*already/i);
+  await first.stop();
+  assert.deepEqual((await sessions(u)).map((s) => s.agent_id), ["honest-agent"]);
+});
