@@ -6,6 +6,7 @@ import { deliverSessions } from "../src/otel/otlpDelivery";
 import { toReadableSpans } from "../src/otel/otlpExport";
 import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
 import * as http from "node:http";
+import { stagingFor } from "../src/otel/otlpStaging";
 import { OtlpIngest } from "../src/otel/otlpIngest";
 import { OtlpReceiver } from "../src/otel/otlpReceiver";
 import { SecretRedactor } from "../src/agent/secretRedactor";
@@ -64,7 +65,7 @@ export async function otlpReceiveSpansPerSecond(): Promise<number> {
       anchorDir: trust.anchorsDir,
       pins: filePinKeeper(trust.pins),
     });
-    const ingest = new OtlpIngest({ store, stagingFile: path.join(dir, ".agent-audit", "otlp-staging.jsonl"), quietMs: 100 });
+    const ingest = new OtlpIngest({ store, staging: stagingFor(path.join(dir, ".agent-audit", "trail.db"), path.join(dir, "config")), quietMs: 100 });
     ingest.start();
     // As `agent-audit collect` runs it: every request redacted before it is staged.
     const redactor = new SecretRedactor();

@@ -3,6 +3,7 @@ import { getBlob, sessionEvents } from "../trail/trailQueries";
 import type { TrailEventRow } from "../trail/trailQueries";
 import type { AgentConfig, ApprovalHandler, ProgressEvent, SessionOutcome, TrailWriter } from "./agentRunner";
 import { ReplayDivergedError, runAgent } from "./agentRunner";
+import { receivedFrom, receivedRefusal } from "./receivedSessions";
 import type { ModelClient, ModelRequest, ModelResponse, ResponseBlock } from "./modelClient";
 import type { SecretRedactor } from "./secretRedactor";
 import type { ToolExecution } from "./toolExecution";
@@ -41,9 +42,11 @@ interface RecordedResult {
  * Each tool result is compared with the recording and marked `replay.diverged` when its
  * outcome or output differs. Once an outcome flips (failed then, succeeds now, or the other
  * way), the recorded answers were made for a different situation: the replay stops there
- * with `replay_diverged`, naming the step.
+ * with `replay_diverged`, naming the step. A session received from another agent is refused.
  */
 export async function replaySession(req: ReplayRequest): Promise<ReplayOutcome> {
+  const sender = receivedFrom(req.db, req.sessionId);
+  if (sender) throw new Error(receivedRefusal(sender, "session"));
   const events = sessionEvents(req.db, req.sessionId);
   const start = events.find((e) => e.event_type === "session_start");
   if (!start) throw new Error(`Session ${req.sessionId} has no session_start event; cannot replay it`);

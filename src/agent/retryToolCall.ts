@@ -3,6 +3,7 @@ import type { StoredEvent } from "../trail/eventTypes";
 import { getEvent, getEventWithLinks } from "../trail/trailQueries";
 import type { TrailEventRow } from "../trail/trailQueries";
 import type { ApprovalHandler, TrailWriter } from "./agentRunner";
+import { receivedFrom, receivedRefusal } from "./receivedSessions";
 import type { SecretRedactor } from "./secretRedactor";
 import type { ToolExecution } from "./toolExecution";
 import { executeTool, executionContent, previewOf, redactedNote, withOutputDigest } from "./toolExecution";
@@ -39,13 +40,16 @@ export interface RetryResult {
 /**
  * Runs a recorded tool call again, now, under the same approval policy, optionally with an
  * edited input, and appends one `tool_retry` event (its own result, who approved it) linked
- * to the original tool_call by parent_event_id. The original events are never touched.
+ * to the original tool_call by parent_event_id. The original events are never touched. A
+ * tool call received from another agent is refused: it is not ours to run.
  */
 export async function retryToolCall(req: RetryRequest): Promise<RetryResult> {
   const found = getEvent(req.db, req.eventId);
   if (!found) throw new Error(`No event ${req.eventId} in this trail`);
   const call = found.event_type === "tool_call" ? found : found.parent_event_id ? getEvent(req.db, found.parent_event_id) : undefined;
   if (!call || call.event_type !== "tool_call") throw new Error(`Event ${req.eventId} is not a tool call or its result`);
+  const sender = receivedFrom(req.db, call.session_id, call.content);
+  if (sender) throw new Error(receivedRefusal(sender, "tool call"));
   const result = found.event_type === "tool_result" ? found : getEventWithLinks(req.db, call.event_id)?.children.find((c) => c.event_type === "tool_result");
   const original = JSON.parse(call.content) as { tool_name: string; input: Record<string, unknown> | null; raw_input?: string };
   const toolName = original.tool_name;

@@ -23,7 +23,7 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit prune --before DATE [--workspace DIR]
   agent-audit archive --before DATE --to DIR [--workspace DIR]
   agent-audit verify-segment FILE
-  agent-audit collect [--port 4318] [--token T] [--workspace DIR]
+  agent-audit collect [--port 4318] [--token T | --no-token] [--workspace DIR]
   agent-audit checkpoint [--print] [--workspace DIR]
   agent-audit export <session-id> --format jsonl [--out FILE] [--workspace DIR]
   agent-audit export <session-id | --since DATE | --all> --format otlp --endpoint URL

@@ -34,8 +34,10 @@ export async function sessionsCommand(args: ParsedArgs): Promise<number> {
   }
   const rows = [["SESSION", "STARTED", "STATUS", "STEPS", "TOKENS", "FAILED", "TASK"]];
   for (const s of sessions) {
-    rows.push([s.session_id.slice(0, 8), s.started_at.replace("T", " ").slice(0, 19), s.status, String(s.steps),
-      formatTokens(s.input_tokens + s.output_tokens), String(s.failed_tool_calls), firstLine(s.task, 60)]);
+    // A received session (otel- ids, which our agent never gives) says so, and where it came from.
+    const received = s.session_id.startsWith("otel-");
+    rows.push([s.session_id.slice(0, received ? 13 : 8), s.started_at.replace("T", " ").slice(0, 19), s.status, String(s.steps),
+      formatTokens(s.input_tokens + s.output_tokens), String(s.failed_tool_calls), `${received ? `(received from ${firstLine(s.agent_id, 30)}) ` : ""}${firstLine(s.task, 60)}`]);
   }
   process.stdout.write(table(rows) + "\n");
   return 0;

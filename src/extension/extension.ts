@@ -81,7 +81,7 @@ export function activate(context: vscode.ExtensionContext): void {
     () => prices,
   );
   const approvals = new VscodeApprovalPrompt();
-  const receiver = new OtlpReceiverFeature(() => services, componentLogger(channel, "otlp-receiver"));
+  const receiver = new OtlpReceiverFeature(() => services, context.secrets, componentLogger(channel, "otlp-receiver"));
   const otlp = new OtlpLiveExport(() => services, context.secrets, componentLogger(channel, "otlp"), String(context.extension.packageJSON.version ?? "unknown"));
   debugging = new DebuggingCommands(() => services, componentLogger(channel, "debug"), (folder, sessionId, step) => panel.show(folder, sessionId, step), () => view.treeView.selection, approvals);
   const failures = registerFailuresView(() => services, (f) => {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 import { SecretRedactor } from "../agent/secretRedactor";
 import type { RunningCollector } from "../otel/otlpCollector";
@@ -7,11 +8,16 @@ import type { Logger } from "./logger";
 import { readSettings, SETTINGS } from "./settings";
 import type { TrailService } from "./trailService";
 
+/** Where the receiver's bearer token is kept (VS Code's secret storage, never a setting a repository could set). */
+const TOKEN_SECRET = "agentAudit.otlp.receiver.token";
+
 /**
  * The OTLP receiver inside the extension (`agentAudit.otlp.receiver.enabled`, off by default;
  * a user setting): other agents on this machine (Copilot agent mode, Claude Code, anything
  * instrumented with OpenTelemetry) send their telemetry to 127.0.0.1 and it lands in the first
- * workspace folder's trail, where the views show it like our own sessions.
+ * workspace folder's trail, where the views show it, marked as received. Senders must present
+ * a bearer token, generated when the receiver is first enabled and kept in secret storage;
+ * **Agent Audit: Show OpenTelemetry Receiver Token** gives it with the settings to paste.
  */
 export class OtlpReceiverFeature implements vscode.Disposable {
   private running: { service: TrailService; collector: RunningCollector } | undefined;
@@ -20,14 +26,36 @@ export class OtlpReceiverFeature implements vscode.Disposable {
 
   constructor(
     private readonly services: () => TrailService[],
+    private readonly secrets: vscode.SecretStorage,
     private readonly log: Logger,
   ) {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(`${SETTINGS.section}.otlp.receiver`)) this.apply();
       }),
+      vscode.commands.registerCommand("agentAudit.showOtlpReceiverToken", () => this.showToken()),
     );
     this.apply();
+  }
+
+  /** The token, created (and stored) the first time. */
+  private async token(): Promise<{ token: string; created: boolean }> {
+    const kept = await this.secrets.get(TOKEN_SECRET);
+    if (kept) return { token: kept, created: false };
+    const token = randomBytes(32).toString("base64url");
+    await this.secrets.store(TOKEN_SECRET, token);
+    return { token, created: true };
+  }
+
+  private async showToken(): Promise<void> {
+    const { token } = await this.token();
+    const port = this.running ? new URL(this.running.collector.url).port : String(readSettings(vscode.workspace.getConfiguration(SETTINGS.section)).otlpReceiverPort);
+    const env = `OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:${port}\nOTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer ${token}"`;
+    const pick = await vscode.window.showInformationMessage(
+      `The OpenTelemetry receiver takes only requests with the header "Authorization: Bearer ${token}". For an agent instrumented with OpenTelemetry (Claude Code, the OpenTelemetry SDK): ${env.replace("\n", " ")}`,
+      "Copy Settings",
+    );
+    if (pick === "Copy Settings") await vscode.env.clipboard.writeText(env + "\n");
   }
 
   private apply(): void {
@@ -43,13 +71,16 @@ export class OtlpReceiverFeature implements vscode.Disposable {
       if (!service) return;
       let store: TrailStore | undefined;
       try {
+        const { token, created } = await this.token();
         store = await service.openForWriting();
         const redactor = new SecretRedactor();
-        const collector = await startCollector({ store, trailPath: service.trailPath, port: s.otlpReceiverPort, redact: (v) => redactor.redact(v), log: (m) => this.log.info(m) }).catch((err: NodeJS.ErrnoException) => {
+        const collector = await startCollector({ store, trailPath: service.trailPath, stateDir: service.trust.dir, port: s.otlpReceiverPort, token, redact: (v) => redactor.redact(v), log: (m) => this.log.info(m) }).catch((err: NodeJS.ErrnoException) => {
           throw new Error(err.code === "EADDRINUSE" ? `port ${s.otlpReceiverPort} is in use (another collector?); set agentAudit.otlp.receiver.port` : err.message);
         });
         this.running = { service, collector };
-        this.log.info(`OpenTelemetry receiver on ${collector.url} (/v1/traces, /v1/logs), into ${service.trailPath}`);
+        this.log.info(`OpenTelemetry receiver on ${collector.url} (/v1/traces, /v1/logs; bearer token required), into ${service.trailPath}`);
+        // The first time, say what senders need: without the token nothing they send is taken.
+        if (created) void this.showToken();
       } catch (err) {
         if (store) await service.doneWriting();
         this.log.error(`OpenTelemetry receiver: ${(err as Error).message}`);

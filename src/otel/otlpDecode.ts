@@ -1,6 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import protobuf from "protobufjs";
+import type { OtlpEncoding } from "./receiverGate";
+import { jsonTextDepth, MAX_REQUEST_DEPTH, valueDepth } from "./receiverGate";
 
 /**
  * OTLP/HTTP request bodies (protobuf or JSON) as plain records. Protobuf is decoded with the
@@ -63,29 +65,33 @@ function protoTypes(): { traces: protobuf.Type; logs: protobuf.Type } {
   return types;
 }
 
-/** The request as OTLP/JSON-shaped objects (ids as hex), from either encoding; throws OtlpDecodeError. */
-export function requestObject(body: Buffer, contentType: string, kind: "traces" | "logs"): Record<string, unknown> {
-  if (/protobuf/.test(contentType)) {
+/**
+ * The request as OTLP/JSON-shaped objects (ids as hex), from either encoding; throws
+ * OtlpDecodeError, also for a request nested deeper than MAX_REQUEST_DEPTH (checked before
+ * anything recursive touches it: a 400, never a stack overflow answered 503).
+ */
+export function requestObject(body: Buffer, encoding: OtlpEncoding, kind: "traces" | "logs"): Record<string, unknown> {
+  const tooDeep = () => new OtlpDecodeError(`the request is nested deeper than ${MAX_REQUEST_DEPTH} levels`);
+  if (encoding === "protobuf") {
     const type = protoTypes()[kind];
-    let message: protobuf.Message;
+    let obj: Record<string, unknown>;
     try {
-      message = type.decode(body);
+      obj = type.toObject(type.decode(body), { longs: String, enums: Number, bytes: String, defaults: false }) as Record<string, unknown>;
     } catch (err) {
+      if (err instanceof RangeError) throw tooDeep();
       throw new OtlpDecodeError(`not an OTLP ${kind} protobuf request: ${(err as Error).message}`);
     }
-    const obj = type.toObject(message, { longs: String, enums: Number, bytes: String, defaults: false }) as Record<string, unknown>;
+    if (valueDepth(obj, MAX_REQUEST_DEPTH) > MAX_REQUEST_DEPTH) throw tooDeep();
     return hexIds(obj) as Record<string, unknown>;
   }
-  if (/json/.test(contentType)) {
-    try {
-      const obj = JSON.parse(body.toString("utf8")) as unknown;
-      if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new Error("not an object");
-      return obj as Record<string, unknown>;
-    } catch (err) {
-      throw new OtlpDecodeError(`not OTLP/JSON: ${(err as Error).message}`);
-    }
+  if (jsonTextDepth(body, MAX_REQUEST_DEPTH) > MAX_REQUEST_DEPTH) throw tooDeep();
+  try {
+    const obj = JSON.parse(body.toString("utf8")) as unknown;
+    if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new Error("not an object");
+    return obj as Record<string, unknown>;
+  } catch (err) {
+    throw new OtlpDecodeError(`not OTLP/JSON: ${(err as Error).message}`);
   }
-  throw new OtlpDecodeError(`unsupported content type "${contentType}" (OTLP/HTTP is application/x-protobuf or application/json)`);
 }
 
 /** protobufjs gives bytes as base64; OTLP/JSON (and our records) use hex ids. */
@@ -123,8 +129,13 @@ function attrMap(list: unknown): AttrMap {
 }
 
 const nanosToMs = (v: unknown): number => {
-  const n = typeof v === "string" || typeof v === "number" ? Number(BigInt(String(v).split(".")[0] || "0") / 1000n) / 1000 : NaN;
-  return n;
+  if (typeof v !== "string" && typeof v !== "number") return NaN;
+  try {
+    return Number(BigInt(String(v).split(".")[0] || "0") / 1000n) / 1000;
+  } catch {
+    // Not a whole number of nanoseconds: no time (a 400 for a span or log record).
+    return NaN;
+  }
 };
 
 function list(v: unknown, what: string): Record<string, unknown>[] {

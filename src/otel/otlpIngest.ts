@@ -1,50 +1,49 @@
-import { createHash } from "node:crypto";
-import * as fs from "node:fs";
-import { canonicalJson } from "../trail/canonicalJson";
-import { writeFileAtomic } from "../trail/durableFile";
-import type { BlobInput, EventInput } from "../trail/eventTypes";
+import type { EventInput } from "../trail/eventTypes";
 import { TrailReader } from "../trail/trailReader";
 import { TrailError } from "../trail/trailErrors";
 import type { TrailStore } from "../trail/trailStore";
 import type { ReceivedLogRecord, ReceivedSpanRecord } from "./otlpDecode";
-
-/**
- * Received OTLP spans and logs become trail sessions (the reverse of genaiMapping.ts; the
- * table is in docs/opentelemetry.md). Spans and logs arrive out of order and in batches, so
- * they are grouped (a trace, or a Claude Code session) and a group is written to the trail
- * once it has been quiet for a moment, in the order things happened: a `chat` span or an
- * `api_request` log starts a step, tool spans and results belong to the step before them.
- * Until then they wait in a staging file (fsync'd before the sender is answered), so nothing
- * acknowledged is lost in a crash. Every event keeps the record it came from as an `otlp`
- * blob, and its id derives from the record's, so a record received twice is written once.
- */
-type Staged = { kind: "span"; group: string; r: ReceivedSpanRecord } | { kind: "log"; group: string; r: ReceivedLogRecord };
+import type { StagingPlace } from "./otlpStaging";
+import { StagingFile } from "./otlpStaging";
+import type { Staged } from "./receivedMapping";
+import { GroupMapper, serviceOf } from "./receivedMapping";
 
 export interface IngestOptions {
   store: TrailStore;
-  /** Where received records wait (fsync'd) until their group is written: beside the trail. */
-  stagingFile: string;
+  /** Where received records wait (fsync'd) until their group is written: the user's own staging file (stagingFor). */
+  staging: StagingPlace;
   /** How long a group must be quiet before it is written (default 1,500 ms). */
   quietMs?: number;
   log?: (message: string) => void;
 }
 
-const s = (v: unknown): string | undefined => (typeof v === "string" && v ? v : undefined);
-const n = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : typeof v === "string" && v.trim() && Number.isFinite(Number(v)) ? Number(v) : undefined);
+const str = (v: unknown): string | undefined => (typeof v === "string" && v ? v : undefined);
 
-/** The group a span belongs to: its trace. */
+/** The group a span belongs to: its trace, as one sender sends it. */
 function spanGroup(r: ReceivedSpanRecord): string {
-  return `trace:${r.traceId}`;
+  return `trace:${r.traceId}:${serviceOf(r.resource)}`;
 }
 
 /** The group of a log record: the Claude Code session (session.id), else its trace, else its service. */
 function logGroup(r: ReceivedLogRecord): string {
-  const session = s(r.attributes["session.id"]) ?? s(r.resource["session.id"]);
-  if (session) return `session:${s(r.resource["service.name"]) ?? "agent"}:${session}`;
-  if (r.traceId) return `trace:${r.traceId}`;
-  return `service:${s(r.resource["service.name"]) ?? "agent"}`;
+  const session = str(r.attributes["session.id"]) ?? str(r.resource["session.id"]);
+  if (session) return `session:${serviceOf(r.resource)}:${session}`;
+  if (r.traceId) return `trace:${r.traceId}:${serviceOf(r.resource)}`;
+  return `service:${serviceOf(r.resource)}`;
 }
 
+/**
+ * Received OTLP spans and logs become trail sessions (the reverse of genaiMapping.ts; the
+ * table is in docs/opentelemetry.md). Spans and logs arrive out of order and in batches, so
+ * they are grouped (a trace, or a Claude Code session) and a group is written to the trail
+ * once it has been quiet for a moment, in the order things happened (receivedMapping.ts).
+ * Until then they wait in a staging file (fsync'd before the sender is answered; otlpStaging.ts),
+ * so nothing acknowledged is lost in a crash. Every event keeps the record it came from as an
+ * `otlp` blob, and its id derives from the record's, so a record received twice is written
+ * once. A record that cannot be written as what it maps to is kept whole as an
+ * `otel_span`/`otel_log` with the reason; a group the trail refuses waits without holding up
+ * the others.
+ */
 export class OtlpIngest {
   private readonly staged: Staged[] = [];
   private readonly lastSeen = new Map<string, number>();
@@ -52,38 +51,41 @@ export class OtlpIngest {
   private readonly rawJson = new WeakMap<object, string>();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
-  private stagingFd: number | undefined;
+  private readonly staging: StagingFile;
+  /** Groups the trail refused, with when to try them again (they do not hold up the others). */
+  private readonly failing = new Map<string, { tries: number; next: number }>();
 
-  constructor(private readonly opts: IngestOptions) {}
+  constructor(private readonly opts: IngestOptions) {
+    this.staging = new StagingFile(opts.staging);
+  }
 
-  /** Takes up what an earlier run staged and did not write yet. */
+  /** Takes up what an earlier run of this receiver staged and did not write yet (and nothing else). */
   start(): void {
-    if (fs.existsSync(this.opts.stagingFile)) {
-      for (const line of fs.readFileSync(this.opts.stagingFile, "utf8").split("\n")) {
-        if (!line.trim()) continue;
-        try {
-          this.staged.push(JSON.parse(line) as Staged);
-        } catch {
-          this.log(`skipped an unreadable line of ${this.opts.stagingFile} (an unfinished write)`);
-        }
+    const { lines, foreign, torn } = this.staging.readExisting();
+    for (const line of lines) {
+      try {
+        this.staged.push(JSON.parse(line) as Staged);
+      } catch {
+        this.log(`skipped an unreadable line of ${this.staging.file}`);
       }
-      for (const st of this.staged) this.lastSeen.set(st.group, 0);
     }
-    this.stagingFd = fs.openSync(this.opts.stagingFile, "a");
+    for (const st of this.staged) this.lastSeen.set(st.group, 0);
+    if (foreign) this.log(`${foreign} line${foreign === 1 ? " was" : "s were"} not written by this receiver (no valid authentication) in ${this.staging.file}: not taken up, and removed`);
+    if (torn) this.log(`skipped the unfinished last line of ${this.staging.file} (a write cut short; it was never acknowledged)`);
+    this.staging.open();
+    if (foreign || torn) this.rewriteStaging();
     this.schedule(0);
   }
 
-  /** Stages received records durably; resolves once they are fsync'd (then the sender may be told "accepted"). */
+  /** Stages received records durably; returns once they are fsync'd (then the sender may be told "accepted"). */
   receive(spans: ReceivedSpanRecord[], logs: ReceivedLogRecord[]): void {
-    const items: Staged[] = [...spans.map((r) => ({ kind: "span" as const, group: spanGroup(r), r })), ...logs.map((r) => ({ kind: "log" as const, group: logGroup(r), r }))];
+    const at = Date.now();
+    const items: Staged[] = [...spans.map((r) => ({ kind: "span" as const, group: spanGroup(r), at, r })), ...logs.map((r) => ({ kind: "log" as const, group: logGroup(r), at, r }))];
     if (!items.length) return;
-    const bytes = Buffer.from(items.map((i) => this.stagingLine(i)).join(""));
-    fs.writeSync(this.stagingFd!, bytes);
-    fs.fdatasyncSync(this.stagingFd!);
-    const now = Date.now();
+    this.staging.append(items.map((i) => this.stagingLine(i)));
     for (const i of items) {
       this.staged.push(i);
-      this.lastSeen.set(i.group, now);
+      this.lastSeen.set(i.group, at);
     }
     this.schedule(this.opts.quietMs ?? 1500);
   }
@@ -94,12 +96,12 @@ export class OtlpIngest {
    */
   private stagingLine(i: Staged): string {
     const raw = i.r.raw;
-    if (!raw || typeof raw !== "object") return JSON.stringify(i) + "\n";
+    if (!raw || typeof raw !== "object") return JSON.stringify(i);
     const rawJson = JSON.stringify(raw);
     this.rawJson.set(raw, rawJson);
     // `{"kind":…,"group":…,"r":{…}}` with "raw" put back as the last member of r.
     const rest = JSON.stringify({ ...i, r: { ...i.r, raw: undefined } }).slice(0, -2);
-    return `${rest}${rest.endsWith("{") ? "" : ","}"raw":${rawJson}}}\n`;
+    return `${rest}${rest.endsWith("{") ? "" : ","}"raw":${rawJson}}}`;
   }
 
   /** Writes every staged group now (shutting down). */
@@ -110,8 +112,7 @@ export class OtlpIngest {
 
   async stop(): Promise<void> {
     await this.flush();
-    if (this.stagingFd !== undefined) fs.closeSync(this.stagingFd);
-    this.stagingFd = undefined;
+    this.staging.close();
   }
 
   private schedule(ms: number): void {
@@ -124,15 +125,28 @@ export class OtlpIngest {
     this.writing = this.writing.then(async () => {
       const quiet = this.opts.quietMs ?? 1500;
       const now = Date.now();
-      const ready = new Set([...new Set(this.staged.map((x) => x.group))].filter((g) => all || now - (this.lastSeen.get(g) ?? 0) >= quiet));
+      const due = (g: string) => (all || now - (this.lastSeen.get(g) ?? 0) >= quiet) && (all || (this.failing.get(g)?.next ?? 0) <= now);
+      const ready = new Set([...new Set(this.staged.map((x) => x.group))].filter(due));
       if (ready.size) {
+        let written = new Set<string>();
         try {
-          await this.writeReady(ready);
-          this.staged.splice(0, this.staged.length, ...this.staged.filter((x) => !ready.has(x.group)));
-          for (const g of ready) this.lastSeen.delete(g);
-          this.rewriteStaging();
+          written = await this.writeReady(ready);
         } catch (err) {
           this.log(`could not write received records to the trail (kept in staging, retried later): ${(err as Error).message}`);
+        }
+        if (written.size) {
+          this.staged.splice(0, this.staged.length, ...this.staged.filter((x) => !written.has(x.group)));
+          for (const g of written) {
+            this.lastSeen.delete(g);
+            this.failing.delete(g);
+          }
+          this.rewriteStaging();
+        }
+        for (const g of ready) {
+          if (written.has(g)) continue;
+          // Tried again later, less often each time; the other groups go on meanwhile.
+          const tries = (this.failing.get(g)?.tries ?? 0) + 1;
+          this.failing.set(g, { tries, next: now + Math.min(quiet * 2 ** tries, 5 * 60_000) });
         }
       }
       if (this.staged.length) this.schedule(quiet);
@@ -142,20 +156,21 @@ export class OtlpIngest {
 
   /** The staging file holds exactly what is not in the trail yet. */
   private rewriteStaging(): void {
-    writeFileAtomic(this.opts.stagingFile, Buffer.from(this.staged.map((i) => JSON.stringify(i) + "\n").join("")));
-    if (this.stagingFd !== undefined) fs.closeSync(this.stagingFd);
-    this.stagingFd = fs.openSync(this.opts.stagingFile, "a");
+    this.staging.rewrite(this.staged.map((i) => this.stagingLine(i)));
   }
 
   /**
    * Writes the ready groups, all in one go: their events share the store's group commits (a
-   * per-group fsync would cap the receiver at a few hundred traces a second).
+   * per-group fsync would cap the receiver at a few hundred traces a second). An event the
+   * trail refuses is written instead as the record it came from (otel_span/otel_log, with the
+   * reason). Returns the groups that are now wholly in the trail.
    */
-  private async writeReady(ready: Set<string>): Promise<void> {
+  private async writeReady(ready: Set<string>): Promise<Set<string>> {
     const store = this.opts.store;
     await store.refresh();
     const reader = new TrailReader(store);
-    const events: EventInput[] = [];
+    const planned: { group: string; events: EventInput[] }[] = [];
+    const fallbacks = new Map<EventInput, EventInput>();
     try {
       // Each group's records, in one pass over what is staged (not one pass per group).
       const byGroup = new Map<string, Staged[]>();
@@ -165,222 +180,47 @@ export class OtlpIngest {
         if (items) items.push(x);
         else byGroup.set(x.group, [x]);
       }
-      for (const [group, items] of byGroup) events.push(...this.eventsOf(group, items, reader));
+      const mapper = new GroupMapper(reader, (raw) => (raw && typeof raw === "object" ? this.rawJson.get(raw) : undefined));
+      for (const [group, items] of byGroup) {
+        try {
+          planned.push({ group, events: mapper.eventsOf(group, items, fallbacks) });
+        } catch (err) {
+          this.log(`could not map the received records of ${group} (${(err as Error).message}): kept as the records they are`);
+          planned.push({ group, events: mapper.unmappedEvents(group, items, (err as Error).message) });
+        }
+      }
     } finally {
       reader.release();
     }
-    const results = await Promise.allSettled(events.map((e) => store.append(e)));
-    for (const r of results) {
-      if (r.status === "fulfilled") continue;
-      // Written before a crash, staged again: the same record has the same event id.
-      if (r.reason instanceof TrailError && /UNIQUE|event_id/i.test(r.reason.message)) continue;
-      throw r.reason;
-    }
-    this.log(`wrote ${events.length} events of ${ready.size} received sessions`);
-  }
-
-  /** The trail events of one group's records, in the order things happened. */
-  private eventsOf(group: string, items: Staged[], reader: TrailReader): EventInput[] {
-    const first = items[0];
-    const resource = first.r.resource;
-    const sessionId = group.startsWith("trace:") ? `otel-${group.slice(6)}` : group.startsWith("session:") ? `${group.split(":")[1]}-${group.split(":").slice(2).join(":")}` : `otel-${group.replace(/[^a-z0-9._-]+/gi, "-")}`;
-    const known = reader.getSession(sessionId);
-    // The agent: as the spans name it (gen_ai.agent.name), else the sending service.
-    const named = items.map((x) => (x.kind === "span" ? s(x.r.attributes["gen_ai.agent.name"]) : undefined)).find(Boolean);
-    const agentId = named ?? s(resource["service.name"]) ?? "otel-agent";
-    const base = { session_id: sessionId, agent_id: agentId, user_id: s(resource["user.email"]) ?? s(resource["user.id"]) ?? "", agent_version: s(resource["service.version"]) ?? null };
-    const events: EventInput[] = [];
-    let step = known?.steps ?? 0;
-    let started = !!known;
-    const ordered = [...items].sort((a, b) => time(a) - time(b));
-    // The sender's resource (service, host, versions) is one blob for the group; each record
-    // its own (a tool span gives two events, one blob).
-    const resourceBody = canonicalJson({ resource: first.r.resource, scope: first.r.scope } as Record<string, unknown>);
-    const resourceHash = createHash("sha256").update(resourceBody).digest("hex");
-    const recordBlobs = new Map<unknown, { hash: string; body: string }>();
-    let resourceSent = false;
-    const add = (type: string, at: number, content: Record<string, unknown>, raw: unknown, role: string, extra: Partial<EventInput> = {}) => {
-      let rec = recordBlobs.get(raw);
-      const blobs: BlobInput[] = [];
-      if (!rec) {
-        // As received (OTLP/JSON form); its hash is its address, like every blob's.
-        const body = this.rawJson.get(raw as object) ?? JSON.stringify(raw);
-        rec = { hash: createHash("sha256").update(body).digest("hex"), body };
-        recordBlobs.set(raw, rec);
-        blobs.push({ kind: "otlp", body });
-      }
-      if (!resourceSent) {
-        blobs.push({ kind: "otlp", body: resourceBody });
-        resourceSent = true;
-      }
-      events.push({
-        ...base,
-        ...extra,
-        event_type: type,
-        step_number: type === "session_start" ? 0 : Math.max(step, 0),
-        timestamp: new Date(at).toISOString(),
-        event_id: eventIdFor(sessionId, rec.hash, role),
-        content: { ...content, received: { via: "otlp", record: rec.hash, resource: resourceHash } },
-        blobs,
-      });
-    };
-    const spans = ordered.filter((x): x is Extract<Staged, { kind: "span" }> => x.kind === "span").map((x) => x.r);
-    const root = spans.find((r) => op(r) === "invoke_agent") ?? spans.find((r) => !r.parentSpanId);
-    if (!started && (root || spans.length)) {
-      const at = Math.min(...spans.map((r) => r.startMs));
-      const r0 = root ?? spans[0];
-      add("session_start", at, {
-        task: s(r0.attributes["agent_audit.task"]) ?? s(r0.attributes["gen_ai.agent.description"]) ?? `${s(r0.attributes["gen_ai.agent.name"]) ?? agentId}: ${r0.name}`,
-        model_id: s(r0.attributes["gen_ai.request.model"]) ?? null,
-        source: { protocol: "otlp", service: agentId, scope: r0.scope, trace_id: r0.traceId },
-      }, r0.raw, "start", { model_id: s(r0.attributes["gen_ai.request.model"]) ?? null });
-      started = true;
-    }
-    for (const it of ordered) {
-      if (it.kind === "span") {
-        const r = it.r;
-        const kind = op(r);
-        if (kind === "chat" || kind === "text_completion" || kind === "generate_content") {
-          step++;
-          const a = r.attributes;
-          const failed = r.status.code === 2;
-          add("llm_call", r.endMs, {
-            request: { model: s(a["gen_ai.request.model"]) ?? null, max_tokens: n(a["gen_ai.request.max_tokens"]) ?? null },
-            response: { model: s(a["gen_ai.response.model"]) ?? null, id: s(a["gen_ai.response.id"]) ?? null, stop_reason: (a["gen_ai.response.finish_reasons"] as string[] | undefined)?.[0] ?? null },
-            usage: {
-              input_tokens: n(a["gen_ai.usage.input_tokens"]) ?? 0,
-              output_tokens: n(a["gen_ai.usage.output_tokens"]) ?? 0,
-              cache_read_input_tokens: n(a["gen_ai.usage.cache_read.input_tokens"]) ?? 0,
-              cache_creation_input_tokens: n(a["gen_ai.usage.cache_creation.input_tokens"]) ?? 0,
-            },
-            latency_ms: Math.round(r.endMs - r.startMs),
-            output_text: textOf(a["gen_ai.output.messages"]),
-            ...(failed ? { error: { type: s(a["error.type"]) ?? "error", message: r.status.message } } : {}),
-          }, r.raw, `span:${r.spanId}`, { model_id: s(a["gen_ai.request.model"]) ?? null });
-        } else if (kind === "execute_tool") {
-          if (step === 0) step = 1;
-          const a = r.attributes;
-          const tool = s(a["gen_ai.tool.name"]) ?? r.name.replace(/^execute_tool\s*/, "") ?? "tool";
-          const callId = eventIdFor(sessionId, r.spanId, "call");
-          add("tool_call", r.startMs, { tool_name: tool, tool_use_id: s(a["gen_ai.tool.call.id"]) ?? null, input: jsonOf(a["gen_ai.tool.call.arguments"]) ?? null, requires_approval: false }, r.raw, `span:${r.spanId}:call`);
-          events[events.length - 1].event_id = callId;
-          for (const e of r.events.filter((x) => x.name === "agent_audit.approval" || x.name.endsWith(".approval"))) {
-            add("approval", e.timeMs, { tool_name: tool, decision: s(e.attributes["agent_audit.approval.decision"]) ?? "unknown", approval_status: s(e.attributes["agent_audit.approval.decision"]) ?? "unknown", approver_id: s(e.attributes["agent_audit.approval.approver_id"]) ?? "" }, r.raw, `span:${r.spanId}:approval:${e.timeMs}`, { parent_event_id: callId });
-          }
-          const failed = r.status.code === 2 || a["error.type"] !== undefined;
-          add("tool_result", r.endMs, {
-            tool_name: tool,
-            tool_use_id: s(a["gen_ai.tool.call.id"]) ?? null,
-            outcome: failed ? "error" : "success",
-            execution_time_ms: Math.round(r.endMs - r.startMs),
-            ...(failed ? { error: { type: s(a["error.type"]) ?? "error", message: r.status.message || "the tool failed" } } : { output: jsonOf(a["gen_ai.tool.call.result"]) ?? null }),
-          }, r.raw, `span:${r.spanId}:result`, { parent_event_id: callId });
-        } else if (r !== root) {
-          add("otel_span", r.startMs, { name: r.name, operation: kind ?? null, duration_ms: Math.round(r.endMs - r.startMs) }, r.raw, `span:${r.spanId}`);
-        }
-      } else {
-        this.addLog(it.r, add, () => ++step, () => step, started, () => (started = true));
+    const settle = (events: EventInput[]) => Promise.allSettled(events.map((e) => store.append(e)));
+    const refusedBy = (r: PromiseSettledResult<unknown>) =>
+      r.status === "rejected" && !(r.reason instanceof TrailError && /UNIQUE|event_id/i.test(r.reason.message)) ? (r.reason as Error) : undefined;
+    const all = planned.flatMap((p) => p.events);
+    const results = await settle(all);
+    const retry: { e: EventInput; group: string }[] = [];
+    const failedGroups = new Set<string>();
+    let i = 0;
+    for (const p of planned) {
+      for (const e of p.events) {
+        const err = refusedBy(results[i++]);
+        if (!err) continue;
+        const kept = err instanceof TrailError && err.code === "INVALID_EVENT" ? fallbacks.get(e) : undefined;
+        if (kept) retry.push({ e: { ...kept, content: { ...kept.content, unmapped: { ...(kept.content.unmapped as object), reason: err.message } } }, group: p.group });
+        else failedGroups.add(p.group);
+        this.log(`the trail refused a received ${e.event_type} (${err.message}); ${kept ? "kept as the record it came from" : "kept in staging, retried later"}`);
       }
     }
-    if (root) {
-      const failed = root.status.code === 2;
-      const end = s(root.attributes["agent_audit.session.end"]);
-      const type = end && /^session_(end|timeout|cancelled|error)$|^replay_diverged$/.test(end) ? end : failed ? "session_error" : "session_end";
-      add(type, Math.max(root.endMs, ...spans.map((r) => r.endMs)), failed ? { error: { type: s(root.attributes["error.type"]) ?? "error", message: root.status.message } } : { outcome: "completed" }, root.raw, `span:${root.spanId}:end`);
-      events[events.length - 1].step_number = step;
-    }
-    return events;
-  }
-
-  /** Claude Code's log events (https://docs.anthropic.com/en/docs/claude-code/monitoring-usage) as trail events. */
-  private addLog(
-    r: ReceivedLogRecord,
-    add: (type: string, at: number, content: Record<string, unknown>, raw: unknown, role: string, extra?: Partial<EventInput>) => void,
-    nextStep: () => number,
-    currentStep: () => number,
-    started: boolean,
-    markStarted: () => void,
-  ): void {
-    const a = r.attributes;
-    const name = s(a["event.name"]) ?? s(r.body) ?? "";
-    const event = name.replace(/^claude_code\./, "");
-    const role = `log:${r.timeMs}:${createHash("sha256").update(JSON.stringify(r.raw)).digest("hex").slice(0, 16)}`;
-    if (event === "user_prompt") {
-      const prompt = s(a.prompt) ?? `(a prompt of ${n(a.prompt_length) ?? "?"} characters; Claude Code sends its text only with OTEL_LOG_USER_PROMPTS=1)`;
-      if (!started) {
-        add("session_start", r.timeMs, { task: prompt, source: { protocol: "otlp", service: s(r.resource["service.name"]) ?? "claude-code", event: name } }, r.raw, role);
-        markStarted();
-      } else add("user_prompt", r.timeMs, { prompt }, r.raw, role);
-      return;
-    }
-    if (!started) {
-      add("session_start", r.timeMs, { task: `${s(r.resource["service.name"]) ?? "agent"} session ${s(a["session.id"]) ?? ""}`.trim(), source: { protocol: "otlp", event: name } }, r.raw, `${role}:start`);
-      markStarted();
-    }
-    if (event === "api_request" || event === "api_error") {
-      nextStep();
-      const failed = event === "api_error";
-      add("llm_call", r.timeMs, {
-        request: { model: s(a.model) ?? null },
-        usage: { input_tokens: n(a.input_tokens) ?? 0, output_tokens: n(a.output_tokens) ?? 0, cache_read_input_tokens: n(a.cache_read_tokens) ?? 0, cache_creation_input_tokens: n(a.cache_creation_tokens) ?? 0 },
-        latency_ms: n(a.duration_ms) ?? null,
-        cost_usd: n(a.cost_usd) ?? null,
-        ...(failed ? { error: { type: s(a.status_code) ? `http_${a.status_code}` : "api_error", message: s(a.error) ?? "API error" } } : {}),
-      }, r.raw, role, { model_id: s(a.model) ?? null });
-    } else if (event === "tool_decision") {
-      const decision = s(a.decision) === "reject" ? "rejected" : s(a.decision) === "accept" ? "approved" : s(a.decision) ?? "unknown";
-      if (currentStep() === 0) nextStep();
-      add("approval", r.timeMs, { tool_name: s(a.tool_name) ?? "tool", decision, approval_status: decision, approver_id: s(a.source) ?? "", source: s(a.source) ?? null }, r.raw, role);
-    } else if (event === "tool_result") {
-      if (currentStep() === 0) nextStep();
-      const ok = a.success === true || a.success === "true";
-      const tool = s(a.tool_name) ?? "tool";
-      const duration = n(a.duration_ms) ?? 0;
-      add("tool_call", r.timeMs - duration, { tool_name: tool, input: jsonOf(a.tool_parameters) ?? null, requires_approval: false }, r.raw, `${role}:call`);
-      add("tool_result", r.timeMs, {
-        tool_name: tool,
-        outcome: ok ? "success" : "error",
-        execution_time_ms: duration,
-        ...(ok ? {} : { error: { type: "tool_error", message: s(a.error) ?? "the tool failed" } }),
-      }, r.raw, `${role}:result`);
-    } else {
-      add("otel_log", r.timeMs, { name, attributes: a }, r.raw, role);
-    }
+    const again = await settle(retry.map((r) => r.e));
+    again.forEach((r, j) => {
+      if (refusedBy(r)) failedGroups.add(retry[j].group);
+    });
+    const written = new Set(planned.map((p) => p.group).filter((g) => !failedGroups.has(g)));
+    const count = planned.filter((p) => written.has(p.group)).reduce((n, p) => n + p.events.length, 0);
+    if (written.size) this.log(`wrote ${count} events of ${written.size} received sessions`);
+    return written;
   }
 
   private log(m: string): void {
     this.opts.log?.(`[otlp] ${m}`);
   }
 }
-
-function time(x: Staged): number {
-  return x.kind === "span" ? x.r.startMs : x.r.timeMs;
-}
-
-function op(r: ReceivedSpanRecord): string | undefined {
-  return s(r.attributes["gen_ai.operation.name"]) ?? (/^(chat|execute_tool|invoke_agent)\b/.exec(r.name)?.[1]);
-}
-
-function jsonOf(v: unknown): unknown {
-  if (typeof v !== "string") return v;
-  try {
-    return JSON.parse(v);
-  } catch {
-    return v;
-  }
-}
-
-function textOf(messages: unknown): string {
-  const parsed = jsonOf(messages);
-  if (!Array.isArray(parsed)) return "";
-  return parsed
-    .flatMap((m: { parts?: { type?: string; content?: unknown }[] }) => (m.parts ?? []).filter((p) => p.type === "text").map((p) => String(p.content ?? "")))
-    .join("\n");
-}
-
-/** An event id (UUID-shaped) from the session and the record: the same record gives the same id. */
-function eventIdFor(sessionId: string, record: string, role: string): string {
-  const h = createHash("sha256").update(`${sessionId}\n${record}\n${role}`).digest("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-

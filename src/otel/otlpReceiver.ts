@@ -3,12 +3,13 @@ import * as zlib from "node:zlib";
 import { logsOf, OtlpDecodeError, requestObject, tracesOf } from "./otlpDecode";
 import type { ReceivedLogRecord, ReceivedSpanRecord } from "./otlpDecode";
 import type { OtlpIngest } from "./otlpIngest";
+import { allowedHosts, otlpEncoding, refusal } from "./receiverGate";
 
 export interface ReceiverOptions {
   ingest: OtlpIngest;
   /** 4318 by default (the OTLP/HTTP port); 0 picks a free one. */
   port?: number;
-  /** When set, requests must carry `Authorization: Bearer <token>`. */
+  /** When set, requests must carry `Authorization: Bearer <token>` (the CLI and the extension always set one). */
   token?: string;
   /** Largest request accepted, before and after gzip (default 8 MiB). */
   maxBytes?: number;
@@ -23,10 +24,12 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
  * An OTLP/HTTP receiver (`/v1/traces`, `/v1/logs`; protobuf or JSON; gzip) bound to loopback
  * only: other agents on this machine send their telemetry here and it lands in the trail.
  * A request is answered 200 only once what it carried is staged durably; a malformed,
- * oversized or unauthorised one is refused and nothing of it is written.
+ * oversized, too deep or unauthorised one is refused and nothing of it is written, and so is
+ * anything a web page can send (receiverGate.ts).
  */
 export class OtlpReceiver {
   private server: http.Server | undefined;
+  private hosts = new Set<string>();
   received = { spans: 0, logs: 0, rejected: 0 };
 
   constructor(private readonly opts: ReceiverOptions) {}
@@ -40,6 +43,7 @@ export class OtlpReceiver {
       server.listen(this.opts.port ?? 4318, "127.0.0.1", () => resolve());
     });
     const port = (server.address() as { port: number }).port;
+    this.hosts = allowedHosts(port);
     return `http://127.0.0.1:${port}`;
   }
 
@@ -60,10 +64,13 @@ export class OtlpReceiver {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
       if (!LOOPBACK.has(req.socket.remoteAddress ?? "")) return this.refuse(res, 403, "only this machine may send to the receiver");
-      const kind = req.url === "/v1/traces" ? "traces" : req.url === "/v1/logs" ? "logs" : undefined;
-      if (!kind) return this.refuse(res, 404, `no such endpoint ${req.url} (this receiver takes /v1/traces and /v1/logs)`);
-      if (req.method !== "POST") return this.refuse(res, 405, "OTLP/HTTP requests are POST");
-      if (this.opts.token && req.headers.authorization !== `Bearer ${this.opts.token}`) return this.refuse(res, 401, "a bearer token is required");
+      const refused = refusal(req, { hosts: this.hosts, token: this.opts.token });
+      if (refused) {
+        req.resume();
+        return this.refuse(res, refused.status, refused.message);
+      }
+      const kind = req.url === "/v1/traces" ? "traces" : "logs";
+      const encoding = otlpEncoding(req.headers["content-type"])!;
       const max = this.opts.maxBytes ?? 8 * 1024 * 1024;
       const body = await readBody(req, max);
       if (body === "too big") return this.refuse(res, 413, `the request is larger than ${max} bytes`);
@@ -75,11 +82,10 @@ export class OtlpReceiver {
           return this.refuse(res, 400, "the gzip body is damaged or larger than the limit once unpacked");
         }
       }
-      const contentType = String(req.headers["content-type"] ?? "");
       let spans: ReceivedSpanRecord[] = [];
       let logs: ReceivedLogRecord[] = [];
       try {
-        let request = requestObject(bytes, contentType, kind);
+        let request = requestObject(bytes, encoding, kind);
         // Redacted as a whole, before records are taken from it: every copy of a value is clean.
         if (this.opts.redact) request = await this.opts.redact(request);
         if (kind === "traces") spans = tracesOf(request);
@@ -91,7 +97,7 @@ export class OtlpReceiver {
       this.opts.ingest.receive(spans, logs);
       this.received.spans += spans.length;
       this.received.logs += logs.length;
-      const json = !/protobuf/.test(contentType);
+      const json = encoding === "json";
       // An empty ExportTraceServiceResponse/ExportLogsServiceResponse: full success.
       res.writeHead(200, { "content-type": json ? "application/json" : "application/x-protobuf" }).end(json ? "{}" : Buffer.alloc(0));
     } catch (err) {

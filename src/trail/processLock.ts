@@ -128,6 +128,12 @@ export class ProcessLock {
     }
   }
 
+  /** Takes the lock if it is free now; never waits (for a holder that keeps it as long as it runs). */
+  async tryAcquireNow(): Promise<boolean> {
+    this.nameLock();
+    return this.tryAcquire();
+  }
+
   release(): void {
     this.wanted = false;
     if (this.server) {

@@ -1,6 +1,7 @@
 // The receiver in the extension: with agentAudit.otlp.receiver.enabled, an agent instrumented
 // with the official OpenTelemetry SDK sends its spans to 127.0.0.1, and the session appears in
-// the Sessions tree, marked with the agent, and opens in Step Details.
+// the Sessions tree, marked with the agent, and opens in Step Details. Senders need the token
+// the extension shows when the receiver is first enabled.
 import * as net from "node:net";
 import { SpanKind, SpanStatusCode, context, trace } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
@@ -32,15 +33,23 @@ e2eTest(
   },
   async ({ wb }) => {
     await wb.openSessionsView();
-    // The agent: spans as an instrumented agent emits them, sent as its SDK sends them.
-    const exporter = new OTLPTraceExporter({ url: `http://127.0.0.1:${port}/v1/traces` });
-    const provider = new TracerProvider({ resource: resourceFromAttributes({ "service.name": "copilot-chat" }), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-    const tracer = provider.getTracer("agent");
     await eventually(async () => {
       // The receiver starts with the extension: retry the first span until it is up.
       const probe = await new Promise<boolean>((resolve) => net.connect(port, "127.0.0.1").once("connect", function (this: net.Socket) { this.end(); resolve(true); }).once("error", () => resolve(false)));
       return probe;
     }, "the receiver listening", 60_000);
+    // Enabled the first time, it says what senders need: the token (kept in secret storage).
+    const toast = wb.notification(/Authorization: Bearer/);
+    await toast.waitFor({ timeout: 30_000 });
+    const token = /Bearer ([A-Za-z0-9_-]{32,})/.exec(await toast.innerText())?.[1];
+    if (!token) throw new Error(`no token in: ${await toast.innerText()}`);
+    // Without it nothing is taken.
+    const refused = await fetch(`http://127.0.0.1:${port}/v1/traces`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    if (refused.status !== 401) throw new Error(`a request without the token was answered ${refused.status}`);
+    // The agent: spans as an instrumented agent emits them, sent as its SDK sends them, with the token.
+    const exporter = new OTLPTraceExporter({ url: `http://127.0.0.1:${port}/v1/traces`, headers: { Authorization: `Bearer ${token}` } });
+    const provider = new TracerProvider({ resource: resourceFromAttributes({ "service.name": "copilot-chat" }), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    const tracer = provider.getTracer("agent");
     const t0 = Date.now() - 30_000;
     const root = tracer.startSpan("invoke_agent GitHub Copilot", { kind: SpanKind.INTERNAL, startTime: t0, attributes: { "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "GitHub Copilot", "gen_ai.agent.description": "Fix the failing test" } });
     const ctx = trace.setSpan(context.active(), root);

@@ -12,6 +12,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@open
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import { deliverSessions } from "../../src/otel/otlpDelivery";
 import { OtlpIngest } from "../../src/otel/otlpIngest";
+import { stagingFor } from "../../src/otel/otlpStaging";
 import { OtlpReceiver } from "../../src/otel/otlpReceiver";
 import { SecretRedactor } from "../../src/agent/secretRedactor";
 import type { SessionSummary } from "../../src/trail/trailQueries";
@@ -26,7 +27,8 @@ type T = Parameters<typeof tempDir>[0];
 async function receiverInto(t: T, opts: { token?: string; maxBytes?: number } = {}) {
   const dir = tempDir(t);
   const { store } = await TrailStore.open(path.join(dir, ".agent-audit", "trail.db"));
-  const ingest = new OtlpIngest({ store, stagingFile: path.join(dir, ".agent-audit", "otlp-staging.jsonl"), quietMs: 200 });
+  const staging = stagingFor(path.join(dir, ".agent-audit", "trail.db"), path.join(dir, "config"));
+  const ingest = new OtlpIngest({ store, staging, quietMs: 200 });
   ingest.start();
   const receiver = new OtlpReceiver({ ingest, port: 0, ...opts });
   const url = await receiver.start();
@@ -35,7 +37,7 @@ async function receiverInto(t: T, opts: { token?: string; maxBytes?: number } = 
     await ingest.stop();
     await store.close();
   });
-  return { dir, store, ingest, receiver, url };
+  return { dir, store, ingest, receiver, url, staging };
 }
 
 function post(url: string, body: Buffer | string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
@@ -68,7 +70,7 @@ test("round trip: a runner session exported as OTLP and received into an empty t
   assert.equal(received.length, 1);
   const b = received[0];
   assert.deepEqual(strip(b), { ...strip(a), events: strip(b).events });
-  assert.equal(b.agent_id, a.agent_id, "the agent as the spans name it");
+  assert.equal(b.agent_id, `${a.agent_id} (received)`, "the agent as the spans name it, never passing for our own");
   assert.equal(b.started_at, a.started_at);
   assert.equal(b.ended_at, a.ended_at);
   // Field by field: each model call's usage, each tool call's outcome, error type and duration.
@@ -168,7 +170,7 @@ test("Claude Code's log events (OTLP logs) become a session: prompt, API request
   await rx.ingest.flush();
   const [s] = new TrailReader(rx.store).listSessions();
   assert.equal(s.agent_id, "claude-code");
-  assert.equal(s.session_id, "claude-code-cc-42");
+  assert.equal(s.session_id, "otel-claude-code-cc-42", "in the received sessions' namespace");
   assert.equal(s.steps, 2);
   assert.equal(s.input_tokens, 2300);
   assert.equal(s.failed_tool_calls, 1);
@@ -186,13 +188,13 @@ test("malformed, oversized, unauthorised and non-loopback requests are refused a
   assert.equal((await post(`${rx.url}/v1/traces`, Buffer.from([0x0a, 0xff, 0xff, 0x01, 0x02]), { "content-type": "application/x-protobuf", ...auth })).status, 400);
   assert.equal((await post(`${rx.url}/v1/traces`, "{not json", { "content-type": "application/json", ...auth })).status, 400);
   assert.equal((await post(`${rx.url}/v1/traces`, JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: "zz", spanId: "1", name: "x" }] }] }] }), { "content-type": "application/json", ...auth })).status, 400);
-  assert.equal((await post(`${rx.url}/v1/traces`, "{}", { "content-type": "text/plain", ...auth })).status, 400);
+  assert.equal((await post(`${rx.url}/v1/traces`, "{}", { "content-type": "text/plain", ...auth })).status, 415);
   assert.equal((await post(`${rx.url}/v1/traces`, Buffer.alloc(100 * 1024), { "content-type": "application/x-protobuf", ...auth })).status, 413);
   assert.equal((await post(`${rx.url}/v1/traces`, zlib.gzipSync(Buffer.alloc(10 * 1024 * 1024)), { "content-type": "application/x-protobuf", "content-encoding": "gzip", ...auth })).status, 400, "a gzip bomb is refused");
   assert.equal((await post(`${rx.url}/v1/traces`, "{}", { "content-type": "application/json" })).status, 401);
   await rx.ingest.flush();
   assert.equal(rx.store.head.seq, headBefore, "nothing was written");
-  assert.equal(fs.readFileSync(path.join(rx.dir, ".agent-audit", "otlp-staging.jsonl"), "utf8"), "");
+  assert.equal(fs.readFileSync(rx.staging.file, "utf8"), "");
   // Bound to loopback: another address of this machine does not answer.
   const other = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal);
   if (other) {
@@ -210,37 +212,39 @@ test("malformed, oversized, unauthorised and non-loopback requests are refused a
 test("received records staged before the answer survive a crash: a new receiver writes them, once", async (t) => {
   const dir = tempDir(t);
   const trail = path.join(dir, ".agent-audit", "trail.db");
-  const staging = path.join(dir, ".agent-audit", "otlp-staging.jsonl");
+  const staging = stagingFor(trail, path.join(dir, "config"));
   const { store } = await TrailStore.open(trail);
-  const ingest = new OtlpIngest({ store, stagingFile: staging, quietMs: 60_000 });
+  const ingest = new OtlpIngest({ store, staging, quietMs: 60_000 });
   ingest.start();
   const now = Date.now();
   const rec = (id: string, name: string, op: string, parent = "") => ({ traceId: "1".repeat(32), spanId: id, parentSpanId: parent, name, kind: 1, startMs: now, endMs: now + 10, attributes: { "gen_ai.operation.name": op }, status: { code: 0, message: "" }, events: [], resource: { "service.name": "a" }, scope: "s", raw: { name } });
   ingest.receive([rec("2".repeat(16), "chat m", "chat", "1".repeat(16)), rec("1".repeat(16), "invoke_agent a", "invoke_agent")], []);
   // "Crash": the process goes away before the quiet period ends; nothing is in the trail yet.
   assert.equal(store.head.seq, 0);
+  const stagedLines = fs.readFileSync(staging.file, "utf8");
   await store.close();
   const { store: again } = await TrailStore.open(trail);
-  const second = new OtlpIngest({ store: again, stagingFile: staging, quietMs: 50 });
+  const second = new OtlpIngest({ store: again, staging, quietMs: 50 });
   second.start();
   await second.flush();
   const events = again.head.seq;
   assert.equal(new TrailReader(again).listSessions()[0].steps, 1);
-  // The same staged lines once more (a crash after writing, before the staging was emptied): no duplicates.
-  fs.writeFileSync(staging, fs.readFileSync(staging, "utf8") + JSON.stringify({ kind: "span", group: `trace:${"1".repeat(32)}`, r: rec("2".repeat(16), "chat m", "chat", "1".repeat(16)) }) + "\n");
   await second.stop();
-  const third = new OtlpIngest({ store: again, stagingFile: staging, quietMs: 50 });
+  // The same staged lines once more (a crash after writing, before the staging was emptied): no duplicates.
+  fs.writeFileSync(staging.file, stagedLines);
+  const third = new OtlpIngest({ store: again, staging, quietMs: 50 });
   third.start();
   await third.stop();
   assert.equal(again.head.seq, events, "a record written before is not written again");
+  assert.equal(fs.readFileSync(staging.file, "utf8"), "", "and nothing is left staged");
   await again.close();
 });
 
 test("secrets in received telemetry are redacted before anything is written, staging included", async (t) => {
   const dir = tempDir(t);
   const { store } = await TrailStore.open(path.join(dir, ".agent-audit", "trail.db"));
-  const staging = path.join(dir, ".agent-audit", "otlp-staging.jsonl");
-  const ingest = new OtlpIngest({ store, stagingFile: staging, quietMs: 60_000 });
+  const staging = stagingFor(path.join(dir, ".agent-audit", "trail.db"), path.join(dir, "config"));
+  const ingest = new OtlpIngest({ store, staging, quietMs: 60_000 });
   ingest.start();
   const redactor = new SecretRedactor();
   const receiver = new OtlpReceiver({ ingest, port: 0, redact: (v) => redactor.redact(v) });
@@ -255,8 +259,8 @@ test("secrets in received telemetry are redacted before anything is written, sta
   const span = { traceId: "2".repeat(32), spanId: "3".repeat(16), name: "execute_tool run", kind: 1, startTimeUnixNano: String(now), endTimeUnixNano: String(now + 1000n), attributes: [{ key: "gen_ai.operation.name", value: { stringValue: "execute_tool" } }, { key: "gen_ai.tool.call.arguments", value: { stringValue: JSON.stringify({ command: `curl -H "x-api-key: ${secret}"` }) } }] };
   const r = await post(`${url}/v1/traces`, JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [span] }] }] }), { "content-type": "application/json" });
   assert.equal(r.status, 200);
-  assert.ok(!fs.readFileSync(staging, "utf8").includes(secret), "not in the staging file");
-  assert.match(fs.readFileSync(staging, "utf8"), /REDACTED/);
+  assert.ok(!fs.readFileSync(staging.file, "utf8").includes(secret), "not in the staging file");
+  assert.match(fs.readFileSync(staging.file, "utf8"), /REDACTED/);
   await ingest.flush();
   const all = JSON.stringify(store.database.exec("SELECT content FROM events UNION ALL SELECT body FROM blobs"));
   assert.ok(!all.includes(secret), "not in the trail");
