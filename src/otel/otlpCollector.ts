@@ -40,7 +40,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
   const staging = stagingFor(o.trailPath, o.stateDir);
   // One receiver per trail: each rewrites the staging file to what it has not written yet, so a
   // second one would drop the first one's acknowledged records.
-  const lock = new ProcessLock(staging.file);
+  const lock = new ProcessLock(staging.file, "auto", true);
   if (!(await lock.tryAcquireNow())) {
     throw new StagingError("another receiver (agent-audit collect, or VS Code's) is already taking records into this trail; stop it first, or send to that one");
   }

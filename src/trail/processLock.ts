@@ -71,6 +71,8 @@ export class ProcessLock {
   constructor(
     private readonly resourcePath: string,
     private readonly kind: "auto" | "directory" = "auto",
+    /** A lock only this machine's processes contend for (the receiver's staging): a network file system is fine. */
+    private readonly machineLocal = false,
   ) {}
 
   /**
@@ -85,7 +87,7 @@ export class ProcessLock {
     const base = path.basename(this.resourcePath);
     if (this.kind === "directory") this.address = undefined;
     else if (process.platform === "linux") {
-      checkLocalFileSystem(dir);
+      if (!this.machineLocal) checkLocalFileSystem(dir);
       this.socketName = `${base}.lock.sock`;
       this.address = "linux-socket";
     } else if (process.platform === "win32") {
@@ -131,7 +133,8 @@ export class ProcessLock {
   /** Takes the lock if it is free now; never waits (for a holder that keeps it as long as it runs). */
   async tryAcquireNow(): Promise<boolean> {
     this.nameLock();
-    return this.tryAcquire();
+    // A second try: the first one removes a dead holder's socket (a receiver killed with -9).
+    return (await this.tryAcquire()) || this.tryAcquire();
   }
 
   release(): void {
