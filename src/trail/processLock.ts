@@ -19,7 +19,8 @@ import { TrailError } from "./trailErrors";
  * namespace, and the kernel connects to its listener from any of them. A holder that dies
  * leaves the file behind with no listener: a waiter that cannot connect to it knows the holder
  * is gone (no pid is compared: pids differ across PID namespaces) and removes it, under a short
- * takeover lock so that two waiters never remove each other's fresh socket. On release, libuv
+ * takeover lock so that two waiters never remove each other's fresh socket, and only once the
+ * socket is a second old (a live holder's is refused between its bind() and its listen()). On release, libuv
  * unlinks the file before closing the socket, so a live holder's file never answers "refused".
  * On Windows it is a named pipe; elsewhere (macOS) a lock directory holding the holder's pid,
  * taken over when that pid is gone (best effort).
@@ -33,6 +34,8 @@ import { TrailError } from "./trailErrors";
  */
 /** A lock folder without a pid for this long lost its holder between mkdir and writing the pid. */
 const STALE_EMPTY_LOCK_MS = 10_000;
+/** A socket younger than this may be a live holder's between bind() and listen(): never taken over. */
+const BIND_GRACE_MS = 1_000;
 /** A takeover lock is held for a few system calls; one this old lost its holder (killed right there). */
 const STALE_TAKEOVER_MS = 10_000;
 
@@ -193,7 +196,10 @@ export class ProcessLock {
     const file = this.socketPath();
     const seen = lstatOrUndefined(file);
     if (!seen) return; // released meanwhile: bind again
-    if (seen.isSocket() && (await probe(file)) !== "dead") return;
+    // A holder binds its socket, then listens: in between (microseconds, longer if it is
+    // preempted) connecting is refused although it is alive. So a socket only a moment old is
+    // never judged dead; a killed holder's is taken over a second later.
+    if (seen.isSocket() && (Date.now() - Number(seen.ctimeMs) < BIND_GRACE_MS || (await probe(file)) !== "dead")) return;
     const takeover = this.socketPath(`${this.socketName}.takeover`);
     try {
       fs.mkdirSync(takeover);

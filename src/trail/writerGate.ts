@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { regularFileStat } from "./safeFiles";
 import { anchorPathFor, readAnchor } from "./anchorFile";
 import { GENESIS_HASH } from "./hashChain";
 import type { AcceptedFindings, PinFiles } from "./pins";
@@ -43,13 +44,9 @@ export function writerFindings(store: TrailStore, trusted: PublicKeyRecord[], an
     } else if (seal.signature && (!key || fingerprintOf(key) !== seal.key_fingerprint || !sealSignatureValid(seal, key))) {
       add({ category: "SEGMENT_ALTERED", severity: "error", seq: seal.first_seq, message: `${where}: its signature does not verify` });
     }
-    let size: number | undefined;
-    try {
-      const st = fs.lstatSync(path.join(store.segmentsDir, path.basename(seal.file_name)));
-      size = st.isFile() ? st.size : -1;
-    } catch {
-      size = undefined; // pruned or archived: verify checks the record of it
-    }
+    // A link, FIFO or device in its place is refused as such (UnsafeTrailFileError, naming
+    // what it is); absent means pruned or archived: verify checks the record of it.
+    const size = regularFileStat(path.join(store.segmentsDir, path.basename(seal.file_name)))?.size;
     if (size !== undefined && size !== seal.bytes) {
       add({ category: "SEGMENT_ALTERED", severity: "error", seq: seal.first_seq, message: `${seal.file_name} is not the file that was sealed (${size} bytes, its seal says ${seal.bytes})` });
     }

@@ -4,7 +4,7 @@
 // process that can open the file, so that both append gaplessly, across seals, and nothing
 // acknowledged is lost. (Root is needed for unshare; CI runs as root. Elsewhere: skipped.)
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
@@ -33,7 +33,7 @@ async function assertGapless(trailPath: string, acks: Ack[], key: ReturnType<typ
   }
   assert.equal(new Set(acks.map((a) => a.seq)).size, acks.length, "two events were acknowledged with the same seq");
   for (const a of acks) assert.equal(stored.get(a.seq), a.hash, `acknowledged seq ${a.seq} is missing or differs`);
-  // seq 1 is the trail's creation; then every acknowledged event, nothing else, no gap.
+  // Every acknowledged event (and any writer_start a writer records), nothing else, no gap.
   const { store } = await TrailStore.open(trailPath, { readOnly: true });
   try {
     assert.equal(store.head.seq, stored.size);
@@ -122,4 +122,30 @@ test("whatever a repository plants where the lock's socket goes (a file, a link 
     await store.close();
     assert.equal(fs.existsSync(path.join(dir, "elsewhere.sock")), true, "the socket the link pointed to was removed");
   }
+});
+
+test("a holder between bind() and listen() (refused for a moment though alive) is never taken over: the writer waits for it", { skip: process.platform === "linux" ? false : "Linux lock", timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  const trailPath = path.join(dir, "trail.db");
+  await (await TrailStore.open(trailPath)).store.close();
+  // Another process takes the lock the way a holder does, with a long gap between bind() and
+  // listen() (a holder preempted right there), then holds it, then dies without cleaning up.
+  const py = [
+    "import socket, sys, time, os",
+    "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); print('bound', flush=True)",
+    "time.sleep(0.6); s.listen(8); print('listening', flush=True)",
+    "time.sleep(1.0); print('gone', flush=True); os._exit(0)",
+  ].join("\n");
+  const holder = spawn("python3", ["-c", py, `${trailPath}.lock.sock`], { stdio: ["ignore", "pipe", "inherit"] });
+  const said: { what: string; at: number }[] = [];
+  holder.stdout.on("data", (d: Buffer) => String(d).trim().split("\n").forEach((what) => said.push({ what, at: Date.now() })));
+  await new Promise<void>((r) => holder.stdout.once("data", () => r()));
+  const { store } = await TrailStore.open(trailPath);
+  const e = await store.append({ session_id: "s", event_type: "session_start", content: { task: "after the holder" } });
+  const appendedAt = Date.now();
+  await store.close();
+  const gone = said.find((s) => s.what === "gone");
+  assert.ok(gone, `the writer appended while the other process held the lock (it said: ${said.map((s) => s.what).join(", ")})`);
+  assert.ok(appendedAt >= gone.at, "the writer appended before the holder was gone");
+  assert.equal(e.seq, 1);
 });
