@@ -40,6 +40,8 @@ export function toHeader(s: SessionSummary, costUsd: number | null = null): Sess
     toolCalls: s.tool_calls,
     failedToolCalls: s.failed_tool_calls,
     model: s.model_id,
+    // Received sessions have ids of their own (src/otel/receivedIdentity.ts); ours are UUIDs.
+    receivedFrom: s.session_id.startsWith("otel-") ? s.agent_id || "another agent" : null,
   };
 }
 

@@ -18,6 +18,8 @@ export interface SessionHeader {
   model: string | null;
   /** Dollars, when every model call's model has a price (src/shared/pricing.ts); else tokens only. */
   costUsd: number | null;
+  /** The sending agent, for a session received over OTLP (not recorded by Agent Audit's own agent). */
+  receivedFrom: string | null;
 }
 
 export interface StepSummary {

@@ -49,6 +49,9 @@ function renderHeader(): HTMLElement {
       el("span", {}, h.model ?? ""),
       el("span", { class: "dim" }, h.sessionId),
     ),
+    h.receivedFrom
+      ? el("p", { class: "received" }, icon("radio-tower"), ` Received over OpenTelemetry (OTLP) from ${h.receivedFrom}: not recorded by Agent Audit's own agent. Times are the sender's; each event keeps its time of receipt.`)
+      : null,
   );
 }
 

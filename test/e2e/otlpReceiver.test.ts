@@ -73,5 +73,7 @@ e2eTest(
       const text = await view.locator("body").innerText();
       return text.includes("run_in_terminal") && text.includes("npm test failed");
     }, "the failed tool call in Step Details");
+    // Marked as received, not as our own agent's.
+    await view.locator(".received", { hasText: /Received over OpenTelemetry \(OTLP\) from GitHub Copilot/ }).waitFor({ timeout: 10_000 });
   },
 );
