@@ -136,8 +136,17 @@ export class ProcessLock {
   /** Takes the lock if it is free now; never waits (for a holder that keeps it as long as it runs). */
   async tryAcquireNow(): Promise<boolean> {
     this.nameLock();
-    // A second try: the first one removes a dead holder's socket (a receiver killed with -9).
-    return (await this.tryAcquire()) || this.tryAcquire();
+    // A holder killed with -9 a moment ago (a receiver restarted at once) leaves a socket too
+    // young to judge (see removeIfDead): look again until it is old enough, then give up.
+    const until = Date.now() + BIND_GRACE_MS + 250;
+    for (;;) {
+      // A second try: the first one removes a dead holder's socket.
+      if ((await this.tryAcquire()) || (await this.tryAcquire())) return true;
+      const st = this.address === "linux-socket" ? lstatOrUndefined(this.socketPath()) : undefined;
+      const young = st?.isSocket() && Date.now() - Number(st.ctimeMs) < BIND_GRACE_MS;
+      if (!young || Date.now() > until) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   release(): void {

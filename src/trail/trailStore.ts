@@ -342,7 +342,7 @@ export class TrailStore {
   async refresh(): Promise<boolean> {
     const before = this.headSeq;
     if (this.options.readOnly) {
-      this.catchUp(false);
+      this.catchUpReading();
     } else {
       await this.lock.acquire();
       try {
@@ -419,17 +419,27 @@ export class TrailStore {
       throw new TrailError("CORRUPT", `No trail at ${this.path}: run an agent first, or check the path`, this.path);
     }
     const report: OpenReport = { created: false, discardedBytes: 0, removedTempFiles: [] };
-    // A writer may swap snapshot and journal between our two reads, which looks like a
-    // rollback for a moment: read again; a real one persists.
+    this.loadSnapshot();
+    this.catchUpReading(report);
+    report.rollback = this.rollback;
+    return report;
+  }
+
+  /**
+   * A reader's catchUp. A writer replaces trail.db and then starts a new journal; a reader that
+   * read the old trail.db and then the new journal sees a journal that starts past the end of
+   * its database, which looks like a restored older copy for a moment. Read both again: a real
+   * rollback persists, a writer's swap does not. Without this a view's store that catches up
+   * across a snapshot stayed behind, and verify reported the anchor's events as removed.
+   */
+  private catchUpReading(report?: OpenReport): void {
+    const known = this.rollback;
     for (let attempt = 0; ; attempt++) {
-      this.rollback = undefined;
-      report.discardedBytes = 0;
-      this.loadSnapshot();
+      if (report) report.discardedBytes = 0;
       this.catchUp(false, report);
-      if (!this.rollback || attempt >= 3) {
-        report.rollback = this.rollback;
-        return report;
-      }
+      if (!this.rollback || this.rollback === known || attempt >= 3) return;
+      this.rollback = known;
+      this.loadSnapshot();
     }
   }
 

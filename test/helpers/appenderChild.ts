@@ -40,7 +40,13 @@ async function main(): Promise<void> {
       await Promise.all(wave);
     }
   } else {
-    for (let i = 0; i < count; i++) await one(i);
+    // A pause between appends (AAT_APPEND_PAUSE_MS) keeps a long race's trail small enough to
+    // verify many times over.
+    const pause = Number(process.env.AAT_APPEND_PAUSE_MS ?? 0);
+    for (let i = 0; i < count; i++) {
+      await one(i);
+      if (pause) await new Promise((r) => setTimeout(r, pause));
+    }
   }
   await store.close();
   process.stdout.write("done\n");
