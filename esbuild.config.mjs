@@ -25,7 +25,7 @@ const builds = [
     entryPoints: ["src/trail/verifyBundleEntry.ts"],
     outfile: "dist/verify-bundle.js",
     sourcemap: false,
-    banner: { js: "#!/usr/bin/env node\n// Agent Audit Trail evidence verifier: node verify-bundle.js [bundle folder]. Uses Node's built-in crypto only." },
+    banner: { js: "#!/usr/bin/env node\n// Agent Audit Trail evidence verifier: node verify-bundle.js [bundle folder] --key VKEY [--anchor FILE]. Uses Node's built-in crypto only." },
   },
 ];
 builds.push(

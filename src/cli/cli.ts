@@ -7,7 +7,7 @@ import { checkpointCommand, EXPORT_FLAGS, exportCommand, failuresCommand, READ_F
 import { RUN_FLAGS, runAgentCommand } from "./runAgentCommand";
 import { DEBUG_FLAGS, diffCommand, replayCommand, retryCommand } from "./debugCommands";
 import { TRUST_FLAGS, trustCommand } from "./trustCommands";
-import { EVIDENCE_FLAGS, evidenceCommand, verifyEvidenceCommand } from "./evidenceCommands";
+import { EVIDENCE_FLAGS, VERIFY_EVIDENCE_FLAGS, evidenceCommand, verifyEvidenceCommand } from "./evidenceCommands";
 import { archiveCommand, pruneCommand, RETENTION_FLAGS, verifySegmentCommand } from "./retentionCommands";
 import { COLLECT_FLAGS, collectCommand } from "./collectCommand";
 import { guardTerminalOutput } from "./terminalOutput";
@@ -32,7 +32,7 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit replay <session-id> [--workspace DIR] [--approve ask|all|none]
   agent-audit diff <session-a> <session-b> [--workspace DIR] [--json]
   agent-audit evidence <session-id | --from SEQ --to SEQ> --out DIR [--anchor FILE] [--workspace DIR]
-  agent-audit verify-evidence DIR
+  agent-audit verify-evidence DIR [--key VKEY|FILE]... [--trust] [--anchor FILE]
   agent-audit trust add FILE | list | forget [--workspace DIR] | accept [--workspace DIR] | rotate-key
   agent-audit --version
 
@@ -42,7 +42,7 @@ run uses ANTHROPIC_API_KEY and, if set, ANTHROPIC_BASE_URL. Your trust store (sh
 VS Code extension) is ~/.config/agent-audit (AGENT_AUDIT_CONFIG_DIR overrides it): your signing
 key, keys you trust, anchors (latest checkpoints) and pins (what you last saw at each trail).
 Exit codes: 0 ok, 1 session not completed / trail invalid, 2 bad arguments or unreadable trail,
-3 (verify) consistent but not authenticated: nothing outside the file vouches for it.`;
+3 (verify, verify-evidence) consistent but not authenticated: no key you trust vouches for it.`;
 
 interface Command {
   flags: { values: string[]; booleans: string[]; repeatable?: string[] };
@@ -64,7 +64,7 @@ const COMMANDS: Record<string, Command> = {
   export: { flags: EXPORT_FLAGS, positionals: 1, run: (a) => exportCommand(a, packageVersion()) },
   trust: { flags: TRUST_FLAGS, positionals: 3, run: trustCommand },
   evidence: { flags: EVIDENCE_FLAGS, positionals: 1, run: evidenceCommand },
-  "verify-evidence": { flags: { values: [], booleans: [] }, positionals: 1, run: verifyEvidenceCommand },
+  "verify-evidence": { flags: VERIFY_EVIDENCE_FLAGS, positionals: 1, run: verifyEvidenceCommand },
   prune: { flags: RETENTION_FLAGS, positionals: 0, run: pruneCommand },
   collect: { flags: COLLECT_FLAGS, positionals: 0, run: collectCommand },
   archive: { flags: RETENTION_FLAGS, positionals: 0, run: archiveCommand },

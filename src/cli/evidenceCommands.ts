@@ -2,12 +2,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { anchorPathFor, readAnchor } from "../trail/anchorFile";
 import { writeEvidenceBundle } from "../trail/evidenceBundle";
-import { main as verifyBundleMain } from "../trail/evidenceVerifier";
+import type { VerifierKey } from "../trail/c2spNote";
+import type { VerifyBundleOptions } from "../trail/evidenceVerifier";
+import { printVerdict, readAnchorArgument, readKeyArgument, verifyBundle } from "../trail/evidenceVerifier";
+import { noteVerifierKey, rawEd25519, trailOrigin } from "../trail/signedNote";
 import { sessionEvents } from "../trail/trailQueries";
 import { openForVerifying, verifyOpenTrail } from "../trail/verifyAtLocation";
 import { unvouchedAmong } from "../trail/provenanceRanges";
 import type { ParsedArgs } from "./cliArgs";
-import { UsageError, intFlag, stringFlag } from "./cliArgs";
+import { UsageError, intFlag, listFlag, stringFlag } from "./cliArgs";
 import { resolveSession } from "./readCommands";
 import { TrailReader } from "../trail/trailReader";
 import { trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
@@ -42,6 +45,7 @@ export async function evidenceCommand(args: ParsedArgs): Promise<number> {
     const to = intFlag(args, "to", 1);
     let seqs: number[];
     let what: string;
+    let session: string | undefined;
     if (from !== undefined || to !== undefined) {
       if (args.positionals.length) throw new UsageError("give either a session id or --from/--to, not both");
       if (from === undefined || to === undefined || to < from) throw new UsageError("--from SEQ --to SEQ: both, with from ≤ to");
@@ -52,6 +56,7 @@ export async function evidenceCommand(args: ParsedArgs): Promise<number> {
       const id = resolveSession(args, reader, "evidence");
       seqs = sessionEvents(reader.sessionDatabase(id), id).map((e) => e.seq);
       what = `session ${id}`;
+      session = id;
     }
     // The bundle is signed with your key: it must not vouch for events no key you trust vouches for.
     const foreign = unvouchedAmong(v.report.provenance, seqs);
@@ -76,6 +81,7 @@ export async function evidenceCommand(args: ParsedArgs): Promise<number> {
       databases: reader.databases(),
       trailId: store.trailId,
       seqs,
+      session,
       signer: trust.signer(),
       previous,
       verifierScript: path.join(__dirname, "verify-bundle.js"),
@@ -83,7 +89,9 @@ export async function evidenceCommand(args: ParsedArgs): Promise<number> {
     });
     process.stdout.write(
       `Wrote ${plural(r.events, "event")} of ${what} to ${out}, proven in the Merkle tree of the trail's first ${r.treeSize} events` +
-        `${previous?.tree_note ? `, consistent with the anchored tree head of ${previous.checkpoint.seq} events` : ""}.\nAn auditor checks it with: node ${path.join(out, "verify-bundle.js")} ${out}\n`,
+        `${r.previousSize ? `, with a consistency proof from the anchored tree head of ${r.previousSize} events` : ""}.\n` +
+        `Signed with your key; give it to the auditor by a channel of your own (not with the bundle):\n  ${noteVerifierKey(trailOrigin(store.trailId), trust.signer().key.public_key)}\n` +
+        `An auditor checks it with: npx agent-audit verify-evidence ${out} --key KEY (or node ${path.join(out, "verify-bundle.js")} ${out} --key KEY)\n`,
     );
     return 0;
   } finally {
@@ -91,10 +99,43 @@ export async function evidenceCommand(args: ParsedArgs): Promise<number> {
   }
 }
 
-/** `agent-audit verify-evidence DIR`: the same check as the bundle's own verify-bundle.js. */
+export const VERIFY_EVIDENCE_FLAGS = { values: ["key", "anchor"], booleans: ["trust"], repeatable: ["key"] };
+
+/**
+ * `agent-audit verify-evidence DIR [--key K]... [--trust] [--anchor FILE]`: the bundle's own
+ * check, with the signer judged by what the auditor holds: the keys given with --key, else
+ * (or also, with --trust) the user's trust store; the earlier head from --anchor, else the
+ * trust store's anchor of that trail when the bundle carries a proof from it.
+ */
 export async function verifyEvidenceCommand(args: ParsedArgs): Promise<number> {
   const dir = args.positionals[0];
   if (!dir) throw new UsageError("verify-evidence needs the bundle folder");
   if (!fs.existsSync(dir)) throw new UsageError(`${dir} does not exist`);
-  return verifyBundleMain([dir]);
+  const keys: VerifierKey[] = [];
+  const publicKeys: Buffer[] = [];
+  const given = listFlag(args, "key");
+  try {
+    for (const k of given) {
+      const r = readKeyArgument(k);
+      if (r.key) keys.push(r.key);
+      if (r.publicKey) publicKeys.push(r.publicKey);
+    }
+  } catch (err) {
+    throw new UsageError(`--key: ${(err as Error).message}`);
+  }
+  const trust = trustStore();
+  if (!given.length || args.flags.has("trust")) for (const k of trust.trustedKeys()) publicKeys.push(rawEd25519(k.public_key));
+  let anchor: VerifyBundleOptions["anchor"];
+  const anchorFile = stringFlag(args, "anchor");
+  try {
+    if (anchorFile) anchor = { note: readAnchorArgument(anchorFile), source: anchorFile, required: true };
+    else {
+      const id = /^agent-audit\.local\/trail\/(\S+)$/.exec(fs.readFileSync(path.join(dir, "checkpoint.txt"), "utf8").split("\n")[0])?.[1];
+      const own = id ? trust.anchorFor(id) : undefined;
+      if (own?.anchor.tree_note) anchor = { note: own.anchor.tree_note, source: "your anchor of this trail", required: false };
+    }
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return printVerdict(verifyBundle(dir, { keys, publicKeys, anchor }), keys.length + publicKeys.length);
 }

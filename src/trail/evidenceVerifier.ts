@@ -1,226 +1,326 @@
 // Verifies an evidence bundle written by `agent-audit evidence`, with Node's crypto and nothing
 // else: this file is also shipped, compiled, as verify-bundle.js inside every bundle, so an
-// auditor can read it and run `node verify-bundle.js <bundle folder>` on a machine that has
-// neither this project nor the trail. It imports only Node's built-in modules on purpose.
+// auditor can read it and run `node verify-bundle.js <bundle folder> --key VKEY` on a machine
+// that has neither this project nor the trail. It imports only Node's built-in modules.
 //
 // What it checks:
-//   1. checkpoint.txt is a C2SP signed note (https://c2sp.org/signed-note) carrying a C2SP
-//      tlog-checkpoint (https://c2sp.org/tlog-checkpoint), signed by the Ed25519 key in
-//      vkey.txt (a note verifier key, name+keyid+base64 key). Compare that key with the one
-//      the trail's owner gave you: the bundle can only prove who signed if you know the key.
-//   2. Each line of events.jsonl, as bytes, is a leaf of the RFC 9162 Merkle tree whose size and
-//      root the checkpoint states: leaf = SHA-256(0x00 ‖ line), node = SHA-256(0x01 ‖ l ‖ r),
-//      checked with the inclusion proof in proofs.json (RFC 9162 §2.1.3.2).
-//   3. When proofs.json has a previous tree head (an earlier anchored checkpoint), the
-//      consistency proof shows the checkpoint's tree extends it (RFC 9162 §2.1.4.2).
-import { createHash, createPublicKey, verify as verifySignature } from "node:crypto";
+//   1. checkpoint.txt is a C2SP signed note carrying a C2SP tlog-checkpoint, parsed as strictly
+//      as Go's golang.org/x/mod/sumdb/note, signed by a key the AUDITOR gives (--key, or the
+//      trust store when run as `agent-audit verify-evidence`). vkey.txt only names who claims
+//      to have signed: a bundle signed by anyone else is "consistent, signer not trusted".
+//   2. Each line of events.jsonl, as the bytes stored (not re-encoded), is a leaf of the RFC 9162
+//      Merkle tree whose size and root the checkpoint states, with its inclusion proof.
+//   3. Completeness: the checkpoint's signed `agent-audit-bundle` line states what the bundle
+//      covers (a session from its first event to its end, or to the tree's end while it still
+//      runs; or a range of seqs). Every seq of that span is in the bundle once: as an event
+//      line, or (another session's event) as its leaf hash with a proof. Leaving an event out,
+//      or passing one off as another session's, fails.
+//   4. Consistency with an earlier tree head only from outside the bundle (--anchor FILE, the
+//      trust store's anchor), signed by a trusted key; the verdict says which head, or that none
+//      was checked.
+import { createPublicKey } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { revealHidden } from "../shared/hiddenText";
+import type { VerifierKey } from "./c2spNote";
+import { decodeHash, NoteError, noteKeyId, openSignedNote, parseCheckpoint, parseVerifierKey } from "./c2spNote";
+import { leafOf, seqListDigest, verifyConsistency, verifyInclusion } from "./proofCheck";
 
-const sha256 = (...parts: Uint8Array[]): Buffer => {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(p);
-  return h.digest();
-};
-const ONE = Buffer.from([1]);
+export { openNote, parseCheckpoint, parseVerifierKey } from "./c2spNote";
+export type { VerifierKey } from "./c2spNote";
 
-/** "Until LSB(fn) is set or fn is 0: right-shift fn and sn", a step both RFC 9162 checks take. */
-function shiftWhileEven(fn: number, sn: number): [number, number] {
-  while (fn % 2 === 0 && fn !== 0) {
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  return [fn, sn];
+export const COVERAGE_PREFIX = "agent-audit-bundle";
+/** Event types that end a session (the same list as eventTypes.ts TERMINAL_EVENT_TYPES, kept here: this file imports nothing of ours). */
+const TERMINAL = new Set(["session_end", "session_timeout", "session_cancelled", "session_error", "replay_diverged"]);
+
+/** What a bundle covers, as its signed checkpoint states it. */
+export type Coverage =
+  | { kind: "session"; sessionId: string; from: number; to: number; ended: boolean; seqsDigest: string }
+  | { kind: "range"; from: number; to: number };
+
+/** The tlog-checkpoint extension line that states a bundle's coverage. */
+export function coverageLine(c: Coverage): string {
+  if (c.kind === "range") return `${COVERAGE_PREFIX} range ${c.from} ${c.to}`;
+  return `${COVERAGE_PREFIX} session ${Buffer.from(c.sessionId, "utf8").toString("base64url")} ${c.from} ${c.to} ${c.ended ? "ended" : "running"} ${c.seqsDigest}`;
 }
 
-/** RFC 9162 §2.1.3.2: does `proof` lead from leaf `index` (hash `leaf`) to `root` in a tree of `size`? */
-export function verifyInclusion(index: number, size: number, leaf: Buffer, proof: Buffer[], root: Buffer): boolean {
-  if (index < 0 || index >= size) return false;
-  let fn = index;
-  let sn = size - 1;
-  let r = leaf;
-  for (const p of proof) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
-      r = sha256(ONE, p, r);
-      [fn, sn] = shiftWhileEven(fn, sn);
-    } else {
-      r = sha256(ONE, r, p);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  return sn === 0 && r.equals(root);
-}
-
-/** RFC 9162 §2.1.4.2: is the tree (`second`, `secondRoot`) an extension of (`first`, `firstRoot`)? */
-export function verifyConsistency(first: number, second: number, proof: Buffer[], firstRoot: Buffer, secondRoot: Buffer): boolean {
-  if (first < 1 || first > second) return false;
-  if (first === second) return proof.length === 0 && firstRoot.equals(secondRoot);
-  const path = (first & (first - 1)) === 0 ? [firstRoot, ...proof] : [...proof];
-  if (path.length === 0) return false;
-  let fn = first - 1;
-  let sn = second - 1;
-  while (fn % 2 === 1) {
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  let fr = path[0];
-  let sr = path[0];
-  for (const c of path.slice(1)) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
-      fr = sha256(ONE, c, fr);
-      sr = sha256(ONE, c, sr);
-      [fn, sn] = shiftWhileEven(fn, sn);
-    } else {
-      sr = sha256(ONE, sr, c);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  return sn === 0 && fr.equals(firstRoot) && sr.equals(secondRoot);
-}
-
-export interface VerifierKey {
-  name: string;
-  keyId: number;
-  publicKey: Buffer;
-}
-
-/** The key ID of an Ed25519 note key: the first 4 bytes of SHA-256(name ‖ 0x0A ‖ 0x01 ‖ key), big-endian. */
-export function noteKeyId(name: string, publicKey: Buffer): number {
-  return sha256(Buffer.from(name, "utf8"), Buffer.from([0x0a, 0x01]), publicKey).readUInt32BE(0);
-}
-
-/** Parses a verifier key `name+hex8+base64(0x01 ‖ 32-byte key)`; throws on anything else. */
-export function parseVerifierKey(vkey: string): VerifierKey {
-  const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+=*)$/.exec(vkey.trim());
-  if (!m) throw new Error(`not a note verifier key: ${JSON.stringify(vkey.slice(0, 80))}`);
-  const raw = Buffer.from(m[3], "base64");
-  if (raw.toString("base64") !== m[3]) throw new Error("the verifier key's base64 is not canonical");
-  if (raw.length !== 33 || raw[0] !== 0x01) throw new Error("the verifier key is not an Ed25519 (type 0x01) key");
-  const publicKey = raw.subarray(1);
-  const keyId = parseInt(m[2], 16);
-  if (noteKeyId(m[1], publicKey) !== keyId) throw new Error("the verifier key's ID does not match its name and key");
-  return { name: m[1], keyId, publicKey };
-}
-
-/** Verifies a signed note with `key`; returns its text (signed lines, final newline included). */
-export function openNote(note: string, key: VerifierKey): string {
-  const split = note.lastIndexOf("\n\n");
-  if (split < 0 || !note.endsWith("\n")) throw new Error("not a signed note (no blank line before the signatures)");
-  const text = note.slice(0, split + 1);
-  const pub = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: key.publicKey.toString("base64url") }, format: "jwk" });
-  for (const line of note.slice(split + 2, -1).split("\n")) {
-    const m = /^\u2014 (\S+) ([A-Za-z0-9+/]+=*)$/.exec(line);
-    if (!m) throw new Error(`malformed signature line: ${JSON.stringify(line.slice(0, 80))}`);
-    const sig = Buffer.from(m[2], "base64");
-    if (m[1] !== key.name || sig.length !== 68 || sig.readUInt32BE(0) !== key.keyId) continue;
-    if (verifySignature(null, Buffer.from(text, "utf8"), pub, sig.subarray(4))) return text;
-    throw new Error(`the signature by ${key.name} does not verify: the note or its signature was changed`);
-  }
-  throw new Error(`the note carries no signature by ${key.name} (${key.keyId.toString(16).padStart(8, "0")})`);
-}
-
-/** Parses a C2SP tlog-checkpoint body: origin, tree size, root hash (extension lines ignored). */
-export function parseCheckpoint(text: string): { origin: string; size: number; root: Buffer } {
-  const lines = text.split("\n");
-  if (lines.length < 4 || !/^\d+$/.test(lines[1]) || !/^[A-Za-z0-9+/]{43}=$/.test(lines[2])) throw new Error("not a tlog-checkpoint (origin, size, base64 root)");
-  return { origin: lines[0], size: Number(lines[1]), root: Buffer.from(lines[2], "base64") };
+function parseCoverage(lines: string[]): Coverage | undefined {
+  const found = lines.filter((l) => l.startsWith(`${COVERAGE_PREFIX} `));
+  if (found.length !== 1) return undefined;
+  const seq = "([1-9][0-9]{0,15})";
+  let m = new RegExp(`^${COVERAGE_PREFIX} range ${seq} ${seq}$`).exec(found[0]);
+  if (m) return { kind: "range", from: Number(m[1]), to: Number(m[2]) };
+  m = new RegExp(`^${COVERAGE_PREFIX} session ([A-Za-z0-9_-]+) ${seq} ${seq} (ended|running) ([0-9a-f]{64})$`).exec(found[0]);
+  if (!m) return undefined;
+  return { kind: "session", sessionId: Buffer.from(m[1], "base64url").toString("utf8"), from: Number(m[2]), to: Number(m[3]), ended: m[4] === "ended", seqsDigest: m[5] };
 }
 
 interface ProofsFile {
   format: string;
   tree_size: number;
   leaves: { seq: number; index: number; inclusion: string[] }[];
-  previous?: { tree_size: number; root: string; consistency: string[]; checkpoint?: string; vkey?: string };
+  /** Events of the span the bundle does not disclose (other sessions'): their leaf hashes. */
+  others?: { seq: number; leaf: string; inclusion: string[] }[];
+  previous?: { tree_size: number; root: string; consistency: string[] };
+}
+
+export interface VerifyBundleOptions {
+  /** Note verifier keys the auditor trusts (`--key`). */
+  keys?: VerifierKey[];
+  /** Raw Ed25519 public keys trusted under whatever name the bundle's origin is (the trust store's). */
+  publicKeys?: Buffer[];
+  /** An earlier tree head from outside the bundle: a signed tlog-checkpoint note, and where it came from. */
+  anchor?: { note: string; source: string; required: boolean };
 }
 
 export interface BundleReport {
   ok: boolean;
+  /** The signature verified with a key the auditor trusts. */
+  trusted: boolean;
   origin?: string;
   treeSize?: number;
-  key?: string;
+  /** Who signed: the trusted key, or the key vkey.txt claims. */
+  signer?: string;
+  coverage?: Coverage;
   events: number;
+  /** The earlier head consistency was proven from, if any. */
+  consistentWith?: { size: number; source: string };
+  notes: string[];
   problems: string[];
 }
 
+const hex8 = (n: number) => n.toString(16).padStart(8, "0");
+
 /** Checks a bundle folder; every problem is named (which file, which event, which proof). */
-export function verifyBundle(dir: string): BundleReport {
+export function verifyBundle(dir: string, opts: VerifyBundleOptions = {}): BundleReport {
   const problems: string[] = [];
-  const read = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
-  let key: VerifierKey;
-  let cp: { origin: string; size: number; root: Buffer };
-  let vkey = "";
+  const notes: string[] = [];
+  const readBytes = (f: string) => fs.readFileSync(path.join(dir, f));
+  const fail = (problem: string, extra: Partial<BundleReport> = {}): BundleReport => ({ ok: false, trusted: false, events: 0, notes, problems: [problem], ...extra });
+  let noteBytes: Buffer;
   try {
-    vkey = read("vkey.txt").trim();
-    key = parseVerifierKey(vkey);
-    cp = parseCheckpoint(openNote(read("checkpoint.txt"), key));
+    noteBytes = readBytes("checkpoint.txt");
   } catch (err) {
-    return { ok: false, events: 0, problems: [`checkpoint.txt / vkey.txt: ${(err as Error).message}`] };
+    return fail(`checkpoint.txt: ${(err as Error).message}`);
   }
+  const claimedOrigin = noteBytes.toString("utf8").split("\n")[0];
+  const trusted = [...(opts.keys ?? []), ...(opts.publicKeys ?? []).map((k) => ({ name: claimedOrigin, keyId: noteKeyId(claimedOrigin, k), publicKey: k }))];
+  let text: string;
+  let signer: string;
+  let isTrusted = false;
+  try {
+    const opened = openSignedNote(noteBytes, trusted);
+    ({ text } = opened);
+    signer = `${opened.signer.name}+${hex8(opened.signer.keyId)}`;
+    isTrusted = true;
+  } catch (err) {
+    if (!(err instanceof NoteError) || err.message.startsWith("the signature by") || err.unknownSigners.length === 0) return fail(`checkpoint.txt: ${(err as Error).message}`);
+    // Signed, but by no key the auditor gave: check it with the key the bundle names, to tell
+    // "consistent, signed by someone you do not trust" from "altered".
+    try {
+      const claimed = parseVerifierKey(readBytes("vkey.txt").toString("utf8").trim());
+      text = openSignedNote(noteBytes, [claimed]).text;
+      signer = `${claimed.name}+${hex8(claimed.keyId)}`;
+    } catch (err2) {
+      return fail(`checkpoint.txt / vkey.txt: ${(err2 as Error).message}`);
+    }
+  }
+  let cp: ReturnType<typeof parseCheckpoint>;
+  try {
+    cp = parseCheckpoint(text);
+  } catch (err) {
+    return fail(`checkpoint.txt: ${(err as Error).message}`);
+  }
+  const base: Partial<BundleReport> = { origin: cp.origin, treeSize: cp.size, signer, trusted: isTrusted };
+  const coverage = parseCoverage(cp.extensions);
+  if (!coverage) return fail(`checkpoint.txt states no ${COVERAGE_PREFIX} line (what the bundle covers): it cannot show it is complete`, base);
   let proofs: ProofsFile;
   try {
-    proofs = JSON.parse(read("proofs.json")) as ProofsFile;
+    proofs = JSON.parse(readBytes("proofs.json").toString("utf8")) as ProofsFile;
+    if (!Array.isArray(proofs.leaves)) throw new Error("no leaves");
   } catch (err) {
-    return { ok: false, origin: cp.origin, treeSize: cp.size, key: vkey, events: 0, problems: [`proofs.json: ${(err as Error).message}`] };
+    return fail(`proofs.json: ${(err as Error).message}`, base);
   }
   if (proofs.tree_size !== cp.size) problems.push(`proofs.json is for a tree of ${proofs.tree_size} events, the checkpoint for ${cp.size}`);
-  const lines = read("events.jsonl").split("\n");
-  if (lines.at(-1) === "") lines.pop();
+  const lines = splitLines(readBytes("events.jsonl"), problems);
   if (lines.length !== proofs.leaves.length) problems.push(`events.jsonl has ${lines.length} events, proofs.json ${proofs.leaves.length} proofs`);
+  const disclosed: number[] = [];
+  const covered = new Map<number, string>();
+  const cover = (seq: number, where: string) => {
+    if (covered.has(seq)) problems.push(`${where}: seq ${seq} is in the bundle twice (also ${covered.get(seq)})`);
+    covered.set(seq, where);
+  };
   lines.forEach((line, i) => {
     const p = proofs.leaves[i];
     if (!p) return;
-    let seq: unknown;
-    try {
-      seq = (JSON.parse(line) as { seq?: unknown }).seq;
-    } catch {
-      seq = undefined;
-    }
     const where = `event seq ${p.seq} (events.jsonl line ${i + 1})`;
-    if (seq !== p.seq || p.index !== p.seq - 1) problems.push(`${where}: the line says seq ${String(seq)}, its proof is for leaf ${p.index}`);
-    const proof = p.inclusion.map((h) => Buffer.from(h, "base64"));
-    if (!verifyInclusion(p.index, cp.size, sha256(Buffer.from([0]), Buffer.from(line, "utf8")), proof, cp.root)) {
-      problems.push(`${where}: its inclusion proof does not lead to the checkpoint's root: the event or its proof was changed`);
-    }
+    const event = parseEventLine(line);
+    if (!event) return void problems.push(`events.jsonl line ${i + 1}: not one JSON event in UTF-8`);
+    if (event.seq !== p.seq || p.index !== p.seq - 1) problems.push(`${where}: the line says seq ${String(event.seq)}, its proof is for leaf ${p.index}`);
+    cover(p.seq, where);
+    disclosed.push(p.seq);
+    if (coverage.kind === "session" && event.session_id !== coverage.sessionId) problems.push(`${where}: it belongs to another session than the one the bundle covers`);
+    if (coverage.kind === "session" && coverage.ended && p.seq === coverage.to && !TERMINAL.has(String(event.event_type))) problems.push(`${where}: the bundle says the session ended here, but this is a ${String(event.event_type)} event`);
+    checkProof(p.index, cp.size, leafOf(line), p.inclusion, cp.root, where, problems);
   });
-  if (proofs.previous) {
-    const prev = proofs.previous;
-    const prevRoot = Buffer.from(prev.root, "base64");
-    if (!verifyConsistency(prev.tree_size, cp.size, prev.consistency.map((h) => Buffer.from(h, "base64")), prevRoot, cp.root)) {
-      problems.push(`proofs.json previous: the tree of ${cp.size} events does not extend the previous tree head (${prev.tree_size} events): history before it was changed, or the proof was`);
-    }
-    if (prev.checkpoint) {
-      try {
-        // The previous head may be signed by an earlier key of the same owner (rotation).
-        const p = parseCheckpoint(openNote(prev.checkpoint, prev.vkey ? parseVerifierKey(prev.vkey) : key));
-        if (p.origin !== cp.origin) problems.push(`proofs.json previous: the previous checkpoint is for ${p.origin}, not ${cp.origin}`);
-        if (p.size !== prev.tree_size || !p.root.equals(prevRoot)) problems.push("proofs.json previous: the previous signed checkpoint states another size or root");
-      } catch (err) {
-        problems.push(`proofs.json previous checkpoint: ${(err as Error).message}`);
-      }
-    }
+  for (const o of proofs.others ?? []) {
+    const where = `proofs.json others, seq ${o.seq}`;
+    if (coverage.kind === "range") problems.push(`${where}: a range bundle discloses every event of its range`);
+    cover(o.seq, where);
+    const leaf = decodeHash(o.leaf);
+    if (!leaf) problems.push(`${where}: its leaf hash is not a canonical base64 SHA-256`);
+    else checkProof(o.seq - 1, cp.size, leaf, o.inclusion, cp.root, where, problems);
   }
-  return { ok: problems.length === 0, origin: cp.origin, treeSize: cp.size, key: vkey, events: lines.length, problems };
+  checkCoverage(coverage, cp.size, covered, disclosed, problems);
+  const consistentWith = checkPrevious(proofs, cp, opts, trusted, problems, notes);
+  return { ok: problems.length === 0, trusted: isTrusted, origin: cp.origin, treeSize: cp.size, signer, coverage, events: lines.length, consistentWith, notes, problems };
 }
 
-/** `node verify-bundle.js [DIR]`: prints the verdict; exit 0 valid, 1 invalid. */
-export function main(argv: string[]): number {
-  const dir = argv[0] ?? ".";
-  const r = verifyBundle(dir);
-  // A bundle is someone else's file: its origin and the problems quoting it are printed with
-  // control characters escaped (this script also runs on its own, outside the CLI's guard).
+/** events.jsonl as the bytes stored: one leaf per line, each ending in a newline. */
+function splitLines(bytes: Buffer, problems: string[]): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let nl = bytes.indexOf(0x0a); nl >= 0; nl = bytes.indexOf(0x0a, start)) {
+    out.push(bytes.subarray(start, nl));
+    start = nl + 1;
+  }
+  if (start < bytes.length) problems.push("events.jsonl does not end with a newline: its last line may be cut");
+  return out;
+}
+
+function parseEventLine(line: Buffer): { seq?: unknown; session_id?: unknown; event_type?: unknown } | undefined {
+  const text = line.toString("utf8");
+  if (!Buffer.from(text, "utf8").equals(line)) return undefined;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v && typeof v === "object" && !Array.isArray(v) ? (v as { seq?: unknown }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function checkProof(index: number, size: number, leaf: Buffer, hashes: unknown, root: Buffer, where: string, problems: string[]): void {
+  const proof = Array.isArray(hashes) ? hashes.map(decodeHash) : [undefined];
+  if (proof.some((h) => !h)) return void problems.push(`${where}: its inclusion proof holds something that is not a canonical base64 SHA-256`);
+  if (!verifyInclusion(index, size, leaf, proof as Buffer[], root)) problems.push(`${where}: its inclusion proof does not lead to the checkpoint's root: the event or its proof was changed`);
+}
+
+function checkCoverage(c: Coverage, size: number, covered: Map<number, string>, disclosed: number[], problems: string[]): void {
+  const span = `seq ${c.from}–${c.to}`;
+  if (c.from > c.to || c.to > size) return void problems.push(`the checkpoint's coverage (${span}) is not within its tree of ${size} events`);
+  if (c.kind === "session" && !c.ended && c.to !== size) problems.push(`the session is said to be still running, but the bundle covers only ${span} of a ${size}-event tree`);
+  const missing: number[] = [];
+  for (let s = c.from; s <= c.to && missing.length < 10; s++) if (!covered.has(s)) missing.push(s);
+  if (missing.length) problems.push(`events are missing from the bundle's ${span}: seq ${missing.join(", ")}${missing.length === 10 ? ", …" : ""} (removed, or the bundle is not whole)`);
+  for (const [s, where] of covered) if (s < c.from || s > c.to) problems.push(`${where}: outside the span the checkpoint states (${span})`);
+  if (c.kind === "session" && seqListDigest([...disclosed].sort((a, b) => a - b)) !== c.seqsDigest) {
+    problems.push("the session's events in the bundle are not the ones its checkpoint lists: an event was removed, added or passed off as another session's");
+  }
+}
+
+/** Consistency with an earlier head the auditor holds; a proof from a head carried in the bundle proves nothing. */
+function checkPrevious(proofs: ProofsFile, cp: ReturnType<typeof parseCheckpoint>, opts: VerifyBundleOptions, trusted: VerifierKey[], problems: string[], notes: string[]): { size: number; source: string } | undefined {
+  const prev = proofs.previous;
+  if (!opts.anchor) {
+    notes.push("No earlier tree head of yours was given (--anchor FILE): consistency with history you saw before is not checked.");
+    return undefined;
+  }
+  const { source, required } = opts.anchor;
+  let head: ReturnType<typeof parseCheckpoint>;
+  try {
+    head = parseCheckpoint(openSignedNote(opts.anchor.note, trusted).text);
+  } catch (err) {
+    problems.push(`the earlier tree head in ${source}: ${(err as Error).message}`);
+    return undefined;
+  }
+  const say = (text: string) => (required ? problems : notes).push(text);
+  if (head.origin !== cp.origin) return void say(`the earlier tree head in ${source} is of ${head.origin}, not ${cp.origin}`);
+  if (head.size > cp.size) return void say(`the earlier tree head in ${source} (${head.size} events) is past this bundle's tree (${cp.size}): consistency is not checked`);
+  if (!prev || prev.tree_size !== head.size || decodeHash(prev.root)?.equals(head.root) !== true) {
+    return void say(`the bundle has no consistency proof from the tree head in ${source} (${head.size} events): make it with "agent-audit evidence --anchor ${source}"`);
+  }
+  const proof = Array.isArray(prev.consistency) ? prev.consistency.map(decodeHash) : [undefined];
+  if (proof.some((h) => !h) || !verifyConsistency(head.size, cp.size, proof as Buffer[], head.root, cp.root)) {
+    problems.push(`proofs.json previous: the tree of ${cp.size} events does not extend the previous tree head (${head.size} events) in ${source}: history before it was changed, or the proof was`);
+    return undefined;
+  }
+  return { size: head.size, source };
+}
+
+/** Reads what `--key` names: a note verifier key, or a file holding one or an Ed25519 public key (PEM). */
+export function readKeyArgument(arg: string): { key?: VerifierKey; publicKey?: Buffer } {
+  if (/^[^+\s]+\+[0-9a-f]{8}\+/.test(arg) && !fs.existsSync(arg)) return { key: parseVerifierKey(arg) };
+  const text = fs.readFileSync(arg, "utf8").trim();
+  if (text.includes("-----BEGIN")) {
+    const jwk = createPublicKey(text).export({ format: "jwk" }) as { crv?: string; x?: string };
+    if (jwk.crv !== "Ed25519" || !jwk.x) throw new Error(`${arg} is not an Ed25519 public key`);
+    return { publicKey: Buffer.from(jwk.x, "base64url") };
+  }
+  return { key: parseVerifierKey(text) };
+}
+
+/** An anchor argument: an anchor file (`checkpoint --print`) or a signed tree head note. */
+export function readAnchorArgument(file: string): string {
+  const text = fs.readFileSync(file, "utf8");
+  if (text.trimStart().startsWith("{")) {
+    const note = (JSON.parse(text) as { tree_note?: unknown }).tree_note;
+    if (typeof note !== "string") throw new Error(`${file} holds no tree head (tree_note); make it with "agent-audit checkpoint --print"`);
+    return note;
+  }
+  return text;
+}
+
+/** The verdict an auditor reads; untrusted strings escaped. Exit 0 valid and trusted, 3 valid but signer not trusted, 1 invalid. */
+export function printVerdict(r: BundleReport, givenKeys: number): number {
   const write = (text: string) => process.stdout.write(revealHidden(text).text);
-  if (r.ok) {
-    write(
-      `Evidence VALID: ${r.events} event${r.events === 1 ? "" : "s"} included in the ${r.treeSize}-event tree of ${r.origin}, signed by\n  ${r.key}\n` +
-        "Check that this key is the one the trail's owner published; the bundle cannot prove that by itself.\n",
-    );
+  if (!r.ok) {
+    write(`Evidence INVALID (${r.problems.length} problem${r.problems.length === 1 ? "" : "s"}):\n${r.problems.map((p) => `  ${p}`).join("\n")}\n`);
+    return 1;
+  }
+  const c = r.coverage!;
+  const what =
+    c.kind === "range"
+      ? `events ${c.from}–${c.to}, every one`
+      : `session ${JSON.stringify(c.sessionId)}: every event from seq ${c.from} ${c.ended ? `to its end at seq ${c.to}` : `to ${c.to}; it had not ended then`}`;
+  const body = `${r.events} event${r.events === 1 ? "" : "s"} (${what}) included in the ${r.treeSize}-event tree of ${r.origin}`;
+  const consistency = r.consistentWith ? `Consistent with the earlier tree head of ${r.consistentWith.size} events in ${r.consistentWith.source}.\n` : "";
+  const notes = r.notes.map((n) => `${n}\n`).join("");
+  if (r.trusted) {
+    write(`Evidence VALID: ${body}, signed by a key you trust:\n  ${r.signer}\n${consistency}${notes}`);
     return 0;
   }
-  write(`Evidence INVALID (${r.problems.length} problem${r.problems.length === 1 ? "" : "s"}):\n${r.problems.map((p) => `  ${p}`).join("\n")}\n`);
-  return 1;
+  write(
+    `Evidence consistent, signer not trusted: ${body}, signed by\n  ${r.signer}\n` +
+      `${givenKeys ? "which is none of the keys you gave" : "No key was given to check the signer against"}: ` +
+      `give the key the trail's owner published with --key (a note verifier key, or a PEM public key file).\n${consistency}${notes}`,
+  );
+  return 3;
+}
+
+/** `node verify-bundle.js [DIR] [--key VKEY|FILE]... [--anchor FILE]`: exit 0 valid and trusted, 3 signer not trusted, 1 invalid, 2 bad arguments. */
+export function main(argv: string[]): number {
+  let dir: string | undefined;
+  const keys: VerifierKey[] = [];
+  const publicKeys: Buffer[] = [];
+  let anchor: VerifyBundleOptions["anchor"];
+  try {
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i];
+      if (a === "--key" || a === "--anchor") {
+        const v = argv[++i];
+        if (v === undefined) throw new Error(`${a} needs a value`);
+        if (a === "--anchor") anchor = { note: readAnchorArgument(v), source: v, required: true };
+        else {
+          const k = readKeyArgument(v);
+          if (k.key) keys.push(k.key);
+          if (k.publicKey) publicKeys.push(k.publicKey);
+        }
+      } else if (dir === undefined && !a.startsWith("--")) dir = a;
+      else throw new Error(`unknown argument ${JSON.stringify(a)}`);
+    }
+  } catch (err) {
+    process.stderr.write(revealHidden(`verify-bundle: ${(err as Error).message}\nusage: node verify-bundle.js [DIR] [--key VKEY|FILE]... [--anchor FILE]\n`).text);
+    return 2;
+  }
+  return printVerdict(verifyBundle(dir ?? ".", { keys, publicKeys, anchor }), keys.length + publicKeys.length);
 }

@@ -1,5 +1,5 @@
 import { createPublicKey } from "node:crypto";
-import { noteKeyId } from "./evidenceVerifier";
+import { noteKeyId } from "./c2spNote";
 import type { CheckpointSigner } from "./signing";
 
 /**

@@ -1,5 +1,7 @@
 // Entry point of verify-bundle.js, the standalone verifier copied into every evidence bundle:
-// `node verify-bundle.js [bundle folder]` (default: the folder the script is in).
+// `node verify-bundle.js [bundle folder] [--key VKEY|FILE]... [--anchor FILE]` (default folder:
+// the one the script is in).
 import { main } from "./evidenceVerifier";
 
-process.exitCode = main([process.argv[2] ?? __dirname]);
+const args = process.argv.slice(2);
+process.exitCode = main(args.length && !args[0].startsWith("--") ? args : [__dirname, ...args]);

@@ -1,6 +1,6 @@
 import { canonicalJson } from "./canonicalJson";
 import type { EventInput, EventRecord } from "./eventTypes";
-import { openNote, parseVerifierKey } from "./evidenceVerifier";
+import { openNote, parseVerifierKey } from "./c2spNote";
 import { noteVerifierKey } from "./signedNote";
 import type { Checkpoint, CheckpointSigner } from "./signing";
 import { checkpointSignatureValid } from "./signing";

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { openNote, parseCheckpoint, parseVerifierKey } from "../../src/trail/evidenceVerifier";
+import { openNote, parseCheckpoint, parseVerifierKey } from "../../src/trail/c2spNote";
 import { noteVerifierKey, trailOrigin } from "../../src/trail/signedNote";
 import { buildTrailTree } from "../../src/trail/trailMerkle";
 import { TrailStore } from "../../src/trail/trailStore";
@@ -34,10 +34,10 @@ async function twoSessions(t: Parameters<typeof tempDir>[0], config: string): Pr
 }
 
 /** Runs the bundle's own verifier from a bare copy of the bundle: no project, no trail, no node_modules. */
-function standalone(bundle: string): { code: number | null; out: string } {
+function standalone(bundle: string, args: string[] = []): { code: number | null; out: string } {
   const bare = fs.mkdtempSync(path.join(os.tmpdir(), "aat-auditor-"));
   fs.cpSync(bundle, bare, { recursive: true });
-  const r = spawnSync(process.execPath, ["verify-bundle.js"], { cwd: bare, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
+  const r = spawnSync(process.execPath, ["verify-bundle.js", ".", ...args], { cwd: bare, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
   fs.rmSync(bare, { recursive: true, force: true });
   return { code: r.status, out: r.stdout + r.stderr };
 }
@@ -50,15 +50,23 @@ test("a session's evidence bundle verifies standalone, and one changed byte of a
   assert.match(fs.readFileSync(kept, "utf8"), /"tree_note": "agent-audit\.local\/trail\//, "checkpoint --print carries the standard tree head");
   const made = await cli(["evidence", "latest", "--out", out, "--anchor", kept, "--workspace", ws], config);
   assert.equal(made.code, 0, made.out);
-  assert.match(made.out, /consistent with the anchored tree head of \d+ events/);
+  assert.match(made.out, /with a consistency proof from the anchored tree head of \d+ events/);
+  // The key the owner gives the auditor, by a channel of their own.
+  const ownerKey = /give it to the auditor[^\n]*\n {2}(\S+)/.exec(made.out)![1];
   assert.deepEqual(fs.readdirSync(out).sort(), ["README.txt", "checkpoint.txt", "events.jsonl", "proofs.json", "verify-bundle.js", "vkey.txt"]);
   const script = fs.readFileSync(path.join(out, "verify-bundle.js"), "utf8");
-  assert.deepEqual([...script.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]).sort(), ["node:crypto", "node:fs", "node:path"], "the verifier needs Node's built-ins only");
+  assert.deepEqual([...new Set([...script.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]))].sort(), ["node:crypto", "node:fs", "node:path"], "the verifier needs Node's built-ins only");
 
-  const ok = standalone(out);
+  const ok = standalone(out, ["--key", ownerKey, "--anchor", kept]);
   assert.equal(ok.code, 0, ok.out);
-  assert.match(ok.out, /Evidence VALID: \d+ events included in the \d+-event tree of agent-audit\.local\/trail\//);
-  assert.equal((await cli(["verify-evidence", out], config)).code, 0);
+  assert.match(ok.out, /Evidence VALID: \d+ events \(session "[^"]+": every event from seq \d+ to its end at seq \d+\) included in the \d+-event tree of agent-audit\.local\/trail\//);
+  assert.match(ok.out, /Consistent with the earlier tree head of \d+ events in/);
+  // Without a key of the auditor's own, nothing says who signed: vkey.txt is only a claim.
+  const unkeyed = standalone(out);
+  assert.equal(unkeyed.code, 3, unkeyed.out);
+  assert.match(unkeyed.out, /signer not trusted/);
+  assert.match(unkeyed.out, /not checked/, "and it says no earlier head was checked");
+  assert.equal((await cli(["verify-evidence", out], config)).code, 0, "the owner's own trust store trusts the owner's key");
 
   // The checkpoint is a standard one: origin, size, root, verifiable with the published key format.
   const vkey = fs.readFileSync(path.join(out, "vkey.txt"), "utf8").trim();
@@ -86,7 +94,7 @@ test("a session's evidence bundle verifies standalone, and one changed byte of a
     const copy = path.join(tempDir(t, "aat-tampered-"), "b");
     fs.cpSync(out, copy, { recursive: true });
     mutate(copy);
-    const r = standalone(copy);
+    const r = standalone(copy, ["--key", ownerKey, "--anchor", kept]);
     assert.equal(r.code, 1, `${what}: ${r.out}`);
     assert.match(r.out, /Evidence INVALID/);
     assert.match(r.out, message, what);
@@ -101,7 +109,8 @@ test("evidence refuses a trail with findings, and takes a seq range", { timeout:
   const r = await cli(["evidence", "--from", "2", "--to", "5", "--out", range, "--workspace", ws], config);
   assert.equal(r.code, 0, r.out);
   assert.equal(fs.readFileSync(path.join(range, "events.jsonl"), "utf8").trim().split("\n").length, 4);
-  assert.equal(standalone(range).code, 0);
+  const rangeKey = /give it to the auditor[^\n]*\n {2}(\S+)/.exec(r.out)![1];
+  assert.equal(standalone(range, ["--key", rangeKey]).code, 0);
   assert.equal((await cli(["evidence", "--from", "5", "--to", "2", "--out", path.join(range, "x"), "--workspace", ws], config)).code, 2);
   const db = path.join(ws, ".agent-audit", "trail.db");
   spawnSync("sqlite3", [db], { input: "DROP TRIGGER events_no_update; UPDATE events SET content = replace(content, 'done', 'DONE') WHERE seq = 3;" });

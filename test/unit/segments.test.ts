@@ -130,7 +130,12 @@ test("kill -9 at random moments while segments are being sealed loses no acknowl
   for (let round = 0; round < 30; round++) {
     const app = startAppender(trailPath, 600, `r${round}`, round % 2 ? "burst" : "serial", 0, env);
     await app.firstAck;
-    await new Promise((r) => setTimeout(r, Math.random() * 400));
+    // At a random point of the child's appends rather than after a random time: on a loaded
+    // machine a time mostly lands in the child's start-up, and few seals happen at all.
+    const killAt = 1 + Math.floor(Math.random() * 250);
+    let ended = false;
+    void app.exited.then(() => (ended = true));
+    while (!ended && app.acks.length < killAt) await new Promise((r) => setTimeout(r, 2));
     app.child.kill("SIGKILL");
     const { signal, code, stderr } = await app.exited;
     assert.ok(signal === "SIGKILL" || code === 0, `child failed: ${stderr}`);

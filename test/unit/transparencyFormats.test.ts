@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { createPrivateKey } from "node:crypto";
 import { test } from "node:test";
-import { openNote, parseCheckpoint, parseVerifierKey, verifyConsistency, verifyInclusion } from "../../src/trail/evidenceVerifier";
+import { openNote, parseCheckpoint, parseVerifierKey } from "../../src/trail/c2spNote";
+import { verifyConsistency, verifyInclusion } from "../../src/trail/proofCheck";
 import { EMPTY_ROOT, leafHash, MerkleTree } from "../../src/trail/merkle";
 import { checkpointBody, noteVerifierKey, signNote } from "../../src/trail/signedNote";
 import { ed25519Signer } from "../../src/trail/signing";
