@@ -161,6 +161,7 @@ export function verifyBundle(dir: string, opts: VerifyBundleOptions = {}): Bundl
     disclosed.push(p.seq);
     if (coverage.kind === "session" && event.session_id !== coverage.sessionId) problems.push(`${where}: it belongs to another session than the one the bundle covers`);
     if (coverage.kind === "session" && coverage.ended && p.seq === coverage.to && !TERMINAL.has(String(event.event_type))) problems.push(`${where}: the bundle says the session ended here, but this is a ${String(event.event_type)} event`);
+    if (coverage.kind === "session" && !coverage.ended && TERMINAL.has(String(event.event_type))) problems.push(`${where}: the bundle says the session had not ended, but this event ends it`);
     checkProof(p.index, cp.size, leafOf(line), p.inclusion, cp.root, where, problems);
   });
   for (const o of proofs.others ?? []) {

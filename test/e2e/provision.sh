@@ -29,6 +29,10 @@ need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need+=(libkrb5-dev)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
+# Go and its packaged golang.org/x/mod: the independent verifier of evidence bundles
+# (test/go/verifybundle, built by test/attacks/evidenceGoCrossCheck.test.ts).
+command -v go >/dev/null || need+=(golang-go)
+dpkg -s golang-golang-x-mod-dev >/dev/null 2>&1 || need+=(golang-golang-x-mod-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "e2e provision: apt-get install ${need[*]}"
   as_root apt-get update -qq
