@@ -1,5 +1,6 @@
 // `npm run bench [-- --json]`: prints a table of figures; with --json, one JSON object on
 // the last line. Benchmarks print; they never assert (targets are in the issues and README).
+import { evidenceVerifyEventsPerSecond } from "./evidenceBench";
 import { agentOverheadPerStep } from "./agentBench";
 import { failuresQueryMs, replayOverheadMsPerStep } from "./debugBench";
 import { llmCallRequestBytesAt, redactCostRatio, treeFigures } from "./liveBench";
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
   figures.tree_expand_1000_steps_ms = Math.round(tree.expandMs * 10) / 10;
   figures.append_update_cpu_ms_per_event = Math.round(tree.updateCpuMsPerEvent * 100) / 100;
   Object.assign(figures, await otelFigures(log));
+  log("evidence: verifying a 2,000-step session's bundle");
+  figures.evidence_verify_events_per_s = await evidenceVerifyEventsPerSecond();
   const width = Math.max(...Object.keys(figures).map((k) => k.length));
   console.log("figure".padEnd(width) + "  value");
   for (const [k, v] of Object.entries(figures)) console.log(k.padEnd(width) + "  " + v);
