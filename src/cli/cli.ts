@@ -12,6 +12,8 @@ import { archiveCommand, pruneCommand, RETENTION_FLAGS, verifySegmentCommand } f
 import { COLLECT_FLAGS, collectCommand } from "./collectCommand";
 import { guardTerminalOutput } from "./terminalOutput";
 
+import { helpText } from "./commandHelp";
+
 const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, and inspect it
 
   agent-audit run "<task>" [--workspace DIR] [--model ID] [--max-iterations N]
@@ -35,6 +37,7 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit verify-evidence DIR [--key VKEY|FILE]... [--trust] [--anchor FILE]
   agent-audit trust add FILE | list | forget [--workspace DIR] | accept [--workspace DIR] | rotate-key
   agent-audit --version
+  agent-audit <command> --help     (options, an example and exit codes of one command)
 
 The trail is DIR/.agent-audit/trail.db and, once it passes 8 MB, sealed segments in
 DIR/.agent-audit/segments/ (DIR defaults to the current folder).
@@ -96,6 +99,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!command) {
     process.stderr.write(`agent-audit: unknown command "${name}"; try: agent-audit --help\n`);
     return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(helpText(name) ?? `${USAGE}\n`);
+    return 0;
   }
   try {
     const args = parseArgs(rest, command.flags);

@@ -30,7 +30,7 @@ export async function collectCommand(args: ParsedArgs): Promise<number> {
   } catch (err) {
     throw new UsageError(`cannot use the receiver token: ${(err as Error).message}`);
   }
-  const store = await openTrailForWriting(workspace);
+  const store = await openTrailForWriting(workspace, { create: true });
   // Listening for Ctrl-C before saying we are up: a Ctrl-C right after the first line still writes what is staged.
   const stopRequested = new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);

@@ -31,7 +31,7 @@ export async function runAgentCommand(args: ParsedArgs): Promise<number> {
   if (!apiKey) throw new UsageError("ANTHROPIC_API_KEY is not set: export your Anthropic API key first");
 
   const trailPath = trailPathFor(workspace);
-  const store = await openTrailForWriting(workspace);
+  const store = await openTrailForWriting(workspace, { create: true });
 
   const { approve, close: closeApprovals } = approvalsFor(approveMode);
 

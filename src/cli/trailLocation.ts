@@ -13,17 +13,35 @@ export function trailPathFor(workspace: string): string {
   return path.join(workspace, ".agent-audit", "trail.db");
 }
 
-/** The workspace folder from --workspace (default: the current directory), which must exist. */
+/**
+ * The workspace: --workspace (the folder, its .agent-audit folder, or trail.db itself), else the
+ * nearest folder from the current one upward that holds a trail, as git finds its repository —
+ * only folders of this user count, so a trail planted in a shared parent (/tmp) is never
+ * picked up — else the current folder.
+ */
 export function workspaceFrom(flag: string | undefined): string {
-  const dir = path.resolve(flag ?? process.cwd());
+  if (flag === undefined) return discoverWorkspace(process.cwd()) ?? path.resolve(process.cwd());
+  let dir = path.resolve(flag);
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dir);
   } catch {
     throw new UsageError(`workspace ${dir} does not exist`);
   }
-  if (!stat.isDirectory()) throw new UsageError(`workspace ${dir} is not a folder`);
+  if (stat.isFile() && path.basename(dir) === "trail.db" && path.basename(path.dirname(dir)) === ".agent-audit") return path.dirname(path.dirname(dir));
+  if (!stat.isDirectory()) throw new UsageError(`workspace ${dir} is not a folder (give the workspace, its .agent-audit folder or its trail.db)`);
+  if (path.basename(dir) === ".agent-audit" && fs.existsSync(path.join(dir, "trail.db"))) dir = path.dirname(dir);
   return dir;
+}
+
+function discoverWorkspace(from: string): string | undefined {
+  const uid = process.getuid?.();
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    const folder = path.join(dir, ".agent-audit");
+    const st = fs.lstatSync(folder, { throwIfNoEntry: false });
+    if (st?.isDirectory() && (uid === undefined || st.uid === uid) && fs.existsSync(path.join(folder, "trail.db"))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
 }
 
 /** Opens a workspace's trail for reading only: nothing on disk is changed. */
@@ -45,7 +63,11 @@ export function trustStore(): TrustStore {
 }
 
 /** Opens (or creates) a workspace's trail to write, signing checkpoints with the user's key. */
-export async function openTrailForWriting(workspace: string): Promise<TrailStore> {
+export async function openTrailForWriting(workspace: string, opts: { create?: boolean } = {}): Promise<TrailStore> {
+  // Only run and the receiver start a trail: a command that signs, prunes, retries or replays
+  // in a folder without one says so rather than leave a new trail behind.
+  const file = trailPathFor(workspace);
+  if (!opts.create && !fs.existsSync(file)) throw new UsageError(`no trail in ${workspace} (expected ${file}); run an agent there first`);
   const trust = trustStore();
   let signer;
   try {

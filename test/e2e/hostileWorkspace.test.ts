@@ -70,8 +70,8 @@ e2eTest(
   },
   async ({ wb, ws }) => {
     await wb.openSessionsView();
-    const message = viewMessage(wb);
-    await message.filter({ hasText: /trail\.db/ }).waitFor({ timeout: 30_000 });
+    const message = viewMessage(wb).filter({ hasText: /trail\.db/ });
+    await message.waitFor({ timeout: 30_000 });
     assert.match(await message.innerText(), /not a regular file|FIFO|special file/i);
     await hostResponds(wb);
     await wb.runCommand("Agent Audit: Run Agent…");
@@ -109,8 +109,8 @@ e2eTest(
   },
   async ({ wb }) => {
     await wb.openSessionsView();
-    const message = viewMessage(wb);
-    await message.filter({ hasText: /\.agent-audit/ }).waitFor({ timeout: 30_000 });
+    const message = viewMessage(wb).filter({ hasText: /\.agent-audit/ });
+    await message.waitFor({ timeout: 30_000 });
     assert.match(await message.innerText(), /link/i);
     assert.equal(await wb.treeRow("a trail outside").count(), 0, "the trail behind the link is shown as this workspace's");
     await wb.runCommand("Agent Audit: Run Agent…");
