@@ -22,8 +22,8 @@ export const DEBUG_FLAGS = { values: ["workspace", "input", "approve"], booleans
 
 /** `agent-audit retry <event-id> [--input JSON]`: exit 0 when the retry succeeds, 1 when it still fails. */
 export async function retryCommand(args: ParsedArgs): Promise<number> {
-  const eventId = args.positionals[0];
-  if (!eventId) throw new UsageError("retry needs the event id of a tool call (see: agent-audit failures)");
+  const ref = args.positionals[0];
+  if (!ref) throw new UsageError("retry needs the event id of a tool call, or a unique prefix of it (see: agent-audit failures)");
   let input: Record<string, unknown> | undefined;
   const raw = stringFlag(args, "input");
   if (raw !== undefined) {
@@ -37,6 +37,13 @@ export async function retryCommand(args: ParsedArgs): Promise<number> {
   return withToolRun(args, async ({ workspace, store, approve, signal, cfg }) => {
     // The recorded call may be in a sealed segment: read it from the one that holds it.
     const reader = new TrailReader(store);
+    let eventId: string;
+    try {
+      eventId = reader.resolveEventId(ref) ?? "";
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    if (!eventId) throw new UsageError(`no event matches "${ref}"; the failed tool calls and their ids: agent-audit failures`);
     const session = reader.sessionOfEvent(eventId);
     const recordedIn = session ? reader.sessionDatabase(session) : store.database;
     if (!input) {

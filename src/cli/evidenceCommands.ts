@@ -15,6 +15,7 @@ import { resolveSession } from "./readCommands";
 import { TrailReader } from "../trail/trailReader";
 import { trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
 import { plural } from "../shared/plural";
+import { shellQuote } from "../shared/shellQuote";
 
 export const EVIDENCE_FLAGS = { values: ["workspace", "out", "from", "to", "anchor"], booleans: [] };
 
@@ -51,7 +52,7 @@ export async function evidenceCommand(args: ParsedArgs): Promise<number> {
       if (from === undefined || to === undefined || to < from) throw new UsageError("--from SEQ --to SEQ: both, with from ≤ to");
       if (to > store.head.seq) throw new UsageError(`the trail has ${store.head.seq} events; --to ${to} is past its end`);
       seqs = Array.from({ length: to - from + 1 }, (_, i) => from + i);
-      what = `events ${from}–${to}`;
+      what = `seq ${from}–${to}`;
     } else {
       const id = resolveSession(args, reader, "evidence");
       seqs = sessionEvents(reader.sessionDatabase(id), id).map((e) => e.seq);
@@ -91,7 +92,7 @@ export async function evidenceCommand(args: ParsedArgs): Promise<number> {
       `Wrote ${plural(r.events, "event")} of ${what} to ${out}, proven in the Merkle tree of the trail's first ${r.treeSize} events` +
         `${r.previousSize ? `, with a consistency proof from the anchored tree head of ${r.previousSize} events` : ""}.\n` +
         `Signed with your key; give it to the auditor by a channel of your own (not with the bundle):\n  ${noteVerifierKey(trailOrigin(store.trailId), trust.signer().key.public_key)}\n` +
-        `An auditor checks it with: npx agent-audit verify-evidence ${out} --key KEY (or node ${path.join(out, "verify-bundle.js")} ${out} --key KEY)\n`,
+        `An auditor checks it with: npx agent-audit verify-evidence ${shellQuote(out)} --key KEY (or node ${shellQuote(path.join(out, "verify-bundle.js"))} ${shellQuote(out)} --key KEY)\n`,
     );
     return 0;
   } finally {

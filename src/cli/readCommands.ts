@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { inputSummary } from "../shared/inputSummary";
 import { sessionEvents } from "../trail/trailQueries";
 import { TrailReader } from "../trail/trailReader";
@@ -94,10 +95,11 @@ export async function failuresCommand(args: ParsedArgs): Promise<number> {
   }
   const counts = reader.failureCounts().map((c) => `${c.tool_name} ${c.error_type} ×${c.count}`);
   process.stdout.write(`${plural(failures.length, "failed tool call")}: ${counts.join(", ")}\n\n`);
-  const rows = [["WHEN", "SESSION", "STEP", "TOOL", "ERROR", "INPUT", "MESSAGE"]];
+  // EVENT is what retry takes (a unique prefix is enough).
+  const rows = [["WHEN", "EVENT", "SESSION", "STEP", "TOOL", "ERROR", "INPUT", "MESSAGE"]];
   for (const f of failures) {
     const c = content(f.result);
-    rows.push([f.result.timestamp.replace("T", " ").slice(0, 19), f.result.session_id.slice(0, 8), String(f.result.step_number),
+    rows.push([f.result.timestamp.replace("T", " ").slice(0, 19), (f.call ?? f.result).event_id.slice(0, 8), f.result.session_id.slice(0, 8), String(f.result.step_number),
       f.result.tool_name ?? "?", c.error?.type ?? "?", firstLine(inputSummary(f.result.tool_name, f.call ? content(f.call).input : null), 40),
       firstLine(c.error?.message, 70)]);
   }
@@ -121,7 +123,13 @@ export async function exportCommand(args: ParsedArgs, version = "unknown"): Prom
   const lines = sessionEvents(reader.sessionDatabase(id), id).map((e) => JSON.stringify(eventJson(e))).join("\n") + "\n";
   const out = stringFlag(args, "out");
   if (out) {
-    fs.writeFileSync(out, lines);
+    const folder = path.dirname(path.resolve(out));
+    if (!fs.existsSync(folder)) throw new UsageError(`cannot write ${out}: the folder ${folder} does not exist`);
+    try {
+      fs.writeFileSync(out, lines);
+    } catch (err) {
+      throw new UsageError(`cannot write ${out}: ${(err as Error).message}`);
+    }
     process.stderr.write(`Wrote ${plural(lines.split("\n").length - 1, "event")} of session ${id} to ${out}\n`);
   } else process.stdout.write(lines);
   return 0;
@@ -203,8 +211,11 @@ export async function checkpointCommand(args: ParsedArgs): Promise<number> {
   }
   const store = await openTrailForWriting(workspace);
   try {
+    const before = store.latestCheckpoint?.checkpoint_no;
     const c = await store.checkpointNow();
-    process.stdout.write(`Signed checkpoint ${c!.checkpoint_no}: seq ${c!.seq}, head ${c!.head_hash.slice(0, 16)}…, key ${c!.key_fingerprint.slice(0, 16)}…\n`);
+    // A head already signed is not signed again: say so rather than claim a new signature.
+    const verb = c && c.checkpoint_no !== before ? "Signed checkpoint" : "Already signed: checkpoint";
+    process.stdout.write(`${verb} ${c!.checkpoint_no}: seq ${c!.seq}, head ${c!.head_hash.slice(0, 16)}…, key ${c!.key_fingerprint.slice(0, 16)}…\n`);
     process.stdout.write(`Anchor: ${anchorPathFor(trustStore().anchorsDir, c!.trail_id)} (keep a copy anywhere with: agent-audit checkpoint --print)\n`);
   } finally {
     await store.close();

@@ -8,7 +8,9 @@ import { content, firstLine, formatMs, formatTokens } from "./textFormat";
 export function renderSession(s: SessionSummary, events: TrailEventRow[]): string {
   const out: string[] = [];
   out.push(`Session ${s.session_id}`);
-  out.push(`  task:    ${firstLine(s.task, 100)}`);
+  // The whole task: an auditor reads what the agent was asked, not its first 100 characters.
+  const task = (s.task ?? "").trim().split("\n");
+  out.push(`  task:    ${task[0] || "(no task recorded)"}`, ...task.slice(1).map((l) => `           ${l}`));
   out.push(`  status:  ${s.status}   steps: ${s.steps}   tokens: ${formatTokens(s.input_tokens)} in / ${formatTokens(s.output_tokens)} out   failed tool calls: ${s.failed_tool_calls}`);
   out.push(`  model:   ${s.model_id ?? "–"}   agent: ${s.agent_id}   started: ${s.started_at}${s.ended_at ? `   ended: ${s.ended_at}` : ""}`);
   const received = events.map((e) => content(e).received).find((r) => r && typeof r === "object");
@@ -44,7 +46,8 @@ export function renderEvent(e: TrailEventRow, c: Record<string, any>): string[] 
       break;
     }
     case "tool_call":
-      lines.push(`  → ${c.tool_name} ${inputSummary(c.tool_name, c.input ?? c.raw_input)}${c.requires_approval ? "  [needs approval]" : ""}`);
+      // A received or hooked call may come without its input: say so rather than print "null".
+      lines.push(`  → ${c.tool_name ?? "(tool not named)"} ${(c.input ?? c.raw_input) == null ? "(input not sent by the agent)" : inputSummary(c.tool_name, c.input ?? c.raw_input)}${c.requires_approval ? "  [needs approval]" : ""}   event ${e.event_id.slice(0, 8)}`);
       break;
     case "approval":
       lines.push(`    ${c.decision} by ${c.approver_id}`);
@@ -55,24 +58,24 @@ export function renderEvent(e: TrailEventRow, c: Record<string, any>): string[] 
       if (c.outcome === "success") {
         lines.push(`    ✔ ${e.event_type === "tool_retry" ? "retry " : ""}ok  ${formatMs(e.execution_time_ms)}  ${outputPreview(c.output)}`);
       } else {
-        lines.push(`    ✖ ${c.error?.type}: ${firstLine(c.error?.message, 100)}  ${formatMs(e.execution_time_ms)}`);
+        lines.push(`    ✖ ${c.error?.type ?? "failed"}: ${c.error?.message ? firstLine(c.error.message, 100) : "(no message recorded)"}  ${formatMs(e.execution_time_ms)}`);
         const d = c.error?.detail ?? {};
         if (d.exit_code !== undefined) lines.push(`      exit code ${d.exit_code}`);
         if (d.stderr) lines.push(...String(d.stderr).trim().split("\n").slice(0, 5).map((l: string) => `      stderr: ${l}`));
       }
       break;
     case "session_end":
-      lines.push("", `Finished: ${firstLine(c.final_text, 200)}`);
+      lines.push("", c.final_text ? `Finished: ${firstLine(c.final_text, 200)}` : "Finished (no final text recorded)");
       break;
     case "session_timeout":
     case "session_cancelled":
-      lines.push("", `${e.event_type === "session_timeout" ? "Timed out" : "Cancelled"}: ${c.message}`);
+      lines.push("", `${e.event_type === "session_timeout" ? "Timed out" : "Cancelled"}: ${c.message ?? "(no reason recorded)"}`);
       break;
     case "session_error":
-      lines.push("", `Error: ${c.error?.message}`);
+      lines.push("", `Error: ${c.error?.message ?? "(no message recorded)"}`);
       break;
     case "replay_diverged":
-      lines.push("", `Replay diverged: ${c.message}`);
+      lines.push("", `Replay diverged: ${c.message ?? "(no message recorded)"}`);
       break;
     case "writer_start":
       // Written by a writer that found history it did not write (writerProvenance.ts).

@@ -124,6 +124,32 @@ export class TrailReader {
   }
 
   /** The session an event belongs to, looked up in the active segment, then sealed ones (newest first). */
+  /**
+   * The full id of the event `ref` names: the id itself or a unique prefix of at least 4
+   * characters (failures and show print 8), looked up in the active segment and every sealed
+   * one. Undefined when nothing matches; throws when the prefix is ambiguous.
+   */
+  resolveEventId(ref: string): string | undefined {
+    if (ref.length < 4) throw new Error(`"${ref}" is too short to name an event; give at least 4 characters of its id`);
+    const q = "SELECT event_id FROM events WHERE event_id >= ? AND event_id < ? LIMIT 2";
+    const ids = new Set<string>();
+    const look = (db: Database) => {
+      for (const r of queryAll<{ event_id: string }>(db, q, [ref, ref + "\uffff"])) ids.add(r.event_id);
+    };
+    look(this.active);
+    for (const seal of [...this.store.seals].reverse()) {
+      if (ids.has(ref) || ids.size > 1) break;
+      try {
+        look(this.store.segment(seal));
+      } catch {
+        // pruned or unreadable: verify reports it
+      }
+    }
+    if (ids.has(ref)) return ref;
+    if (ids.size > 1) throw new Error(`"${ref}" matches more than one event; give more of the id`);
+    return [...ids][0];
+  }
+
   sessionOfEvent(eventId: string): string | undefined {
     const q = "SELECT session_id FROM events WHERE event_id = ?";
     const here = this.active.exec(q, [eventId])[0]?.values[0]?.[0];

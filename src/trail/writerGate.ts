@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { shellQuote } from "../shared/shellQuote";
 import { regularFileStat } from "./safeFiles";
 import { anchorPathFor, readAnchor } from "./anchorFile";
 import { GENESIS_HASH } from "./hashChain";
@@ -111,8 +112,8 @@ export function writerGate(trust: { trustedKeys(): PublicKeyRecord[]; anchorsDir
     throw new TrailError(
       "FINDINGS",
       `${store.path} has a finding: ${f.category}${at}: ${f.message}${more}. Nothing was written. ` +
-        `See it with "agent-audit verify --workspace ${workspace}"; move ${path.dirname(store.path)} aside to start a new trail, ` +
-        `or go on with this one with "agent-audit trust accept --workspace ${workspace}" (recorded and signed in the trail; verify keeps reporting it).`,
+        `See it with: agent-audit verify --workspace ${shellQuote(workspace)}; move ${shellQuote(path.dirname(store.path))} aside to start a new trail, ` +
+        `or go on with this one with: agent-audit trust accept --workspace ${shellQuote(workspace)} (recorded and signed in the trail; verify keeps reporting it).`,
       store.path,
     );
   };

@@ -229,7 +229,7 @@ test("counts read as English and show does not pass a listing's first line off a
   assert.match(run.stdout, /\(2 steps, [\d,]+ in \/ [\d,]+ out tokens, 1 failed tool call, /);
   const entries = fs.readdirSync(ws).filter((n) => n !== ".agent-audit").length;
   const show = await cli(["show", "latest", "--workspace", ws]);
-  assert.match(show.stdout, new RegExp(`list_directory \\.\\n\\s+✔ ok .*\\(\\+${entries - 1} more lines?\\)`));
+  assert.match(show.stdout, new RegExp(`list_directory \\. +event [0-9a-f]{8}\\n\\s+✔ ok .*\\(\\+${entries - 1} more lines?\\)`));
   const failures = await cli(["failures", "--workspace", ws]);
   assert.match(failures.stdout, /^1 failed tool call: run_command command_failed ×1/);
   const checkpoint = await cli(["verify", "--workspace", ws]);
