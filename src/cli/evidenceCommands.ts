@@ -92,7 +92,7 @@ export async function evidenceCommand(args: ParsedArgs): Promise<number> {
       `Wrote ${plural(r.events, "event")} of ${what} to ${out}, proven in the Merkle tree of the trail's first ${r.treeSize} events` +
         `${r.previousSize ? `, with a consistency proof from the anchored tree head of ${r.previousSize} events` : ""}.\n` +
         `Signed with your key; give it to the auditor by a channel of your own (not with the bundle):\n  ${noteVerifierKey(trailOrigin(store.trailId), trust.signer().key.public_key)}\n` +
-        `An auditor checks it with: npx agent-audit verify-evidence ${shellQuote(out)} --key KEY (or node ${shellQuote(path.join(out, "verify-bundle.js"))} ${shellQuote(out)} --key KEY)\n`,
+        `An auditor checks it with: agent-audit verify-evidence ${shellQuote(out)} --key KEY (or node ${shellQuote(path.join(out, "verify-bundle.js"))} ${shellQuote(out)} --key KEY)\n`,
     );
     return 0;
   } finally {

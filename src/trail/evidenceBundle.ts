@@ -137,7 +137,7 @@ function readme(origin: string, size: number, events: number, previous: boolean)
 ${events} event${events === 1 ? "" : "s"} of trail ${origin}, proven to be in the Merkle tree of its first ${size} events.
 
 Check it with a verifier you got elsewhere, against the key the trail's owner gave you:
-  npx agent-audit verify-evidence . --key KEY [--anchor HEAD]
+  agent-audit verify-evidence . --key KEY [--anchor HEAD]
 or with the one shipped here (Node.js 18 or later, nothing else; read it first, compare its
 SHA-256 with the one published for the release):
   node verify-bundle.js . --key KEY [--anchor HEAD]
