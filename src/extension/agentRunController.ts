@@ -13,7 +13,8 @@ import { effectiveSettings } from "./effectiveSettings";
 import { plural } from "../shared/plural";
 import type { TrailService } from "./trailService";
 import type { Pricing } from "../shared/pricing";
-import { costOf, formatUsd } from "../shared/pricing";
+import { costOf } from "../shared/pricing";
+import { formatUsd } from "../shared/usd";
 
 interface RunningSession {
   sessionId?: string;
@@ -176,7 +177,7 @@ export class AgentRunController implements vscode.Disposable {
       if (e.event_type === "llm_call") {
         const c = JSON.parse(e.content);
         r.tokens += (c.usage?.input_tokens ?? 0) + (c.usage?.output_tokens ?? 0);
-        const price = this.prices().priceOf(e.model_id);
+        const price = this.prices().priceOf(e.model_id, e.timestamp);
         r.costUsd = r.costUsd !== null && price && c.usage ? r.costUsd + costOf(c.usage, price) : null;
       }
     } else if (p.kind === "model_call") {

@@ -10,7 +10,7 @@ import { costOf, pricing } from "../shared/pricing";
 
 /** The cost of one model call (by its head), or null when its model has no price. */
 export function callCost(llm: EventHead | undefined, prices: Pricing): number | null {
-  const price = llm ? prices.priceOf(llm.model_id) : undefined;
+  const price = llm ? prices.priceOf(llm.model_id, llm.timestamp) : undefined;
   return llm && price ? costOf(llm, price) : null;
 }
 
@@ -162,7 +162,7 @@ export function toStepDetail(st: ParsedStep, next: ParsedStep | undefined, rows:
       cacheReadTokens: c.usage?.cache_read_input_tokens ?? 0,
       cacheWriteTokens: c.usage?.cache_creation_input_tokens ?? 0,
       costUsd: callCost(st.llm, prices),
-      priceSource: prices.priceOf(st.llm.model_id)?.source ?? null,
+      priceSource: prices.priceOf(st.llm.model_id, st.llm.timestamp)?.source ?? null,
       requestId: c.request_id ?? null,
       retries: c.retries ?? 0,
       stopReason: c.response?.stop_reason ?? null,

@@ -1,7 +1,7 @@
 // The Step Details webview (browser code). Every piece of trail content is put on the page
 // with textContent or as an attribute value, never as HTML: a tool output may hold markup or
 // a prompt injection, and it must stay inert text.
-import { formatUsd } from "../shared/pricing";
+import { formatUsd } from "../shared/usd";
 import { anyHidden, revealHidden } from "../shared/hiddenText";
 import type { HostToWebview, RetryView, SessionHeader, StepDetail, StepDetailsState, StepSummary, TimeSpan, ToolCallView } from "../shared/protocol";
 import { el, icon, ms, num, post, vscode } from "./dom";

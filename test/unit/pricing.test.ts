@@ -2,24 +2,30 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { sessionCost, toStepDetail, toStepSummaries, stepDetailSeqs } from "../../src/extension/stepDetailsModel";
 import { parseSession } from "../../src/extension/sessionModel";
-import { costOf, formatUsd, PRICE_TABLE, pricing } from "../../src/shared/pricing";
+import { costOf, pricing } from "../../src/shared/pricing";
+import { formatUsd } from "../../src/shared/usd";
 import { eventsBySeq, getSession, sessionEventHeads } from "../../src/trail/trailQueries";
 import { runScenario } from "../helpers/agentHarness";
 
-test("prices: dated ids match their model, settings override, unknown models have none", () => {
+test("prices: from the maintained price data (our default model, Claude Code's, other providers'), as of a call's date; settings override; unknown models have none", () => {
   const p = pricing({ "claude-sonnet-4-5": { input: 1, output: 2, cacheWrite: 3, cacheRead: 4 }, "my-model": { input: 9, output: 9, cacheWrite: 9, cacheRead: 9 }, broken: { input: "free" } });
-  assert.equal(p.priceOf("claude-sonnet-4-5-20250929")?.input, 1, "the user's setting wins over the table");
+  assert.equal(p.priceOf("claude-sonnet-4-5-20250929")?.input, 1, "the user's setting wins over the data");
   assert.match(p.priceOf("claude-sonnet-4-5")!.source, /agentAudit\.modelPrices/);
-  assert.equal(pricing().priceOf("claude-sonnet-4-5-20250929")?.input, PRICE_TABLE["claude-sonnet-4-5"].input);
-  assert.match(pricing().priceOf("claude-opus-4-5")!.source, /list prices as of \d{4}-\d{2}-\d{2}/);
-  assert.equal(pricing().priceOf("claude-opus-4-5-20251101")?.output, 25, "opus 4.5, not opus 4");
-  assert.equal(pricing().priceOf("claude-opus-4-20250514")?.output, 75);
+  const near = (a: number | undefined, b: number) => a !== undefined && Math.abs(a - b) < 1e-9;
+  assert.ok(near(pricing().priceOf("claude-sonnet-4-5-20250929")?.input, 3), "a dated id is its model, below the long-context tier");
+  assert.match(pricing().priceOf("claude-opus-4-5")!.source, /genai-prices [\d.]+ \(Anthropic prices as of \d{4}-\d{2}-\d{2}\)/);
+  assert.ok(near(pricing().priceOf("claude-opus-4-5-20251101")?.output, 25), "opus 4.5, not opus 4");
+  assert.ok(near(pricing().priceOf("claude-opus-4-20250514")?.output, 75));
+  for (const model of ["claude-sonnet-5", "claude-opus-5-5", "gpt-5", "gemini-2.5-pro"]) assert.ok(pricing().priceOf(model), `${model} has a price`);
   assert.equal(p.priceOf("my-model")?.output, 9);
   assert.equal(p.priceOf("broken"), undefined, "an invalid setting is ignored, not priced at zero");
-  assert.equal(pricing().priceOf("claude-sonnet-5"), undefined, "an unknown model has no price");
-  assert.equal(pricing().priceOf("claude-sonnet-4-50"), undefined, "not claude-sonnet-4: only a date or -latest may follow");
-  assert.equal(pricing().priceOf("claude-3-5-haiku-latest")?.input, 0.8);
+  assert.equal(pricing().priceOf("no-such-model-xyz"), undefined, "an unknown model has no price");
+  assert.ok(near(pricing().priceOf("claude-3-5-haiku-latest")?.input, 0.8));
   assert.equal(pricing().priceOf(null), undefined);
+  assert.match(pricing().priceOf("claude-opus-4-5", "2026-02-01T10:00:00.000Z")!.source, /as of 2026-02-01/, "priced as of the call's own date");
+  // A call past the long-context threshold is priced at the data's tier, not the flat price.
+  const sonnet = pricing().priceOf("claude-sonnet-4-5")!;
+  assert.ok(near(costOf({ input_tokens: 100_000 }, sonnet), 0.3) && near(costOf({ input_tokens: 300_000 }, sonnet), 1.8), `${costOf({ input_tokens: 300_000 }, sonnet)}`);
 });
 
 test("cost: input, output, cache writes and cache reads each at its own price", () => {
@@ -53,7 +59,7 @@ test("a session's model calls, steps and total are priced from the recorded usag
   assert.ok(Math.abs(detail.llm!.costUsd! - first) < 1e-12);
   // The same session under a model the table does not know: tokens, no price.
   const unknown = pricing({});
-  const renamed = parseSession(getSession(db, id)!, sessionEventHeads(db, id).map((h) => ({ ...h, model_id: "claude-sonnet-5" })));
+  const renamed = parseSession(getSession(db, id)!, sessionEventHeads(db, id).map((h) => ({ ...h, model_id: "claude-unknown-9" })));
   assert.equal(toStepSummaries(renamed, undefined, unknown)[0].costUsd, null);
   assert.equal(sessionCost(renamed, unknown), null);
 });
