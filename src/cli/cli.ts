@@ -39,7 +39,7 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit --version
   agent-audit <command> --help     (options, an example and exit codes of one command)
 
-The trail is DIR/.agent-audit/trail.db and, once it passes 8 MB, sealed segments in
+The trail is DIR/.agent-audit/trail.db and, once it passes about 6 MiB, sealed segments in
 DIR/.agent-audit/segments/ (DIR defaults to the current folder).
 run uses ANTHROPIC_API_KEY and, if set, ANTHROPIC_BASE_URL. Your trust store (shared with the
 VS Code extension) is ~/.config/agent-audit (AGENT_AUDIT_CONFIG_DIR overrides it): your signing
