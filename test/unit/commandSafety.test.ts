@@ -1,6 +1,7 @@
 // run_command against what a model (or a prompt injection) would try: reading credentials from
 // the editor's environment, and leaving processes running after the command "returned".
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { test } from "node:test";
 import { ToolError } from "../../src/agent/toolError";
@@ -23,26 +24,6 @@ async function output(run: Promise<unknown>): Promise<string> {
     if (err instanceof ToolError) return `${err.type}: ${err.message}\n${JSON.stringify(err.detail)}`;
     throw err;
   }
-}
-
-/** Alive and not a zombie (a reaped-late child counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return !/^\d+ \(.*\) Z /.test(stat);
-  } catch {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-}
-
-async function eventuallyGone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 40 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-  return !alive(pid);
 }
 
 test("commands get an allowlisted environment: credentials in the editor's environment do not reach them", { skip: !posix && "uses env(1)" }, async (t) => {
@@ -76,27 +57,35 @@ test("commands get an allowlisted environment: credentials in the editor's envir
 });
 
 test("a command's background children end with it: on return, on timeout and on cancel", { skip: !posix && "POSIX process groups" }, async (t) => {
+  // Each child is found by a sleep duration no other process has: a pid the command prints is
+  // its own namespace's inside the command fence (commandSandbox.ts), not this machine's.
+  const marker = () => `${60 + Math.floor(Math.random() * 1000)}.${process.pid}`;
+  const running = (m: string) => spawnSync("pgrep", ["-f", `^sleep ${m}$`]).status === 0;
+  const gone = async (m: string) => {
+    for (let i = 0; i < 40 && running(m); i++) await new Promise((r) => setTimeout(r, 50));
+    return !running(m);
+  };
   // Returned: the shell exits at once, leaving a daemon-like child with its output closed.
-  const returned = await output(runCommandTool.run({ command: "sleep 60 >/dev/null 2>&1 & echo child=$!" }, ctx(t)));
-  const pid1 = Number(/child=(\d+)/.exec(returned)?.[1]);
-  assert.ok(pid1 > 0, returned);
-  assert.ok(await eventuallyGone(pid1), "the background child outlived its command");
+  const m1 = marker();
+  const returned = await output(runCommandTool.run({ command: `sleep ${m1} >/dev/null 2>&1 & echo child=$!` }, ctx(t)));
+  assert.match(returned, /child=\d+/);
+  assert.ok(await gone(m1), "the background child outlived its command");
 
   // Timed out: everything in the group goes.
-  const dir = ctx(t);
-  const timedOut = await output(runCommandTool.run({ command: "sleep 60 >/dev/null 2>&1 & echo $! > child.pid; sleep 60", timeout_seconds: 0.5 }, dir));
+  const m2 = marker();
+  const timedOut = await output(runCommandTool.run({ command: `sleep ${m2} >/dev/null 2>&1 & echo started > child.pid; sleep 60`, timeout_seconds: 0.5 }, ctx(t)));
   assert.match(timedOut, /^timeout:/);
-  const pid2 = Number(fs.readFileSync(`${dir.root}/child.pid`, "utf8"));
-  assert.ok(await eventuallyGone(pid2), "a background child survived the timeout");
+  assert.ok(await gone(m2), "a background child survived the timeout");
 
   // Cancelled.
   const controller = new AbortController();
   const c3 = ctx(t, { signal: controller.signal });
-  const running = output(runCommandTool.run({ command: "sleep 60 >/dev/null 2>&1 & echo $! > child.pid; sleep 60" }, c3));
+  const m3 = marker();
+  const cancelled = output(runCommandTool.run({ command: `sleep ${m3} >/dev/null 2>&1 & echo started > child.pid; sleep 60` }, c3));
   for (let i = 0; i < 100 && !fs.existsSync(`${c3.root}/child.pid`); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(running(m3), "the child was running before the cancel");
   controller.abort();
-  assert.match(await running, /^cancelled:/);
-  const pid3 = Number(fs.readFileSync(`${c3.root}/child.pid`, "utf8"));
-  assert.ok(await eventuallyGone(pid3), "a background child survived the cancel");
+  assert.match(await cancelled, /^cancelled:/);
+  assert.ok(await gone(m3), "a background child survived the cancel");
   t.diagnostic("background children tried: 3, survivors: 0");
 });

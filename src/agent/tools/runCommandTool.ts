@@ -1,7 +1,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { ToolError } from "../toolError";
+import { configDir } from "../../trail/signingKeyFile";
 import { commandEnvironment } from "./commandEnvironment";
+import { fencedCommand, sandboxPlan, sandboxStatus } from "./commandSandbox";
 import type { LimitedOutput } from "../outputLimit";
 import type { ToolDefinition } from "./toolDefinition";
 import { HARD_OUTPUT_CEILING } from "./toolDefinition";
@@ -70,7 +72,11 @@ export const runCommandTool: ToolDefinition<{ command: string; timeout_seconds?:
     const env = commandEnvironment(process.env, ctx.commandEnv);
     return new Promise<LimitedOutput>((resolve, reject) => {
       const isWin = process.platform === "win32";
-      const child = spawn(isWin ? "cmd.exe" : "/bin/sh", isWin ? ["/d", "/s", "/c", input.command] : ["-c", input.command], {
+      // Inside the fence where the kernel allows one (see commandSandbox.ts): the command cannot
+      // change the trail or the hook configurations, nor read the signing key.
+      const fence = !isWin && sandboxStatus().available ? fencedCommand(input.command, sandboxPlan(ctx.root, configDir())) : undefined;
+      const [file, args] = fence ? [fence.file, fence.args] : isWin ? ["cmd.exe", ["/d", "/s", "/c", input.command]] : ["/bin/sh", ["-c", input.command]];
+      const child = spawn(file, args, {
         cwd: ctx.root,
         env,
         // Its own process group, so a timeout or cancel stops everything it started.
@@ -111,6 +117,7 @@ export const runCommandTool: ToolDefinition<{ command: string; timeout_seconds?:
         const stderr = err.text();
         const detail = {
           command: input.command,
+          fence: fence ? "trust store hidden; trail and hook configurations read-only" : `none: ${sandboxStatus().reason}`,
           exit_code: code,
           signal,
           stdout,
