@@ -74,6 +74,16 @@ export function isTrailFolder(rel: string): boolean {
   return fold(first) === fold(TRAIL_FOLDER);
 }
 
+/** Where the agents we record read their hooks (workspace-relative); changed only by the user. */
+const HOOK_CONFIGURATIONS = [".claude/settings.json", ".claude/settings.local.json", ".gemini/settings.json", ".cursor/hooks.json", ".codex/hooks.json"];
+
+/** True for a workspace-relative path of a hook configuration (or under .github/hooks/), compared as isTrailFolder does. */
+export function isHookConfiguration(rel: string): boolean {
+  const parts = rel.split(/[\\/]/).map(fold);
+  const joined = parts.join("/");
+  return HOOK_CONFIGURATIONS.includes(joined) || (parts[0] === ".github" && parts[1] === "hooks");
+}
+
 function fold(s: string): string {
   // Trailing dots and spaces are dropped by Windows ("name." is "name").
   return s.normalize("NFC").toLowerCase().replace(/[. ]+$/, "");
@@ -103,6 +113,10 @@ const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
  */
 export function writeInWorkspace(root: string, resolved: { abs: string; rel: string }, content: string | ((old: string) => string), mustExist = false): { existed: boolean } {
   const { abs, rel } = resolved;
+  if (isHookConfiguration(rel)) {
+    // An agent that rewrites these switches off the recording of itself or of another agent.
+    throw new ToolError("permission", `${rel} is a hook configuration that records an agent's actions; tools may not change it`, { path: rel });
+  }
   if (!mustExist) fs.mkdirSync(path.dirname(abs), { recursive: true });
   let fd: number;
   let existed = true;

@@ -58,3 +58,32 @@ test("run_command cannot delete, append to or truncate the trail, read the signi
   assert.equal(results.length, attacks.length);
   t.diagnostic(`attacks through run_command: ${attacks.length - 1}, that changed the trail, the hooks or read the key: 0`);
 });
+
+test("write_file and edit_file cannot change the hook configurations that record agents, under any spelling; other files they can", async (t) => {
+  const { editFileTool, writeFileTool } = await import("../../src/agent/tools/fileTools");
+  const root = tempDir(t, "aat-hooks-ws-");
+  fs.mkdirSync(path.join(root, ".claude"));
+  fs.writeFileSync(path.join(root, ".claude", "settings.local.json"), '{"hooks":{"PreToolUse":[]}}');
+  const ctx = { root, signal: new AbortController().signal, maxOutputBytes: 100_000 };
+  const tries: [string, () => Promise<unknown>][] = [
+    ["write .claude/settings.local.json", () => writeFileTool.run({ path: ".claude/settings.local.json", content: "{}" }, ctx)],
+    ["write .CLAUDE/Settings.Local.json", () => writeFileTool.run({ path: ".CLAUDE/Settings.Local.json", content: "{}" }, ctx)],
+    ["edit .claude/settings.local.json", () => editFileTool.run({ path: ".claude/settings.local.json", old_text: "PreToolUse", new_text: "Nothing" }, ctx)],
+    ["create .claude/settings.json", () => writeFileTool.run({ path: ".claude/settings.json", content: "{}" }, ctx)],
+    ["create .github/hooks/off.json", () => writeFileTool.run({ path: ".github/hooks/off.json", content: "{}" }, ctx)],
+    ["create .gemini/settings.json", () => writeFileTool.run({ path: "./.gemini/settings.json", content: "{}" }, ctx)],
+    ["create .cursor/hooks.json", () => writeFileTool.run({ path: "src/../.cursor/hooks.json", content: "{}" }, ctx)],
+  ];
+  const changed: string[] = [];
+  for (const [what, attempt] of tries) {
+    await attempt().then(
+      () => changed.push(what),
+      (err: { type?: string }) => assert.equal(err.type, "permission", `${what}: ${String(err)}`),
+    );
+  }
+  assert.deepEqual(changed, []);
+  assert.equal(fs.readFileSync(path.join(root, ".claude", "settings.local.json"), "utf8"), '{"hooks":{"PreToolUse":[]}}');
+  assert.ok(!fs.existsSync(path.join(root, ".github", "hooks", "off.json")));
+  await writeFileTool.run({ path: ".claude/commands/review.md", content: "# review" }, ctx);
+  assert.ok(fs.existsSync(path.join(root, ".claude", "commands", "review.md")), "other files under .claude stay writable");
+});
