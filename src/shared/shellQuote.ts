@@ -1,6 +1,7 @@
 /**
  * A path or argument as it can be pasted into a POSIX shell: as it is when it holds only
- * characters no shell treats specially, else in single quotes (a quote inside as '\'').
+ * characters no shell treats specially, else in single quotes (a single quote inside closes the
+ * quoting, is escaped with a backslash, and reopens it).
  * Printed hints ("check it with: …") must work when pasted, also for a folder with spaces.
  */
 export function shellQuote(arg: string): string {
