@@ -188,7 +188,8 @@ export function registerSessionsView(
     const before = model.filter;
     box.title = "Filter Sessions";
     box.placeholder = FILTER_HELP;
-    box.prompt = "Enter keeps the filter, Escape restores the one before";
+    // VS Code adds "Press Enter to confirm or Escape to cancel" to the prompt itself.
+    box.prompt = "The tree filters as you type";
     box.ignoreFocusOut = true;
     box.value = before?.line ?? "";
     let timer: ReturnType<typeof setTimeout> | undefined;

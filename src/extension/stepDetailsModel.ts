@@ -26,7 +26,10 @@ export function sessionCost(session: ParsedSession, prices: Pricing): number | n
   return total;
 }
 
-export function toHeader(s: SessionSummary, costUsd: number | null = null): SessionHeader {
+export function toHeader(s: SessionSummary, costUsd: number | null = null, parsed?: ParsedSession): SessionHeader {
+  // The steps the timeline lists: a session's end recorded under a step that never ran is
+  // shown in the last step that did (sessionModel.ts), so it is no step of its own here either.
+  const lastStep = parsed?.steps[parsed.steps.length - 1];
   return {
     costUsd,
     sessionId: s.session_id,
@@ -34,7 +37,8 @@ export function toHeader(s: SessionSummary, costUsd: number | null = null): Sess
     status: s.status,
     startedAt: s.started_at,
     endedAt: s.ended_at,
-    steps: s.steps,
+    steps: parsed ? parsed.steps.length : s.steps,
+    endedIn: parsed?.end && lastStep?.end === parsed.end ? { type: parsed.end.event_type, step: lastStep.step } : null,
     inputTokens: s.input_tokens,
     outputTokens: s.output_tokens,
     toolCalls: s.tool_calls,

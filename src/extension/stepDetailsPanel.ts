@@ -79,7 +79,7 @@ export class StepDetailsPanel implements vscode.Disposable {
     if (!parsed) return;
     const prices = this.prices();
     const changed = toStepSummaries(parsed, steps, prices);
-    this.post({ type: "steps", header: toHeader(parsed.summary, sessionCost(parsed, prices)), steps: changed, spans: toTimeSpans(parsed, steps) });
+    this.post({ type: "steps", header: toHeader(parsed.summary, sessionCost(parsed, prices), parsed), steps: changed, spans: toTimeSpans(parsed, steps) });
     // The selected step's detail shows the next step's first line too.
     if (steps.has(state.step) || steps.has(state.step + 1)) this.postDetail();
   }
@@ -215,7 +215,7 @@ export class StepDetailsPanel implements vscode.Disposable {
     const prices = this.prices();
     const steps = toStepSummaries(parsed, undefined, prices);
     if (!steps.some((s) => s.step === this.state!.step) && steps.length) this.state.step = steps[0].step;
-    this.post({ type: "session", state: { ...this.state }, header: toHeader(parsed.summary, sessionCost(parsed, prices)), steps, spans: toTimeSpans(parsed), selectedStep: this.state.step });
+    this.post({ type: "session", state: { ...this.state }, header: toHeader(parsed.summary, sessionCost(parsed, prices), parsed), steps, spans: toTimeSpans(parsed), selectedStep: this.state.step });
     this.postDetail();
   }
 

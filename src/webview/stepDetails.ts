@@ -42,7 +42,9 @@ function renderHeader(): HTMLElement {
       "div",
       { class: "meta" },
       el("span", {}, `${h.status}`),
-      el("span", {}, `${h.steps} steps`),
+      el("span", {}, `${h.steps} step${h.steps === 1 ? "" : "s"}`),
+      // Where the end is shown, so an error is never out of sight: its message is in that step.
+      h.endedIn && h.endedIn.type !== "session_end" ? endedInLink(h.endedIn) : null,
       el("span", {}, `${num(h.inputTokens)} in / ${num(h.outputTokens)} out tokens`),
       h.costUsd !== null ? el("span", { title: "All model calls at their prices (see the model call's cost for where a price comes from)" }, formatUsd(h.costUsd)) : null,
       el("span", { class: h.failedToolCalls ? "failed" : "" }, `${h.failedToolCalls} of ${h.toolCalls} tool calls failed`),
@@ -53,6 +55,12 @@ function renderHeader(): HTMLElement {
       ? el("p", { class: "received" }, icon("radio-tower"), ` Received over OpenTelemetry (OTLP) from ${h.receivedFrom}: not recorded by Agent Audit's own agent. Times are the sender's; each event keeps its time of receipt.`)
       : null,
   );
+}
+
+function endedInLink(end: { type: string; step: number }): HTMLElement {
+  const link = el("button", { class: "link ended-in failed", title: "Show the step where the session ended" }, `${endTitle(end.type)} in step ${end.step}`);
+  link.addEventListener("click", () => select(end.step));
+  return link;
 }
 
 function renderShell(): void {
