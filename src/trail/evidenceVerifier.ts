@@ -145,6 +145,8 @@ export function verifyBundle(dir: string, opts: VerifyBundleOptions = {}): Bundl
   const lines = splitLines(readBytes("events.jsonl"), problems);
   if (lines.length !== proofs.leaves.length) problems.push(`events.jsonl has ${lines.length} events, proofs.json ${proofs.leaves.length} proofs`);
   const disclosed: number[] = [];
+  // Events another agent sent (OTLP): the signer vouches for having received them, no more.
+  const received = new Map<string, number>();
   const covered = new Map<number, string>();
   const cover = (seq: number, where: string) => {
     if (covered.has(seq)) problems.push(`${where}: seq ${seq} is in the bundle twice (also ${covered.get(seq)})`);
@@ -159,6 +161,8 @@ export function verifyBundle(dir: string, opts: VerifyBundleOptions = {}): Bundl
     if (event.seq !== p.seq || p.index !== p.seq - 1) problems.push(`${where}: the line says seq ${String(event.seq)}, its proof is for leaf ${p.index}`);
     cover(p.seq, where);
     disclosed.push(p.seq);
+    const from = receivedFrom(event.content);
+    if (from) received.set(from, (received.get(from) ?? 0) + 1);
     if (coverage.kind === "session" && event.session_id !== coverage.sessionId) problems.push(`${where}: it belongs to another session than the one the bundle covers`);
     if (coverage.kind === "session" && coverage.ended && p.seq === coverage.to && !TERMINAL.has(String(event.event_type))) problems.push(`${where}: the bundle says the session ended here, but this is a ${String(event.event_type)} event`);
     if (coverage.kind === "session" && !coverage.ended && TERMINAL.has(String(event.event_type))) problems.push(`${where}: the bundle says the session had not ended, but this event ends it`);
@@ -173,6 +177,9 @@ export function verifyBundle(dir: string, opts: VerifyBundleOptions = {}): Bundl
     else checkProof(o.seq - 1, cp.size, leaf, o.inclusion, cp.root, where, problems);
   }
   checkCoverage(coverage, cp.size, covered, disclosed, problems);
+  for (const [from, count] of received) {
+    notes.push(`${count} of these events were received from ${from}, not recorded by Agent Audit's own agent: the signature vouches that they were received as they are, not that they happened so.`);
+  }
   const consistentWith = checkPrevious(proofs, cp, opts, trusted, problems, notes);
   return { ok: problems.length === 0, trusted: isTrusted, origin: cp.origin, treeSize: cp.size, signer, coverage, events: lines.length, consistentWith, notes, problems };
 }
@@ -189,7 +196,22 @@ function splitLines(bytes: Buffer, problems: string[]): Buffer[] {
   return out;
 }
 
-function parseEventLine(line: Buffer): { seq?: unknown; session_id?: unknown; event_type?: unknown } | undefined {
+/** "otlp (copilot)" for an event whose content says it was received; undefined for our own. */
+function receivedFrom(content: unknown): string | undefined {
+  let c = content;
+  if (typeof c === "string") {
+    try {
+      c = JSON.parse(c);
+    } catch {
+      return undefined;
+    }
+  }
+  const r = c && typeof c === "object" ? (c as { received?: { via?: unknown; service?: unknown } }).received : undefined;
+  if (!r || typeof r !== "object" || typeof r.via !== "string") return undefined;
+  return `${r.via.slice(0, 20)}${typeof r.service === "string" ? ` (${r.service.slice(0, 80)})` : ""}`;
+}
+
+function parseEventLine(line: Buffer): { seq?: unknown; session_id?: unknown; event_type?: unknown; content?: unknown } | undefined {
   const text = line.toString("utf8");
   if (!Buffer.from(text, "utf8").equals(line)) return undefined;
   try {

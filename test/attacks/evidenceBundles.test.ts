@@ -173,3 +173,24 @@ test("strict parsing as Go's sumdb/note: each leniency the reference implementat
   }
   t.diagnostic(`parsing leniencies tried: ${cases.length}, accepted: 0`);
 });
+
+test("a bundle of a session another agent sent says so: the signature vouches that it was received, not that it happened", { timeout: 120_000 }, async (t) => {
+  const { filePinKeeper } = await import("../../src/trail/pinKeeper");
+  const { TrailStore } = await import("../../src/trail/trailStore");
+  const { TrustStore } = await import("../../src/trail/trustStore");
+  const config = tempDir(t, "aat-ev-cfg-");
+  const ws = tempDir(t, "aat-ev-ws-");
+  const trust = new TrustStore(config);
+  const { store } = await TrailStore.open(path.join(ws, ".agent-audit", "trail.db"), { signer: trust.signer(), anchorDir: trust.anchorsDir, pins: filePinKeeper(trust.pins) });
+  const received = { via: "otlp", service: "copilot", received_at: new Date().toISOString(), record: "0".repeat(64) };
+  await store.append({ session_id: "otel-1", agent_id: "copilot", event_type: "session_start", content: { task: "received", received } });
+  await store.append({ session_id: "otel-1", agent_id: "copilot", event_type: "session_end", content: { received } });
+  await store.close();
+  const out = path.join(tempDir(t, "aat-ev-out-"), "b");
+  const made = await runCli(["evidence", "otel-1", "--out", out, "--workspace", ws], config);
+  assert.equal(made.code, 0, made.out);
+  const key = /give it to the auditor[^\n]*\n {2}(\S+)/.exec(made.out)![1];
+  const r = standalone(out, ["--key", key]);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /2 of these events were received from otlp \(copilot\), not recorded by Agent Audit's own agent/);
+});
