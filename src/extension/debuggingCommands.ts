@@ -14,10 +14,14 @@ import { editorApprovalHandler, validateJsonObject } from "./approvalFlow";
 import type { ApprovalUi } from "./approvalFlow";
 import { RecordedCommandDocs } from "./recordedCommandDocs";
 import { redactionMarkers } from "../agent/toolExecution";
+import { Disposable } from "./disposable";
 import type { Logger } from "./logger";
 import type { TreeNode } from "./sessionsTreeModel";
-import { effectiveSettings } from "./effectiveSettings";
+import type { SessionsView } from "./sessionsView";
+import { effectiveSettings } from "./settings";
+import type { StepNavigator } from "./stepNavigator";
 import type { TrailService } from "./trailService";
+import type { TrailServices } from "./trailServices";
 import type { TrailStore } from "../trail/trailStore";
 
 const DIFF_SCHEME = "agent-audit-diff";
@@ -26,18 +30,20 @@ const DIFF_SCHEME = "agent-audit-diff";
  * Debugging failed tool calls: retry one (optionally with an edited input), reveal what it
  * touched, replay a session against the current workspace, compare two sessions.
  */
-export class DebuggingCommands implements vscode.Disposable {
-  private readonly disposables: vscode.Disposable[] = [];
+export class DebuggingCommands extends Disposable {
   private readonly diffs = new Map<string, string>();
-  private readonly recordedCommands = new RecordedCommandDocs();
+  private readonly recordedCommands = this.register(new RecordedCommandDocs());
+  private readonly selection: () => readonly TreeNode[];
 
   constructor(
-    private readonly services: () => TrailService[],
+    private readonly services: TrailServices,
     private readonly log: Logger,
-    private readonly openDetails: (folder: string, sessionId: string, step: number) => void,
-    private readonly selection: () => readonly TreeNode[],
+    private readonly navigator: StepNavigator,
+    view: SessionsView,
     private readonly approvals: ApprovalUi,
   ) {
+    super();
+    this.selection = () => view.treeView.selection;
     const callOf = (node?: TreeNode | { folder: string; callEventId: string }) => {
       const n = node ?? this.selection()[0];
       if (!n) return undefined;
@@ -47,7 +53,7 @@ export class DebuggingCommands implements vscode.Disposable {
       if (t.kind === "retry") return { folder: t.folder, callEventId: t.callEventId };
       return undefined;
     };
-    this.disposables.push(
+    this.register(vscode.Disposable.from(
       vscode.workspace.registerTextDocumentContentProvider(DIFF_SCHEME, { provideTextDocumentContent: (uri) => this.diffs.get(uri.toString()) ?? "" }),
       vscode.commands.registerCommand("agentAudit.retryToolCall", (node?: TreeNode) => {
         const c = callOf(node);
@@ -75,11 +81,11 @@ export class DebuggingCommands implements vscode.Disposable {
         }
         return this.compare(picked[0].folder, picked[1].sessionId, picked[0].sessionId);
       }),
-    );
+    ));
   }
 
   private service(folder: string): TrailService | undefined {
-    return this.services().find((s) => s.source.key === folder);
+    return this.services.get(folder);
   }
 
   /** Runs a recorded tool call again now, under the same approval policy; records a tool_retry. */
@@ -180,7 +186,7 @@ export class DebuggingCommands implements vscode.Disposable {
         c.outcome === "success"
           ? await vscode.window.showInformationMessage(`Retry of ${original.tool_name} succeeded${c.original_outcome === "error" ? " (it failed originally)" : ""}.`, open)
           : await vscode.window.showWarningMessage(`Retry of ${original.tool_name} failed: ${c.error.type}: ${c.error.message}`, open);
-      if (choice) this.openDetails(folder, call.session_id, Math.max(1, call.step_number));
+      if (choice) this.navigator.showStep({ folder, sessionId: call.session_id, step: Math.max(1, call.step_number) }, "details");
     } catch (err) {
       this.log.error(`retry failed: ${(err as Error).message}`);
       void vscode.window.showErrorMessage(`Could not retry: ${(err as Error).message}`);
@@ -294,10 +300,5 @@ export class DebuggingCommands implements vscode.Disposable {
     this.diffs.set(uri.toString(), text);
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.window.showTextDocument(doc, { preview: true });
-  }
-
-  dispose(): void {
-    this.disposables.forEach((d) => d.dispose());
-    this.recordedCommands.dispose();
   }
 }

@@ -6,7 +6,7 @@ import { APPROVE, EDIT, editorApprovalHandler, REJECT, validateJsonObject } from
 import type { ApprovalUi } from "../../src/extension/approvalFlow";
 import type { TrailSource, TreeNode } from "../../src/extension/sessionsTreeModel";
 import { failedCountBadge, SessionsTreeModel } from "../../src/extension/sessionsTreeModel";
-import { readSettings } from "../../src/extension/settings";
+import { readSettings } from "../../src/extension/settingDefinitions";
 import { stepDetailSeqs, toHeader, toStepDetail, toStepSummaries, toTimeSpans } from "../../src/extension/stepDetailsModel";
 import { throttle } from "../../src/extension/throttle";
 import { StoreTrailSource } from "../../src/extension/trailSource";
