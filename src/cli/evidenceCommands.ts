@@ -8,9 +8,8 @@ import { openForVerifying, verifyOpenTrail } from "../trail/verifyAtLocation";
 import { unvouchedAmong } from "../trail/provenanceRanges";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, intFlag, stringFlag } from "./cliArgs";
-import { resolveSession } from "./readCommands";
 import { TrailReader } from "../trail/trailReader";
-import { trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
+import { resolveSession, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
 import { plural } from "../shared/plural";
 
 export const EVIDENCE_FLAGS = { values: ["workspace", "out", "from", "to", "anchor"], booleans: [] };

@@ -1,6 +1,6 @@
 import * as vscode from "vscode";
 import { agentConfig, osUser } from "../agent/agentDefaults";
-import type { ProgressEvent, SessionOutcome } from "../agent/agentRunner";
+import type { ProgressEvent, SessionOutcome } from "../agent/agentTypes";
 import { runAgent } from "../agent/agentRunner";
 import { AnthropicModelClient } from "../agent/anthropicModelClient";
 import { SecretRedactor } from "../agent/secretRedactor";

@@ -4,12 +4,12 @@ import { TrailReader } from "../trail/trailReader";
 import { AGENT_ID } from "../agent/agentDefaults";
 import { agentConfig, osUser } from "../agent/agentDefaults";
 import { replaySession } from "../agent/replaySession";
-import { retryToolCall } from "../agent/retryToolCall";
+import { recordedToolCall, retryAsAgent } from "../agent/retryToolCall";
 import { SecretRedactor } from "../agent/secretRedactor";
 import { workspaceTools } from "../agent/tools/toolSet";
 import { renderSessionDiff } from "../shared/diffText";
 import { diffSessions } from "../trail/sessionDiff";
-import { getEvent, getEventWithLinks } from "../trail/trailQueries";
+import { getEventWithLinks } from "../trail/trailQueries";
 import { editorApprovalHandler, validateJsonObject } from "./approvalFlow";
 import type { ApprovalUi } from "./approvalFlow";
 import { RecordedCommandDocs } from "./recordedCommandDocs";
@@ -131,10 +131,7 @@ export class DebuggingCommands extends Disposable {
 
   private async retryIn(service: TrailService, store: TrailStore, folder: string, callEventId: string, edit: boolean): Promise<void> {
     // The recorded call may be in a sealed segment: read it from the one that holds it.
-    const reader = new TrailReader(store);
-    const session = reader.sessionOfEvent(callEventId);
-    const recordedIn = session ? reader.sessionDatabase(session) : store.database;
-    const call = getEvent(recordedIn, callEventId);
+    const { db: recordedIn, call } = recordedToolCall(store, callEventId);
     if (!call) return;
     const original = JSON.parse(call.content);
     let input: Record<string, unknown> | undefined;
@@ -162,21 +159,7 @@ export class DebuggingCommands extends Disposable {
         (_p, token) => {
           const controller = new AbortController();
           token.onCancellationRequested(() => controller.abort());
-          return retryToolCall({
-            db: recordedIn,
-            eventId: callEventId,
-            input,
-            workspaceRoot: service.folder.uri.fsPath,
-            tools: workspaceTools(),
-            policy: cfg.policy,
-            approve,
-            trail: store,
-            signal: controller.signal,
-            maxOutputBytes: cfg.maxOutputBytes,
-            commandEnv: cfg.commandEnv,
-            identity: { agentId: cfg.agentId, agentVersion: cfg.agentVersion, userId: cfg.userId },
-            redactor: new SecretRedactor(),
-          });
+          return retryAsAgent({ store, db: recordedIn, eventId: callEventId, input, workspaceRoot: service.folder.uri.fsPath, config: cfg, approve, signal: controller.signal });
         },
       );
       const c = JSON.parse(r.event.content);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { test } from "node:test";
-import type { ApprovalRequest } from "../../src/agent/agentRunner";
+import type { ApprovalRequest } from "../../src/agent/agentTypes";
 import { APPROVE, EDIT, editorApprovalHandler, REJECT, validateJsonObject } from "../../src/extension/approvalFlow";
 import type { ApprovalUi } from "../../src/extension/approvalFlow";
 import type { TrailSource, TreeNode } from "../../src/extension/sessionsTreeModel";
