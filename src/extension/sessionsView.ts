@@ -216,18 +216,6 @@ export function registerSessionsView(services: TrailServices, log: Logger, integ
     // Bring the full-text index up to date now, not on the first word typed.
     setTimeout(() => model.prepareSearch(), 0);
   };
-  const disposables: vscode.Disposable[] = [
-    treeView,
-    vscode.window.registerFileDecorationProvider(new FailedCountDecorations()),
-    vscode.commands.registerCommand("agentAudit.filterSessions", () => askFilter()),
-    vscode.commands.registerCommand("agentAudit.clearSessionFilter", () => setFilter(undefined)),
-    vscode.commands.registerCommand("agentAudit.showFailedOnly", () => setFailedOnly(true)),
-    vscode.commands.registerCommand("agentAudit.showAll", () => setFailedOnly(false)),
-    vscode.commands.registerCommand("agentAudit.refresh", () => {
-      for (const s of services.all()) s.refresh();
-      provider.refresh();
-    }),
-  ];
   const updated = new vscode.EventEmitter<SessionsUpdate>();
   // An update names what changed; the tree re-renders only that (see TrailChange).
   const onTrailChange = (change: TrailChange) => updated.fire({ change, touched: provider.apply(change).touched });
@@ -254,7 +242,17 @@ export function registerSessionsView(services: TrailServices, log: Logger, integ
       log.warn(`could not reveal ${sessionId} in the tree: ${(err as Error).message}`);
     }
   };
-  disposables.push(
+  const registered = vscode.Disposable.from(
+    treeView,
+    vscode.window.registerFileDecorationProvider(new FailedCountDecorations()),
+    vscode.commands.registerCommand("agentAudit.filterSessions", () => askFilter()),
+    vscode.commands.registerCommand("agentAudit.clearSessionFilter", () => setFilter(undefined)),
+    vscode.commands.registerCommand("agentAudit.showFailedOnly", () => setFailedOnly(true)),
+    vscode.commands.registerCommand("agentAudit.showAll", () => setFailedOnly(false)),
+    vscode.commands.registerCommand("agentAudit.refresh", () => {
+      for (const s of services.all()) s.refresh();
+      provider.refresh();
+    }),
     updated,
     services.onDidChange(onTrailChange),
     services.onDidChangeFolders(() => provider.refresh()),
@@ -262,5 +260,5 @@ export function registerSessionsView(services: TrailServices, log: Logger, integ
     navigator.onDidRequestStep((r) => void (r.in !== "details" && reveal(r.at.folder, r.at.sessionId, r.at.step))),
   );
   log.info("sessions view registered");
-  return { model, treeView, onDidUpdate: updated.event, dispose: () => vscode.Disposable.from(...disposables).dispose() };
+  return { model, treeView, onDidUpdate: updated.event, dispose: () => registered.dispose() };
 }
