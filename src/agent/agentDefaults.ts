@@ -1,7 +1,6 @@
 import * as os from "node:os";
 import { version } from "../../package.json";
-import type { AgentConfig } from "./agentRunner";
-import { DEFAULT_SYSTEM_PROMPT } from "./agentRunner";
+import type { AgentConfig } from "./agentTypes";
 import type { ApprovalPolicy } from "./tools/toolSet";
 import { extraNamesFromEnv } from "./tools/commandEnvironment";
 
@@ -20,6 +19,12 @@ export function osUser(): string {
     return process.env.USER ?? process.env.USERNAME ?? "unknown";
   }
 }
+
+export const DEFAULT_SYSTEM_PROMPT =
+  "You are a careful software agent working in the user's workspace through the tools provided. " +
+  "Read before you change anything, make the smallest change that does the task, and check your work " +
+  "(for example by running the tests). Paths are relative to the workspace root. When you are done, " +
+  "answer with a short summary of what you did.";
 
 /** A full agent configuration from the few things a user usually sets. */
 export function agentConfig(o: {

@@ -1,127 +1,18 @@
 import { randomUUID } from "node:crypto";
 import { canonicalJson } from "../trail/canonicalJson";
-import type { BlobInput, EventInput, StoredEvent } from "../trail/eventTypes";
+import type { BlobInput, StoredEvent } from "../trail/eventTypes";
 import { conversationLink } from "../trail/conversation";
 import { sha256Hex } from "../trail/hashChain";
-import type { ChatMessage, ContentPart, ModelClient, ModelResponse, ResponseBlock, Usage } from "./modelClient";
+import type { ApprovalDecision, RunRequest, SessionOutcome, SessionStatus, Totals } from "./agentTypes";
+import { ReplayDivergedError } from "./agentTypes";
+import { askApproval } from "./approvals";
+import type { ChatMessage, ContentPart, ModelResponse, ResponseBlock, Usage } from "./modelClient";
 import { ModelCallError } from "./modelClient";
-import type { SecretRedactor } from "./secretRedactor";
-import type { ToolExecution } from "./toolExecution";
-import { executeTool, executionContent, markControlError, previewOf, redactedNote, toolResultForModel, withOutputDigest } from "./toolExecution";
-import type { FileChange, ToolContext, ToolDefinition } from "./tools/toolDefinition";
+import { executeTool, executionContent, markControlError, toolResultForModel, withOutputDigest } from "./toolExecution";
+import type { ToolContext, ToolDefinition } from "./tools/toolDefinition";
 import type { ApprovalPolicy } from "./tools/toolSet";
 import { defaultPolicy } from "./tools/toolSet";
 import { boundToolInputs } from "./toolInputBounds";
-
-/** Where events go: a TrailStore, or anything with the same append. */
-export interface TrailWriter {
-  append(input: EventInput): Promise<StoredEvent>;
-}
-
-export interface ApprovalRequest {
-  tool_name: string;
-  input: Record<string, unknown>;
-  /** Readable account of what will happen (a diff for edit_file, the command line for run_command). */
-  summary: string;
-  /** For file changes: the file's whole content before and after, for a diff view. */
-  change?: FileChange;
-  step: number;
-  signal: AbortSignal;
-}
-
-export type ApprovalDecision =
-  | { decision: "approved"; approver_id: string }
-  | { decision: "rejected"; approver_id: string; reason?: string }
-  | { decision: "edited"; approver_id: string; input: Record<string, unknown> };
-
-/** Asks a human (or a rule standing in for one) whether a tool call may run. */
-export type ApprovalHandler = (request: ApprovalRequest) => Promise<ApprovalDecision>;
-
-export interface AgentConfig {
-  model: string;
-  maxIterations: number;
-  maxTokens: number;
-  /** Extended thinking budget (tokens); undefined/0 = off. */
-  thinkingBudget?: number;
-  systemPrompt: string;
-  agentId: string;
-  agentVersion: string;
-  userId: string;
-  /** Per-tool policy; tools not listed get the default for their kind. */
-  policy: Record<string, ApprovalPolicy>;
-  maxOutputBytes: number;
-  /** Extra environment variable names run_command passes on (beyond its fixed allowlist). */
-  commandEnv?: readonly string[];
-}
-
-/** What happened, for a UI; the trail has the full record. */
-export type ProgressEvent =
-  | { kind: "event"; event: StoredEvent }
-  | { kind: "model_call"; step: number }
-  | { kind: "tool_start"; step: number; tool_name: string }
-  | { kind: "approval_wait"; step: number; tool_name: string };
-
-export interface RunRequest {
-  task: string;
-  workspaceRoot: string;
-  model: ModelClient;
-  tools: Map<string, ToolDefinition>;
-  approve: ApprovalHandler;
-  trail: TrailWriter;
-  signal: AbortSignal;
-  config: AgentConfig;
-  redactor?: SecretRedactor;
-  onProgress?: (p: ProgressEvent) => void;
-  /** Fixed only by tests and replays. */
-  sessionId?: string;
-  /** Extra fields for session_start (e.g. replay_of). */
-  startExtras?: Record<string, unknown>;
-  /** The tool inputs come from a recording (replay): redaction placeholders in them never run. */
-  recordedInputs?: boolean;
-  /** Extra fields for a tool_result (a replay marks divergence from the recording here). */
-  annotateToolResult?: (step: number, use: { id: string; name: string }, x: ToolExecution, outputSha256: string | null) => Record<string, unknown> | undefined;
-}
-
-export type SessionStatus = "completed" | "timeout" | "cancelled" | "error" | "diverged";
-
-/**
- * Thrown by a model client that cannot go on for reasons other than the API: a replay whose
- * recorded responses no longer fit. Ends the session with `replay_diverged`.
- */
-export class ReplayDivergedError extends Error {
-  constructor(
-    message: string,
-    readonly detail: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = "ReplayDivergedError";
-  }
-}
-
-export interface SessionOutcome {
-  session_id: string;
-  status: SessionStatus;
-  final_text?: string;
-  error?: { type: string; message: string };
-  totals: Totals;
-}
-
-interface Totals {
-  steps: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_input_tokens: number;
-  cache_creation_input_tokens: number;
-  tool_calls: number;
-  failed_tool_calls: number;
-  duration_ms: number;
-}
-
-export const DEFAULT_SYSTEM_PROMPT =
-  "You are a careful software agent working in the user's workspace through the tools provided. " +
-  "Read before you change anything, make the smallest change that does the task, and check your work " +
-  "(for example by running the tests). Paths are relative to the workspace root. When you are done, " +
-  "answer with a short summary of what you did.";
 
 /** What was interrupted when a session is cancelled. */
 type Activity =
@@ -322,30 +213,17 @@ class AgentSession {
     const { req } = this;
     this.activity = { kind: "approval", step, tool_name: tool.name, tool_call_event_id: call.event_id };
     req.onProgress?.({ kind: "approval_wait", step, tool_name: tool.name });
-    const askedAt = new Date().toISOString();
-    let decision: ApprovalDecision;
+    let asked: Awaited<ReturnType<typeof askApproval>>;
     try {
-      decision = await req.approve({ tool_name: tool.name, input, summary: redactedNote(input) + tool.summarize(input, ctx), change: previewOf(tool, input, ctx), step, signal: req.signal });
+      asked = await askApproval(req.approve, { toolName: tool.name, tool, input, ctx, step, signal: req.signal });
     } catch (err) {
       if (req.signal.aborted) throw new Cancelled();
       throw err;
     }
     if (req.signal.aborted) throw new Cancelled();
-    await this.recordApproval(step, tool.name, decision, askedAt, call);
-    return decision;
-  }
-
-  private recordApproval(step: number, toolName: string, d: ApprovalDecision, askedAt: string, call: StoredEvent): Promise<StoredEvent> {
-    return this.record("approval", step, {
-      tool_name: toolName,
-      decision: d.decision,
-      approval_status: d.decision,
-      approver_id: d.approver_id,
-      asked_at: askedAt,
-      answered_at: new Date().toISOString(),
-      edited_input: d.decision === "edited" ? d.input : undefined,
-      reason: d.decision === "rejected" ? d.reason : undefined,
-    }, { parent: call });
+    const d = asked.decision;
+    await this.record("approval", step, { tool_name: tool.name, decision: d.decision, approval_status: d.decision, ...asked.record }, { parent: call });
+    return d;
   }
 
   // ---- recording -------------------------------------------------------------------------

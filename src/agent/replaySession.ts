@@ -1,34 +1,11 @@
-import type { Database } from "sql.js";
 import { getBlob, sessionEvents } from "../trail/trailQueries";
 import type { TrailEventRow } from "../trail/trailQueries";
-import type { AgentConfig, ApprovalHandler, ProgressEvent, SessionOutcome, TrailWriter } from "./agentRunner";
-import { ReplayDivergedError, runAgent } from "./agentRunner";
+import type { ReplayOutcome, ReplayRequest } from "./agentTypes";
+import { ReplayDivergedError } from "./agentTypes";
+import { runAgent } from "./agentRunner";
 import { receivedFrom, receivedRefusal } from "./receivedSessions";
 import type { ModelClient, ModelRequest, ModelResponse, ResponseBlock } from "./modelClient";
-import type { SecretRedactor } from "./secretRedactor";
 import type { ToolExecution } from "./toolExecution";
-import type { ToolDefinition } from "./tools/toolDefinition";
-
-export interface ReplayRequest {
-  /** The trail holding the recorded session (an open store's database). */
-  db: Database;
-  sessionId: string;
-  workspaceRoot: string;
-  tools: Map<string, ToolDefinition>;
-  approve: ApprovalHandler;
-  trail: TrailWriter;
-  signal: AbortSignal;
-  /** Identity and limits for the new session; the model, task and prompt come from the recording. */
-  config: Omit<AgentConfig, "model" | "systemPrompt" | "maxIterations" | "thinkingBudget" | "maxTokens">;
-  redactor?: SecretRedactor;
-  onProgress?: (p: ProgressEvent) => void;
-}
-
-export interface ReplayOutcome extends SessionOutcome {
-  replayOf: string;
-  /** Steps where a tool's outcome or output differs from the recording. */
-  divergedSteps: number[];
-}
 
 interface RecordedResult {
   outcome: string;

@@ -1,41 +1,16 @@
 import type { Database } from "sql.js";
-import type { StoredEvent } from "../trail/eventTypes";
-import { getEvent, getEventWithLinks } from "../trail/trailQueries";
 import type { TrailEventRow } from "../trail/trailQueries";
-import type { ApprovalHandler, TrailWriter } from "./agentRunner";
+import { getEvent, getEventWithLinks } from "../trail/trailQueries";
+import { TrailReader } from "../trail/trailReader";
+import type { TrailStore } from "../trail/trailStore";
+import type { AgentConfig, ApprovalHandler, RetryRequest, RetryResult } from "./agentTypes";
+import type { ApprovalRecord } from "./approvals";
+import { askApproval } from "./approvals";
 import { receivedFrom, receivedRefusal } from "./receivedSessions";
-import type { SecretRedactor } from "./secretRedactor";
-import type { ToolExecution } from "./toolExecution";
-import { executeTool, executionContent, previewOf, redactedNote, withOutputDigest } from "./toolExecution";
-import type { ToolDefinition } from "./tools/toolDefinition";
+import { SecretRedactor } from "./secretRedactor";
+import { executeTool, executionContent, withOutputDigest } from "./toolExecution";
 import type { ApprovalPolicy } from "./tools/toolSet";
-import { defaultPolicy } from "./tools/toolSet";
-
-export interface RetryRequest {
-  /** The trail to look the original up in (an open store's database). */
-  db: Database;
-  /** The failed call's tool_call event id, or its tool_result's. */
-  eventId: string;
-  /** Run with this input instead of the original. */
-  input?: Record<string, unknown>;
-  workspaceRoot: string;
-  tools: Map<string, ToolDefinition>;
-  policy: Record<string, ApprovalPolicy>;
-  approve: ApprovalHandler;
-  trail: TrailWriter;
-  signal: AbortSignal;
-  maxOutputBytes: number;
-  /** Extra environment variable names run_command passes on. */
-  commandEnv?: readonly string[];
-  identity: { agentId: string; agentVersion: string; userId: string };
-  redactor?: SecretRedactor;
-}
-
-export interface RetryResult {
-  event: StoredEvent;
-  execution: ToolExecution;
-  original: { call: TrailEventRow; result?: TrailEventRow };
-}
+import { defaultPolicy, workspaceTools } from "./tools/toolSet";
 
 /**
  * Runs a recorded tool call again, now, under the same approval policy, optionally with an
@@ -58,7 +33,7 @@ export async function retryToolCall(req: RetryRequest): Promise<RetryResult> {
   const input = req.input ?? original.input;
   if (!input) throw new Error(`The original ${toolName} call had malformed input (${original.raw_input ?? "?"}); give the input to use`);
   const ctx = { root: req.workspaceRoot, signal: req.signal, maxOutputBytes: req.maxOutputBytes, commandEnv: req.commandEnv };
-  let approval: Record<string, unknown> | undefined;
+  let approval: ApprovalRecord | undefined;
   const execution = await executeTool({
     toolName,
     tool,
@@ -69,16 +44,9 @@ export async function retryToolCall(req: RetryRequest): Promise<RetryResult> {
     // An input given with the retry is the user's own; the original comes from the trail.
     recordedInput: req.input === undefined,
     ask: async (t, i) => {
-      const askedAt = new Date().toISOString();
-      const d = await req.approve({ tool_name: toolName, input: i, summary: `${redactedNote(i)}retry: ${t.summarize(i, ctx)}`, change: previewOf(t, i, ctx), step: call.step_number, signal: req.signal });
-      approval = {
-        approver_id: d.approver_id,
-        asked_at: askedAt,
-        answered_at: new Date().toISOString(),
-        edited_input: d.decision === "edited" ? d.input : undefined,
-        reason: d.decision === "rejected" ? d.reason : undefined,
-      };
-      return d;
+      const asked = await askApproval(req.approve, { toolName, tool: t, input: i, ctx, step: call.step_number, signal: req.signal, prefix: "retry: " });
+      approval = asked.record;
+      return asked.decision;
     },
   });
   const resultContent = result ? (JSON.parse(result.content) as { outcome?: string; error?: { type?: string } }) : undefined;
@@ -106,4 +74,50 @@ export async function retryToolCall(req: RetryRequest): Promise<RetryResult> {
     content: withOutputDigest(req.redactor ? await req.redactor.redact(content) : content),
   });
   return { event, execution, original: { call, result } };
+}
+
+/**
+ * A recorded tool call, read from the segment that holds it (a sealed one, or the active
+ * one): the database to retry it from, and the tool_call itself (given its tool_result's id too).
+ */
+export function recordedToolCall(store: TrailStore, eventId: string): { db: Database; call: TrailEventRow | undefined } {
+  const reader = new TrailReader(store);
+  const session = reader.sessionOfEvent(eventId);
+  const db = session ? reader.sessionDatabase(session) : store.database;
+  const found = getEvent(db, eventId);
+  const call = found?.event_type === "tool_result" && found.parent_event_id ? getEvent(db, found.parent_event_id) : found;
+  return { db, call };
+}
+
+/**
+ * The retry the CLI and the extension run: the agent's workspace tools and secret redactor,
+ * the configuration's policy, limits and identity, into the store the call is recorded in.
+ */
+export function retryAsAgent(o: {
+  store: TrailStore;
+  /** Where the call is recorded (recordedToolCall). */
+  db: Database;
+  eventId: string;
+  input?: Record<string, unknown>;
+  workspaceRoot: string;
+  config: Pick<AgentConfig, "policy" | "maxOutputBytes" | "commandEnv" | "agentId" | "agentVersion" | "userId">;
+  approve: ApprovalHandler;
+  signal: AbortSignal;
+}): Promise<RetryResult> {
+  const c = o.config;
+  return retryToolCall({
+    db: o.db,
+    eventId: o.eventId,
+    input: o.input,
+    workspaceRoot: o.workspaceRoot,
+    tools: workspaceTools(),
+    policy: c.policy,
+    approve: o.approve,
+    trail: o.store,
+    signal: o.signal,
+    maxOutputBytes: c.maxOutputBytes,
+    commandEnv: c.commandEnv,
+    identity: { agentId: c.agentId, agentVersion: c.agentVersion, userId: c.userId },
+    redactor: new SecretRedactor(),
+  });
 }

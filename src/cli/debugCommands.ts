@@ -1,22 +1,21 @@
 import { agentConfig } from "../agent/agentDefaults";
-import type { AgentConfig, ApprovalHandler } from "../agent/agentRunner";
+import type { AgentConfig, ApprovalHandler } from "../agent/agentTypes";
 import type { TrailStore } from "../trail/trailStore";
 import { inputSummary } from "../shared/inputSummary";
 import { replaySession } from "../agent/replaySession";
-import { retryToolCall } from "../agent/retryToolCall";
+import { recordedToolCall, retryAsAgent } from "../agent/retryToolCall";
 import { SecretRedactor } from "../agent/secretRedactor";
 import { workspaceTools } from "../agent/tools/toolSet";
-import { getEvent, sessionEvents } from "../trail/trailQueries";
+import { sessionEvents } from "../trail/trailQueries";
 import { redactionMarkers } from "../agent/toolExecution";
 import { diffSessions } from "../trail/sessionDiff";
 import { renderSessionDiff } from "../shared/diffText";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, stringFlag } from "./cliArgs";
 import { approvalsFor, approveModeFrom, cancelOnSigint, printProgress } from "./runAgentCommand";
-import { resolveSession } from "./readCommands";
 import { TrailReader } from "../trail/trailReader";
 import { firstLine, formatMs, formatTokens } from "./textFormat";
-import { openTrailForReading, openTrailForWriting, workspaceFrom } from "./trailLocation";
+import { openTrailForReading, openTrailForWriting, resolveSession, workspaceFrom } from "./trailLocation";
 
 export const DEBUG_FLAGS = { values: ["workspace", "input", "approve"], booleans: ["json"] };
 
@@ -44,31 +43,14 @@ export async function retryCommand(args: ParsedArgs): Promise<number> {
       throw new UsageError((err as Error).message);
     }
     if (!eventId) throw new UsageError(`no event matches "${ref}"; the failed tool calls and their ids: agent-audit failures`);
-    const session = reader.sessionOfEvent(eventId);
-    const recordedIn = session ? reader.sessionDatabase(session) : store.database;
+    const { db, call } = recordedToolCall(store, eventId);
     if (!input) {
-      const recorded = getEvent(recordedIn, eventId);
-      const call = recorded?.event_type === "tool_result" && recorded.parent_event_id ? getEvent(recordedIn, recorded.parent_event_id) : recorded;
       const markers = call ? redactionMarkers(JSON.parse(call.content).input) : [];
       if (markers.length) {
         throw new UsageError(`the recorded input holds ${markers.join(", ")} (a secret redacted from the trail); give the real input with --input '<json>'`);
       }
     }
-    const r = await retryToolCall({
-      db: recordedIn,
-      eventId,
-      input,
-      workspaceRoot: workspace,
-      tools: workspaceTools(),
-      policy: {},
-      approve,
-      trail: store,
-      signal,
-      maxOutputBytes: cfg.maxOutputBytes,
-      commandEnv: cfg.commandEnv,
-      identity: { agentId: cfg.agentId, agentVersion: cfg.agentVersion, userId: cfg.userId },
-      redactor: new SecretRedactor(),
-    }).catch((err: Error) => {
+    const r = await retryAsAgent({ store, db, eventId, input, workspaceRoot: workspace, config: cfg, approve, signal }).catch((err: Error) => {
       throw new UsageError(err.message);
     });
     const c = JSON.parse(r.event.content);

@@ -11,9 +11,8 @@ import { openForVerifying, verifyOpenTrail } from "../trail/verifyAtLocation";
 import { unvouchedAmong } from "../trail/provenanceRanges";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, intFlag, listFlag, stringFlag } from "./cliArgs";
-import { resolveSession } from "./readCommands";
 import { TrailReader } from "../trail/trailReader";
-import { trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
+import { resolveSession, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
 import { plural } from "../shared/plural";
 import { shellQuote } from "../shared/shellQuote";
 

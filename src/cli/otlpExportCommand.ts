@@ -7,8 +7,7 @@ import { TrailReader } from "../trail/trailReader";
 import { plural } from "../shared/plural";
 import type { ParsedArgs } from "./cliArgs";
 import { listFlag, stringFlag, UsageError } from "./cliArgs";
-import { resolveSession } from "./readCommands";
-import { openTrailForReading, trustStore, workspaceFrom } from "./trailLocation";
+import { openTrailForReading, resolveSession, trustStore, workspaceFrom } from "./trailLocation";
 import { writeControl } from "./terminalOutput";
 
 /** Headers from `--header K=V` (repeatable) and OTEL_EXPORTER_OTLP_HEADERS (`k=v,k2=v2`, values URL-encoded). */

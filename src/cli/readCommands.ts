@@ -10,7 +10,7 @@ import { UsageError, stringFlag } from "./cliArgs";
 import { plural } from "../shared/plural";
 import { renderSession } from "./sessionText";
 import { content, firstLine, formatTokens, table } from "./textFormat";
-import { openTrailForReading, openTrailForWriting, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
+import { openTrailForReading, openTrailForWriting, resolveSession, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
 import { verifyAtLocation } from "../trail/verifyAtLocation";
 import { TrailStore } from "../trail/trailStore";
 import { otlpExportCommand } from "./otlpExportCommand";
@@ -45,19 +45,6 @@ export async function sessionsCommand(args: ParsedArgs): Promise<number> {
 }
 
 /** The session named by the first argument (an id, a unique prefix, or "latest"). */
-export function resolveSession(args: ParsedArgs, reader: TrailReader, verb: string): string {
-  const ref = args.positionals[0];
-  if (!ref) throw new UsageError(`${verb} needs a session id (or "latest")`);
-  let id: string | undefined;
-  try {
-    id = reader.resolveSessionId(ref);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (!id) throw new UsageError(`no session matches "${ref}"; list them with: agent-audit sessions`);
-  return id;
-}
-
 export async function showCommand(args: ParsedArgs): Promise<number> {
   const { store } = await openTrailForReading(workspaceFrom(stringFlag(args, "workspace")));
   const reader = new TrailReader(store);

@@ -1,6 +1,6 @@
 import { agentConfig, osUser } from "../agent/agentDefaults";
 import { inputSummary } from "../shared/inputSummary";
-import type { ApprovalHandler, ProgressEvent } from "../agent/agentRunner";
+import type { ApprovalHandler, ProgressEvent } from "../agent/agentTypes";
 import { runAgent } from "../agent/agentRunner";
 import { AnthropicModelClient } from "../agent/anthropicModelClient";
 import { SecretRedactor } from "../agent/secretRedactor";

@@ -1,5 +1,5 @@
 import * as readline from "node:readline";
-import type { ApprovalDecision, ApprovalHandler } from "../agent/agentRunner";
+import type { ApprovalDecision, ApprovalHandler } from "../agent/agentTypes";
 import { approvalDisplay, revealHidden } from "../shared/hiddenText";
 
 /**

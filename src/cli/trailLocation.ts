@@ -6,6 +6,8 @@ import { TrustStore } from "../trail/trustStore";
 import { TrailError } from "../trail/trailErrors";
 import type { OpenReport } from "../trail/trailStore";
 import { TrailStore } from "../trail/trailStore";
+import type { TrailReader } from "../trail/trailReader";
+import type { ParsedArgs } from "./cliArgs";
 import { UsageError } from "./cliArgs";
 
 /** Where a workspace keeps its trail. */
@@ -88,4 +90,18 @@ export async function openTrailForWriting(workspace: string, opts: { create?: bo
     if (err instanceof TrailError) throw new UsageError(err.message);
     throw err;
   }
+}
+
+/** The session the first positional names (an id, a prefix of one, or "latest"). */
+export function resolveSession(args: ParsedArgs, reader: TrailReader, verb: string): string {
+  const ref = args.positionals[0];
+  if (!ref) throw new UsageError(`${verb} needs a session id (or "latest")`);
+  let id: string | undefined;
+  try {
+    id = reader.resolveSessionId(ref);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (!id) throw new UsageError(`no session matches "${ref}"; list them with: agent-audit sessions`);
+  return id;
 }

@@ -1,6 +1,6 @@
 import * as vscode from "vscode";
 import { agentConfig, osUser } from "../agent/agentDefaults";
-import type { ProgressEvent, SessionOutcome } from "../agent/agentRunner";
+import type { ProgressEvent, SessionOutcome } from "../agent/agentTypes";
 import { runAgent } from "../agent/agentRunner";
 import { AnthropicModelClient } from "../agent/anthropicModelClient";
 import { SecretRedactor } from "../agent/secretRedactor";
@@ -8,11 +8,14 @@ import { workspaceTools } from "../agent/tools/toolSet";
 import { getApiKey, offerToSetApiKey } from "./apiKey";
 import { editorApprovalHandler } from "./approvalFlow";
 import type { VscodeApprovalPrompt } from "./approvalPrompt";
+import { Disposable } from "./disposable";
 import type { Logger } from "./logger";
-import { effectiveSettings } from "./effectiveSettings";
+import type { WindowSettings } from "./settings";
+import { effectiveSettings } from "./settings";
 import { plural } from "../shared/plural";
+import type { StepNavigator } from "./stepNavigator";
 import type { TrailService } from "./trailService";
-import type { Pricing } from "../shared/pricing";
+import type { TrailServices } from "./trailServices";
 import { costOf } from "../shared/pricing";
 import { formatUsd } from "../shared/usd";
 
@@ -32,29 +35,28 @@ interface RunningSession {
  * "Run Agent…": asks for the task, runs the agent with progress (cancellable), a status bar
  * item, editor approvals, and a clear message at the end. One session at a time per window.
  */
-export class AgentRunController implements vscode.Disposable {
+export class AgentRunController extends Disposable {
   private running: RunningSession | undefined;
-  private readonly statusItem = vscode.window.createStatusBarItem("agentAudit.status", vscode.StatusBarAlignment.Left, 50);
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly statusItem = this.register(vscode.window.createStatusBarItem("agentAudit.status", vscode.StatusBarAlignment.Left, 50));
 
   constructor(
     private readonly secrets: vscode.SecretStorage,
-    private readonly services: () => TrailService[],
+    private readonly services: TrailServices,
     private readonly log: Logger,
-    private readonly revealSession: (folder: string, sessionId: string) => void,
-    private readonly openDetails: (folder: string, sessionId: string, step: number) => void,
-    private readonly afterSession: (service: TrailService) => void,
+    private readonly navigator: StepNavigator,
     private readonly approvals: VscodeApprovalPrompt,
-    private readonly prices: () => Pricing,
+    private readonly settings: WindowSettings,
+    /** Each session ends with a signed checkpoint: what is to follow it (verify, export). */
+    private readonly afterSession: (service: TrailService) => void,
   ) {
+    super();
     this.statusItem.name = "Agent Audit";
-    this.disposables.push(
-      this.statusItem,
-      approvals.onDidChangePending(() => this.updateStatus()),
-      vscode.commands.registerCommand("agentAudit.runAgent", () => this.run()),
-      vscode.commands.registerCommand("agentAudit.cancelSession", () => this.cancel()),
+    this.register(approvals.onDidChangePending(() => this.updateStatus()));
+    this.register(vscode.commands.registerCommand("agentAudit.runAgent", () => this.run()));
+    this.register(vscode.commands.registerCommand("agentAudit.cancelSession", () => this.cancel()));
+    this.register(
       vscode.commands.registerCommand("agentAudit.focusRunningSession", () => {
-        if (this.running?.sessionId) this.revealSession(this.running.folder, this.running.sessionId);
+        if (this.running?.sessionId) this.navigator.showStep({ folder: this.running.folder, sessionId: this.running.sessionId }, "tree");
       }),
     );
   }
@@ -172,12 +174,12 @@ export class AgentRunController implements vscode.Disposable {
       const e = p.event;
       if (!r.sessionId) {
         r.sessionId = e.session_id;
-        this.revealSession(r.folder, e.session_id);
+        this.navigator.showStep({ folder: r.folder, sessionId: e.session_id }, "tree");
       }
       if (e.event_type === "llm_call") {
         const c = JSON.parse(e.content);
         r.tokens += (c.usage?.input_tokens ?? 0) + (c.usage?.output_tokens ?? 0);
-        const price = this.prices().priceOf(e.model_id, e.timestamp);
+        const price = this.settings.prices.priceOf(e.model_id, e.timestamp);
         r.costUsd = r.costUsd !== null && price && c.usage ? r.costUsd + costOf(c.usage, price) : null;
       }
     } else if (p.kind === "model_call") {
@@ -229,11 +231,11 @@ export class AgentRunController implements vscode.Disposable {
     } else {
       choice = await vscode.window.showWarningMessage(`Agent ${o.status === "timeout" ? "stopped at the step limit" : "cancelled"}: ${o.error?.message ?? ""}`, open);
     }
-    if (choice === open) this.openDetails(folder, o.session_id, Math.max(1, o.totals.steps));
+    if (choice === open) this.navigator.showStep({ folder, sessionId: o.session_id, step: Math.max(1, o.totals.steps) }, "details");
   }
 
   private async pickFolder(): Promise<TrailService | undefined> {
-    const services = this.services();
+    const services = this.services.all();
     if (services.length === 0) {
       void vscode.window.showErrorMessage("Open a folder first: the agent works in a workspace folder, and the trail is kept there.");
       return undefined;
@@ -246,9 +248,9 @@ export class AgentRunController implements vscode.Disposable {
     return pick?.service;
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.running?.controller.abort();
-    this.disposables.forEach((d) => d.dispose());
+    super.dispose();
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ApprovalDecision, ApprovalHandler, ApprovalRequest } from "../agent/agentRunner";
+import type { ApprovalDecision, ApprovalHandler, ApprovalRequest } from "../agent/agentTypes";
 import type { FileChange } from "../agent/tools/toolDefinition";
 import { approvalDisplay, revealHidden } from "../shared/hiddenText";
 

@@ -1,6 +1,7 @@
 import * as vscode from "vscode";
 import type { FileChange } from "../agent/tools/toolDefinition";
 import type { ApprovalUi } from "./approvalFlow";
+import { Disposable } from "./disposable";
 import { HIDDEN_NOTICE, hasHidden, revealHidden } from "../shared/hiddenText";
 
 const CHANGE_SCHEME = "agent-audit-change";
@@ -20,21 +21,19 @@ interface Pending {
  * VS Code may tuck away into the notification centre, is not the only place a pending approval
  * lives: `agentAudit.showPendingApproval` (the status bar item while one waits) asks again.
  */
-export class VscodeApprovalPrompt implements ApprovalUi, vscode.TextDocumentContentProvider, vscode.Disposable {
+export class VscodeApprovalPrompt extends Disposable implements ApprovalUi, vscode.TextDocumentContentProvider {
   private pending: Pending | undefined;
   private readonly contents = new Map<string, string>();
   private nextId = 0;
-  private readonly disposables: vscode.Disposable[];
   private readonly changed = new vscode.EventEmitter<boolean>();
   /** Fires true when an approval starts waiting, false when it is answered. */
   readonly onDidChangePending = this.changed.event;
 
   constructor() {
-    this.disposables = [
-      vscode.workspace.registerTextDocumentContentProvider(CHANGE_SCHEME, this),
-      vscode.commands.registerCommand("agentAudit.showPendingApproval", () => this.showPending()),
-      this.changed,
-    ];
+    super();
+    this.register(vscode.workspace.registerTextDocumentContentProvider(CHANGE_SCHEME, this));
+    this.register(vscode.commands.registerCommand("agentAudit.showPendingApproval", () => this.showPending()));
+    this.register(this.changed);
   }
 
   get isPending(): boolean {
@@ -117,8 +116,8 @@ export class VscodeApprovalPrompt implements ApprovalUi, vscode.TextDocumentCont
     return vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.scheme === CHANGE_SCHEME);
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.pending?.answer(undefined);
-    this.disposables.forEach((d) => d.dispose());
+    super.dispose();
   }
 }

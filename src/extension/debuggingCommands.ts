@@ -4,20 +4,24 @@ import { TrailReader } from "../trail/trailReader";
 import { AGENT_ID } from "../agent/agentDefaults";
 import { agentConfig, osUser } from "../agent/agentDefaults";
 import { replaySession } from "../agent/replaySession";
-import { retryToolCall } from "../agent/retryToolCall";
+import { recordedToolCall, retryAsAgent } from "../agent/retryToolCall";
 import { SecretRedactor } from "../agent/secretRedactor";
 import { workspaceTools } from "../agent/tools/toolSet";
 import { renderSessionDiff } from "../shared/diffText";
 import { diffSessions } from "../trail/sessionDiff";
-import { getEvent, getEventWithLinks } from "../trail/trailQueries";
+import { getEventWithLinks } from "../trail/trailQueries";
 import { editorApprovalHandler, validateJsonObject } from "./approvalFlow";
 import type { ApprovalUi } from "./approvalFlow";
 import { RecordedCommandDocs } from "./recordedCommandDocs";
 import { redactionMarkers } from "../agent/toolExecution";
+import { Disposable } from "./disposable";
 import type { Logger } from "./logger";
 import type { TreeNode } from "./sessionsTreeModel";
-import { effectiveSettings } from "./effectiveSettings";
+import type { SessionsView } from "./sessionsView";
+import { effectiveSettings } from "./settings";
+import type { StepNavigator } from "./stepNavigator";
 import type { TrailService } from "./trailService";
+import type { TrailServices } from "./trailServices";
 import type { TrailStore } from "../trail/trailStore";
 
 const DIFF_SCHEME = "agent-audit-diff";
@@ -26,18 +30,20 @@ const DIFF_SCHEME = "agent-audit-diff";
  * Debugging failed tool calls: retry one (optionally with an edited input), reveal what it
  * touched, replay a session against the current workspace, compare two sessions.
  */
-export class DebuggingCommands implements vscode.Disposable {
-  private readonly disposables: vscode.Disposable[] = [];
+export class DebuggingCommands extends Disposable {
   private readonly diffs = new Map<string, string>();
-  private readonly recordedCommands = new RecordedCommandDocs();
+  private readonly recordedCommands = this.register(new RecordedCommandDocs());
+  private readonly selection: () => readonly TreeNode[];
 
   constructor(
-    private readonly services: () => TrailService[],
+    private readonly services: TrailServices,
     private readonly log: Logger,
-    private readonly openDetails: (folder: string, sessionId: string, step: number) => void,
-    private readonly selection: () => readonly TreeNode[],
+    private readonly navigator: StepNavigator,
+    view: SessionsView,
     private readonly approvals: ApprovalUi,
   ) {
+    super();
+    this.selection = () => view.treeView.selection;
     const callOf = (node?: TreeNode | { folder: string; callEventId: string }) => {
       const n = node ?? this.selection()[0];
       if (!n) return undefined;
@@ -47,7 +53,7 @@ export class DebuggingCommands implements vscode.Disposable {
       if (t.kind === "retry") return { folder: t.folder, callEventId: t.callEventId };
       return undefined;
     };
-    this.disposables.push(
+    this.register(vscode.Disposable.from(
       vscode.workspace.registerTextDocumentContentProvider(DIFF_SCHEME, { provideTextDocumentContent: (uri) => this.diffs.get(uri.toString()) ?? "" }),
       vscode.commands.registerCommand("agentAudit.retryToolCall", (node?: TreeNode) => {
         const c = callOf(node);
@@ -75,11 +81,11 @@ export class DebuggingCommands implements vscode.Disposable {
         }
         return this.compare(picked[0].folder, picked[1].sessionId, picked[0].sessionId);
       }),
-    );
+    ));
   }
 
   private service(folder: string): TrailService | undefined {
-    return this.services().find((s) => s.source.key === folder);
+    return this.services.get(folder);
   }
 
   /** Runs a recorded tool call again now, under the same approval policy; records a tool_retry. */
@@ -125,10 +131,7 @@ export class DebuggingCommands implements vscode.Disposable {
 
   private async retryIn(service: TrailService, store: TrailStore, folder: string, callEventId: string, edit: boolean): Promise<void> {
     // The recorded call may be in a sealed segment: read it from the one that holds it.
-    const reader = new TrailReader(store);
-    const session = reader.sessionOfEvent(callEventId);
-    const recordedIn = session ? reader.sessionDatabase(session) : store.database;
-    const call = getEvent(recordedIn, callEventId);
+    const { db: recordedIn, call } = recordedToolCall(store, callEventId);
     if (!call) return;
     const original = JSON.parse(call.content);
     let input: Record<string, unknown> | undefined;
@@ -156,21 +159,7 @@ export class DebuggingCommands implements vscode.Disposable {
         (_p, token) => {
           const controller = new AbortController();
           token.onCancellationRequested(() => controller.abort());
-          return retryToolCall({
-            db: recordedIn,
-            eventId: callEventId,
-            input,
-            workspaceRoot: service.folder.uri.fsPath,
-            tools: workspaceTools(),
-            policy: cfg.policy,
-            approve,
-            trail: store,
-            signal: controller.signal,
-            maxOutputBytes: cfg.maxOutputBytes,
-            commandEnv: cfg.commandEnv,
-            identity: { agentId: cfg.agentId, agentVersion: cfg.agentVersion, userId: cfg.userId },
-            redactor: new SecretRedactor(),
-          });
+          return retryAsAgent({ store, db: recordedIn, eventId: callEventId, input, workspaceRoot: service.folder.uri.fsPath, config: cfg, approve, signal: controller.signal });
         },
       );
       const c = JSON.parse(r.event.content);
@@ -180,7 +169,7 @@ export class DebuggingCommands implements vscode.Disposable {
         c.outcome === "success"
           ? await vscode.window.showInformationMessage(`Retry of ${original.tool_name} succeeded${c.original_outcome === "error" ? " (it failed originally)" : ""}.`, open)
           : await vscode.window.showWarningMessage(`Retry of ${original.tool_name} failed: ${c.error.type}: ${c.error.message}`, open);
-      if (choice) this.openDetails(folder, call.session_id, Math.max(1, call.step_number));
+      if (choice) this.navigator.showStep({ folder, sessionId: call.session_id, step: Math.max(1, call.step_number) }, "details");
     } catch (err) {
       this.log.error(`retry failed: ${(err as Error).message}`);
       void vscode.window.showErrorMessage(`Could not retry: ${(err as Error).message}`);
@@ -294,10 +283,5 @@ export class DebuggingCommands implements vscode.Disposable {
     this.diffs.set(uri.toString(), text);
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.window.showTextDocument(doc, { preview: true });
-  }
-
-  dispose(): void {
-    this.disposables.forEach((d) => d.dispose());
-    this.recordedCommands.dispose();
   }
 }

@@ -2,7 +2,8 @@ import * as vscode from "vscode";
 import { failedToolCalls, queryAll } from "../trail/trailQueries";
 import type { FailureGroup, FailureItem } from "./failuresModel";
 import { groupFailures } from "./failuresModel";
-import type { TrailService } from "./trailService";
+import type { StepNavigator } from "./stepNavigator";
+import type { TrailServices } from "./trailServices";
 
 export const FAILURES_VIEW_ID = "agentAudit.failures";
 
@@ -16,7 +17,7 @@ class FailuresProvider implements vscode.TreeDataProvider<Node> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly services: () => TrailService[]) {}
+  constructor(private readonly services: TrailServices) {}
 
   refresh(): void {
     this.changed.fire();
@@ -25,7 +26,7 @@ class FailuresProvider implements vscode.TreeDataProvider<Node> {
   async getChildren(node?: Node): Promise<Node[]> {
     if (!node) {
       const groups: FailureGroup[] = [];
-      for (const s of this.services()) {
+      for (const s of this.services.all()) {
         const db = (await s.load())?.database;
         if (!db) continue;
         const ok = new Set(queryAll<{ parent_event_id: string }>(db, "SELECT parent_event_id FROM events WHERE event_type = 'tool_retry' AND outcome = 'success'").map((r) => r.parent_event_id));
@@ -67,15 +68,16 @@ class FailuresProvider implements vscode.TreeDataProvider<Node> {
   }
 }
 
-export function registerFailuresView(services: () => TrailService[], open: (f: FailureItem) => void): { refresh(): void } & vscode.Disposable {
+/** The view, re-read when a trail update says failures may have changed; a failure opens its step. */
+export function registerFailuresView(services: TrailServices, navigator: StepNavigator): vscode.Disposable {
   const provider = new FailuresProvider(services);
-  const disposables = [
+  return vscode.Disposable.from(
     vscode.window.createTreeView(FAILURES_VIEW_ID, { treeDataProvider: provider }),
-    vscode.commands.registerCommand("agentAudit.openFailure", (f: FailureItem) => open(f)),
+    services.onDidChange((change) => change.failures && provider.refresh()),
+    vscode.commands.registerCommand("agentAudit.openFailure", (f: FailureItem) => navigator.showStep({ folder: f.folder, sessionId: f.sessionId, step: f.step })),
     vscode.commands.registerCommand("agentAudit.retryFailure", (n?: Node) => {
       if (n?.kind === "failure") return vscode.commands.executeCommand("agentAudit.retryToolCall", { folder: n.item.folder, callEventId: n.item.callEventId });
       return undefined;
     }),
-  ];
-  return { refresh: () => provider.refresh(), dispose: () => disposables.forEach((d) => d.dispose()) };
+  );
 }

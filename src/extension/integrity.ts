@@ -4,8 +4,11 @@ import type { Finding } from "../trail/verifyChain";
 import type { VerifyReport } from "../trail/verifyTrail";
 import type { ProvenanceRange } from "../trail/provenanceRanges";
 import { verifyOffThread } from "../trail/verifyOffThread";
+import { Disposable } from "./disposable";
 import type { Logger } from "./logger";
+import type { StepNavigator } from "./stepNavigator";
 import type { TrailService } from "./trailService";
+import type { TrailServices } from "./trailServices";
 
 export const INTEGRITY_VIEW_ID = "agentAudit.integrity";
 
@@ -36,28 +39,23 @@ export function brokenSeqs(results: FolderIntegrity | undefined): Map<number, st
  * repairing), checks it against the signed checkpoints and the anchor kept in the
  * extension's global storage, and shows the findings in a view and a shield in the status bar.
  */
-export class IntegrityFeature implements vscode.Disposable {
+export class IntegrityFeature extends Disposable {
   private readonly results = new Map<string, FolderIntegrity>();
-  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly status = this.register(vscode.window.createStatusBarItem("agentAudit.integrity", vscode.StatusBarAlignment.Left, 49));
+  private readonly changed = this.register(new vscode.EventEmitter<void>());
   readonly onDidChange = this.changed.event;
-  private readonly status = vscode.window.createStatusBarItem("agentAudit.integrity", vscode.StatusBarAlignment.Left, 49);
-  private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
-    private readonly services: () => TrailService[],
+    private readonly services: TrailServices,
     private readonly log: Logger,
-    private readonly reveal: (folder: string, sessionId: string, step: number) => void,
+    private readonly navigator: StepNavigator,
   ) {
+    super();
     this.status.name = "Agent Audit Integrity";
     this.status.command = `${INTEGRITY_VIEW_ID}.focus`;
-    const provider = new IntegrityTreeProvider(this);
-    this.disposables.push(
-      this.status,
-      this.changed,
-      vscode.window.createTreeView(INTEGRITY_VIEW_ID, { treeDataProvider: provider }),
-      vscode.commands.registerCommand("agentAudit.verifyTrail", () => this.verifyAll(true)),
-      vscode.commands.registerCommand("agentAudit.revealSeq", (folder: string, seq: number) => this.revealSeq(folder, seq)),
-    );
+    this.register(vscode.window.createTreeView(INTEGRITY_VIEW_ID, { treeDataProvider: new IntegrityTreeProvider(this) }));
+    this.register(vscode.commands.registerCommand("agentAudit.verifyTrail", () => this.verifyAll(true)));
+    this.register(vscode.commands.registerCommand("agentAudit.revealSeq", (folder: string, seq: number) => this.revealSeq(folder, seq)));
   }
 
   result(folder: string): FolderIntegrity | undefined {
@@ -72,7 +70,7 @@ export class IntegrityFeature implements vscode.Disposable {
     await vscode.window.withProgress(
       { location: interactive ? vscode.ProgressLocation.Notification : vscode.ProgressLocation.Window, title: "Verifying the audit trail" },
       async () => {
-        for (const s of this.services()) await this.verify(s);
+        for (const s of this.services.all()) await this.verify(s);
       },
     );
     const bad = this.all().filter((r) => r.error || (r.report && !r.report.valid));
@@ -140,7 +138,7 @@ export class IntegrityFeature implements vscode.Disposable {
   }
 
   private async revealSeq(folder: string, seq: number): Promise<void> {
-    const service = this.services().find((s) => s.source.key === folder);
+    const service = this.services.get(folder);
     const store = await service?.load();
     let e;
     try {
@@ -152,11 +150,7 @@ export class IntegrityFeature implements vscode.Disposable {
       void vscode.window.showWarningMessage(`Event ${seq} is not in the trail (it may have been removed).`);
       return;
     }
-    this.reveal(folder, e.session_id, Math.max(1, e.step_number));
-  }
-
-  dispose(): void {
-    this.disposables.forEach((d) => d.dispose());
+    this.navigator.showStep({ folder, sessionId: e.session_id, step: Math.max(1, e.step_number) });
   }
 }
 

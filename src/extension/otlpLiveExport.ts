@@ -3,9 +3,11 @@ import * as vscode from "vscode";
 import { LiveDelivery, LiveExportSchedule } from "../otel/liveExport";
 import { OtlpExportError } from "../otel/otlpExport";
 import type { OtlpProtocol } from "../otel/otlpExport";
+import { Disposable } from "./disposable";
 import type { Logger } from "./logger";
-import { readSettings, SETTINGS } from "./settings";
-import type { TrailService } from "./trailService";
+import { SETTINGS } from "./settingDefinitions";
+import { onSettingChange, userSettings } from "./settings";
+import type { TrailServices } from "./trailServices";
 
 const HEADERS_SECRET = "agentAudit.otlp.headers";
 export const SET_OTLP_HEADERS_COMMAND = "agentAudit.setOtlpHeaders";
@@ -20,25 +22,22 @@ export const SET_OTLP_HEADERS_COMMAND = "agentAudit.setOtlpHeaders";
  * lost and the next export sends the rest. Headers (credentials) live in SecretStorage, never
  * in settings.
  */
-export class OtlpLiveExport implements vscode.Disposable {
+export class OtlpLiveExport extends Disposable {
   private readonly schedule = new LiveExportSchedule(() => this.exportAll(), (err) => this.log.error(`export failed: ${(err as Error).message}`));
   private readonly warned = new Set<string>();
   /** Per trail and endpoint: what the last export saw (src/otel/liveExport.ts). */
   private readonly deliveries = new Map<string, LiveDelivery>();
-  private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
-    private readonly services: () => TrailService[],
+    private readonly services: TrailServices,
     private readonly secrets: vscode.SecretStorage,
     private readonly log: Logger,
     private readonly version: string,
   ) {
-    this.disposables.push(
-      vscode.commands.registerCommand(SET_OTLP_HEADERS_COMMAND, () => this.setHeaders()),
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(`${SETTINGS.section}.${SETTINGS.otlpEndpoint}`)) this.exportPending();
-      }),
-    );
+    super();
+    this.register(vscode.commands.registerCommand(SET_OTLP_HEADERS_COMMAND, () => this.setHeaders()));
+    this.register(onSettingChange(SETTINGS.otlpEndpoint, () => this.exportPending()));
+    this.register(services.onDidChange(() => this.trailChanged()));
     // What an earlier window (or a restart) could not deliver goes now.
     setTimeout(() => this.exportPending(), 3_000).unref?.();
   }
@@ -49,19 +48,19 @@ export class OtlpLiveExport implements vscode.Disposable {
   }
 
   /** A trail changed (a run appended to it): what is complete goes within a couple of seconds. */
-  trailChanged(): void {
+  private trailChanged(): void {
     if (this.endpoint()) this.schedule.changed();
   }
 
   private endpoint(): string {
-    return readSettings(vscode.workspace.getConfiguration(SETTINGS.section)).otlpEndpoint;
+    return userSettings().otlpEndpoint;
   }
 
   private async exportAll(): Promise<void> {
-    const s = readSettings(vscode.workspace.getConfiguration(SETTINGS.section));
+    const s = userSettings();
     if (!s.otlpEndpoint) return;
     const headers = await this.headers();
-    for (const service of this.services()) {
+    for (const service of this.services.all()) {
       const store = await service.load().catch(() => undefined);
       if (!store) continue;
       try {
@@ -125,8 +124,8 @@ export class OtlpLiveExport implements vscode.Disposable {
     this.exportPending();
   }
 
-  dispose(): void {
+  override dispose(): void {
     void this.schedule.dispose();
-    this.disposables.forEach((d) => d.dispose());
+    super.dispose();
   }
 }

@@ -4,9 +4,12 @@ import { SecretRedactor } from "../agent/secretRedactor";
 import type { RunningCollector } from "../otel/otlpCollector";
 import { startCollector } from "../otel/otlpCollector";
 import type { TrailStore } from "../trail/trailStore";
+import { Disposable } from "./disposable";
 import type { Logger } from "./logger";
-import { readSettings, SETTINGS } from "./settings";
+import { SETTINGS } from "./settingDefinitions";
+import { onSettingChange, userSettings } from "./settings";
 import type { TrailService } from "./trailService";
+import type { TrailServices } from "./trailServices";
 
 /** Where the receiver's bearer token is kept (VS Code's secret storage, never a setting a repository could set). */
 const TOKEN_SECRET = "agentAudit.otlp.receiver.token";
@@ -19,22 +22,18 @@ const TOKEN_SECRET = "agentAudit.otlp.receiver.token";
  * a bearer token, generated when the receiver is first enabled and kept in secret storage;
  * **Agent Audit: Show OpenTelemetry Receiver Token** gives it with the settings to paste.
  */
-export class OtlpReceiverFeature implements vscode.Disposable {
+export class OtlpReceiverFeature extends Disposable {
   private running: { service: TrailService; collector: RunningCollector } | undefined;
   private change: Promise<void> = Promise.resolve();
-  private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
-    private readonly services: () => TrailService[],
+    private readonly services: TrailServices,
     private readonly secrets: vscode.SecretStorage,
     private readonly log: Logger,
   ) {
-    this.disposables.push(
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(`${SETTINGS.section}.otlp.receiver`)) this.apply();
-      }),
-      vscode.commands.registerCommand("agentAudit.showOtlpReceiverToken", () => this.showToken()),
-    );
+    super();
+    this.register(onSettingChange(SETTINGS.otlpReceiver, () => this.apply()));
+    this.register(vscode.commands.registerCommand("agentAudit.showOtlpReceiverToken", () => this.showToken()));
     this.apply();
   }
 
@@ -49,7 +48,7 @@ export class OtlpReceiverFeature implements vscode.Disposable {
 
   private async showToken(): Promise<void> {
     const { token } = await this.token();
-    const port = this.running ? new URL(this.running.collector.url).port : String(readSettings(vscode.workspace.getConfiguration(SETTINGS.section)).otlpReceiverPort);
+    const port = this.running ? new URL(this.running.collector.url).port : String(userSettings().otlpReceiverPort);
     const env = `OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:${port}\nOTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer ${token}"`;
     const pick = await vscode.window.showInformationMessage(
       `The OpenTelemetry receiver takes only requests with the header "Authorization: Bearer ${token}". For an agent instrumented with OpenTelemetry (Claude Code, the OpenTelemetry SDK): ${env.replace("\n", " ")}`,
@@ -60,14 +59,14 @@ export class OtlpReceiverFeature implements vscode.Disposable {
 
   private apply(): void {
     this.change = this.change.then(async () => {
-      const s = readSettings(vscode.workspace.getConfiguration(SETTINGS.section));
+      const s = userSettings();
       await this.stop();
       if (!s.otlpReceiverEnabled) return;
       if (!vscode.workspace.isTrusted) {
         this.log.warn("the OpenTelemetry receiver does not run in an untrusted workspace (it writes to the trail)");
         return;
       }
-      const service = this.services()[0];
+      const service = this.services.all()[0];
       if (!service) return;
       let store: TrailStore | undefined;
       try {
@@ -103,8 +102,8 @@ export class OtlpReceiverFeature implements vscode.Disposable {
     await this.stop();
   }
 
-  dispose(): void {
-    this.disposables.forEach((d) => d.dispose());
+  override dispose(): void {
+    super.dispose();
     void this.close();
   }
 }

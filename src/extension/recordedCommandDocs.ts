@@ -1,4 +1,5 @@
 import * as vscode from "vscode";
+import { Disposable } from "./disposable";
 
 const SCHEME = "agent-audit-command";
 
@@ -6,9 +7,13 @@ const SCHEME = "agent-audit-command";
  * Read-only documents that show a command recorded in a trail (and what it did), so a user can
  * read and copy it. A virtual document cannot be run, saved over a file, or sent to a shell.
  */
-export class RecordedCommandDocs implements vscode.TextDocumentContentProvider, vscode.Disposable {
+export class RecordedCommandDocs extends Disposable implements vscode.TextDocumentContentProvider {
   private readonly texts = new Map<string, string>();
-  private readonly registration = vscode.workspace.registerTextDocumentContentProvider(SCHEME, this);
+
+  constructor() {
+    super();
+    this.register(vscode.workspace.registerTextDocumentContentProvider(SCHEME, this));
+  }
 
   /** The document for one recorded run_command; open it with showTextDocument. */
   show(callEventId: string, command: string, outcome: string): vscode.Uri {
@@ -21,8 +26,8 @@ export class RecordedCommandDocs implements vscode.TextDocumentContentProvider, 
     return this.texts.get(uri.toString()) ?? "";
   }
 
-  dispose(): void {
-    this.registration.dispose();
+  override dispose(): void {
+    super.dispose();
     this.texts.clear();
   }
 }

@@ -1,11 +1,14 @@
 import * as vscode from "vscode";
+import type { IntegrityFeature } from "./integrity";
+import { brokenSeqs } from "./integrity";
 import type { Logger } from "./logger";
 import type { NodeView, TreeNode, TreeUpdate } from "./sessionsTreeModel";
 import type { TrailChange } from "./trailSource";
 import type { SessionFilter } from "./sessionFilter";
 import { describeFilter, FILTER_HELP, parseFilter } from "./sessionFilter";
 import { failedCountBadge, SessionsTreeModel } from "./sessionsTreeModel";
-import type { TrailService } from "./trailService";
+import type { StepNavigator } from "./stepNavigator";
+import type { TrailServices } from "./trailServices";
 
 export const SESSIONS_VIEW_ID = "agentAudit.sessions";
 const DECORATION_SCHEME = "agent-audit-tree";
@@ -17,7 +20,7 @@ class SessionsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
 
   constructor(
     readonly model: SessionsTreeModel,
-    private readonly services: () => TrailService[],
+    private readonly services: TrailServices,
     /** Told after each read of the root: why trails could not be shown, and whether a filter left nothing. */
     private readonly onRootRead: (refused: string[], filteredEmpty: boolean) => void = () => undefined,
   ) {}
@@ -63,9 +66,9 @@ class SessionsTreeProvider implements vscode.TreeDataProvider<TreeNode> {
   async getChildren(node?: TreeNode): Promise<TreeNode[]> {
     if (!node) {
       // Only now, when the view is visible, are the trails opened and queried.
-      await Promise.all(this.services().map((s) => s.load()));
+      await Promise.all(this.services.all().map((s) => s.load()));
       const roots = this.model.roots();
-      this.onRootRead(this.services().flatMap((s) => (s.openError ? [`${s.folder.name}: ${s.openError.message}`] : [])), !!(this.model.filter || this.model.failedOnly) && roots.length === 0);
+      this.onRootRead(this.services.all().flatMap((s) => (s.openError ? [`${s.folder.name}: ${s.openError.message}`] : [])), !!(this.model.filter || this.model.failedOnly) && roots.length === 0);
       void vscode.commands.executeCommand("setContext", "agentAudit.trailLoaded", true);
       const pending = this.rootPending;
       this.rootPending = undefined;
@@ -131,25 +134,26 @@ class FailedCountDecorations implements vscode.FileDecorationProvider {
   }
 }
 
+/** A trail update as the tree applied it: the change, and the steps it touched per session. */
+export interface SessionsUpdate {
+  change: TrailChange;
+  touched: TreeUpdate["touched"];
+}
+
 export interface SessionsView extends vscode.Disposable {
   model: SessionsTreeModel;
   treeView: vscode.TreeView<TreeNode>;
-  refresh(): void;
-  /** Re-renders every row from what is cached (integrity marks changed; the trail did not). */
-  rerender(): void;
-  /** Re-renders what a trail update changed; returns the steps it touched per session. */
-  apply(change: TrailChange): TreeUpdate;
-  /** Selects a session (or one of its steps) in the tree. */
-  reveal(folder: string, sessionId: string, step?: number): Promise<void>;
+  /** After the tree re-rendered what a trail update changed (Step Details follows it). */
+  onDidUpdate: vscode.Event<SessionsUpdate>;
 }
 
-/** The Sessions view with its filter toggle and refresh command. */
-export function registerSessionsView(
-  services: () => TrailService[],
-  log: Logger,
-  broken: (folder: string) => Map<number, string>,
-): SessionsView {
-  const model = new SessionsTreeModel(() => services().map((s) => s.source), Date.now, broken);
+/**
+ * The Sessions view with its filter toggle and refresh command. It follows the trails as they
+ * change, marks the events the last integrity check found broken, and selects the step a
+ * navigator is asked for.
+ */
+export function registerSessionsView(services: TrailServices, log: Logger, integrity: IntegrityFeature, navigator: StepNavigator): SessionsView {
+  const model = new SessionsTreeModel(() => services.all().map((s) => s.source), Date.now, (folder) => brokenSeqs(integrity.result(folder)));
   // The view's message line: why a trail is not shown (a refused or damaged trail must not
   // read as "no sessions yet"), that a filter matched nothing (not the welcome text of an
   // empty trail), then the failed-only mode. A message also hides the welcome content.
@@ -213,7 +217,33 @@ export function registerSessionsView(
     // Bring the full-text index up to date now, not on the first word typed.
     setTimeout(() => model.prepareSearch(), 0);
   };
-  const disposables: vscode.Disposable[] = [
+  const updated = new vscode.EventEmitter<SessionsUpdate>();
+  // An update names what changed; the tree re-renders only that (see TrailChange).
+  const onTrailChange = (change: TrailChange) => updated.fire({ change, touched: provider.apply(change).touched });
+  // The tree marks broken events: it is re-rendered only when those marks change. A re-render
+  // for nothing (a trail that verified again) can undo an expansion the user just clicked.
+  let marks = "";
+  const onIntegrityChange = () => {
+    const now = JSON.stringify(services.all().map((s) => [...brokenSeqs(integrity.result(s.source.key))]));
+    if (now === marks) return;
+    marks = now;
+    provider.rerender();
+  };
+  let revealTicket = 0;
+  const reveal = async (folder: string, sessionId: string, step?: number) => {
+    const ticket = ++revealTicket;
+    await new Promise((r) => setTimeout(r, 150));
+    await provider.settled();
+    // Arrow keys in Step Details move faster than a tree reveals: only the latest one counts.
+    if (ticket !== revealTicket) return;
+    const node: TreeNode = model.intern(step ? { kind: "step", folder, sessionId, step } : { kind: "session", folder, sessionId });
+    try {
+      await treeView.reveal(node, { select: true, focus: false, expand: step ? false : true });
+    } catch (err) {
+      log.warn(`could not reveal ${sessionId} in the tree: ${(err as Error).message}`);
+    }
+  };
+  const registered = vscode.Disposable.from(
     treeView,
     vscode.window.registerFileDecorationProvider(new FailedCountDecorations()),
     vscode.commands.registerCommand("agentAudit.filterSessions", () => askFilter()),
@@ -221,31 +251,15 @@ export function registerSessionsView(
     vscode.commands.registerCommand("agentAudit.showFailedOnly", () => setFailedOnly(true)),
     vscode.commands.registerCommand("agentAudit.showAll", () => setFailedOnly(false)),
     vscode.commands.registerCommand("agentAudit.refresh", () => {
-      for (const s of services()) s.refresh();
+      for (const s of services.all()) s.refresh();
       provider.refresh();
     }),
-  ];
-  let revealTicket = 0;
+    updated,
+    services.onDidChange(onTrailChange),
+    services.onDidChangeFolders(() => provider.refresh()),
+    integrity.onDidChange(onIntegrityChange),
+    navigator.onDidRequestStep((r) => void (r.in !== "details" && reveal(r.at.folder, r.at.sessionId, r.at.step))),
+  );
   log.info("sessions view registered");
-  return {
-    model,
-    treeView,
-    refresh: () => provider.refresh(),
-    apply: (change) => provider.apply(change),
-    rerender: () => provider.rerender(),
-    reveal: async (folder, sessionId, step) => {
-      const ticket = ++revealTicket;
-      await new Promise((r) => setTimeout(r, 150));
-      await provider.settled();
-      // Arrow keys in Step Details move faster than a tree reveals: only the latest one counts.
-      if (ticket !== revealTicket) return;
-      const node: TreeNode = model.intern(step ? { kind: "step", folder, sessionId, step } : { kind: "session", folder, sessionId });
-      try {
-        await treeView.reveal(node, { select: true, focus: false, expand: step ? false : true });
-      } catch (err) {
-        log.warn(`could not reveal ${sessionId} in the tree: ${(err as Error).message}`);
-      }
-    },
-    dispose: () => disposables.forEach((d) => d.dispose()),
-  };
+  return { model, treeView, onDidUpdate: updated.event, dispose: () => registered.dispose() };
 }

@@ -1,128 +1,114 @@
-import type { ApprovalPolicy } from "../agent/tools/toolSet";
-import { ENV_NAME } from "../agent/tools/commandEnvironment";
+import * as path from "node:path";
+import { parse } from "jsonc-parser";
+import { readSmallRegularFile } from "../trail/safeFiles";
+import * as vscode from "vscode";
+import type { Pricing } from "../shared/pricing";
+import { pricing } from "../shared/pricing";
+import { Disposable } from "./disposable";
+import type { Logger } from "./logger";
+import type { AgentAuditSettings, SettingKey } from "./settingDefinitions";
+import { readSettings, SETTINGS, USER_ONLY_SETTINGS } from "./settingDefinitions";
 
-/** Every setting key, once. */
-export const SETTINGS = {
-  section: "agentAudit",
-  model: "model",
-  maxIterations: "maxIterations",
-  thinkingBudget: "thinkingBudget",
-  systemPrompt: "systemPrompt",
-  approvalPolicy: "approvalPolicy",
-  modalApprovals: "modalApprovals",
-  anthropicBaseUrl: "anthropicBaseUrl",
-  trailPath: "trailPath",
-  maxToolOutputBytes: "maxToolOutputBytes",
-  commandEnvironment: "commandEnvironment",
-  modelPrices: "modelPrices",
-  retentionDays: "retentionDays",
-  otlpEndpoint: "otlp.endpoint",
-  otlpProtocol: "otlp.protocol",
-  otlpContent: "otlp.exportContent",
-  otlpReceiverEnabled: "otlp.receiver.enabled",
-  otlpReceiverPort: "otlp.receiver.port",
-} as const;
+const warned = new Set<string>();
+
+/** The user's settings, read afresh (what a workspace may not set is taken from the user's level). */
+export function userSettings(): AgentAuditSettings {
+  return readSettings(vscode.workspace.getConfiguration(SETTINGS.section));
+}
+
+/** Calls `listener` when the setting `key` (or one below it, for a prefix such as `otlp.receiver`) changes. */
+export function onSettingChange(key: SettingKey, listener: () => void): vscode.Disposable {
+  return vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration(`${SETTINGS.section}.${key}`)) listener();
+  });
+}
 
 /**
- * Settings a workspace may not set (they are `application`-scoped in package.json, and read
- * here from the user's level only): what the agent is told and may do (its system prompt, its
- * model, how many model calls and how much thinking a session may spend, how much tool output
- * the model is sent: a cloned repository's prompt could say "run curl … | sh", its budget
- * could spend 500 calls of an expensive model), where the API key is sent, where the trail is
- * kept (outside `.agent-audit/` it would be outside the file tools' guard), which environment
- * variables reach commands, how approvals are asked, what model calls are said to cost, how
- * long the trail is kept, and where sessions are exported to (with or without their content).
- * A cloned repository's .vscode/settings.json must not be able to steer the agent, redirect
- * the key or weaken the record. (Approval policies are the one exception: a workspace may make
- * them stricter, never looser.)
+ * The settings the whole window shares, kept current: where each folder's trail is, what
+ * model calls cost, how long sealed segments are kept.
  */
-export const USER_ONLY_SETTINGS = [SETTINGS.systemPrompt, SETTINGS.model, SETTINGS.maxIterations, SETTINGS.thinkingBudget, SETTINGS.maxToolOutputBytes, SETTINGS.anthropicBaseUrl, SETTINGS.trailPath, SETTINGS.commandEnvironment, SETTINGS.modalApprovals, SETTINGS.modelPrices, SETTINGS.retentionDays, SETTINGS.otlpEndpoint, SETTINGS.otlpProtocol, SETTINGS.otlpContent, SETTINGS.otlpReceiverEnabled, SETTINGS.otlpReceiverPort] as const;
+export class WindowSettings extends Disposable {
+  // Read once and on change: trailPath is asked for often, and reading it reads the workspace's
+  // settings files (to name an ignored workspace value).
+  private trail: string;
+  private priceTable: Pricing;
 
-export interface AgentAuditSettings {
-  model: string;
-  maxIterations: number;
-  thinkingBudget: number;
-  systemPrompt: string;
-  approvalPolicy: Record<string, ApprovalPolicy>;
-  modalApprovals: boolean;
-  anthropicBaseUrl: string;
-  trailPath: string;
-  maxToolOutputBytes: number;
-  commandEnvironment: string[];
-  /** Price overrides by model id or id prefix (src/shared/pricing.ts validates each entry). */
-  modelPrices: Record<string, unknown>;
-  /** Days to keep sealed segments (pruned after a run); 0 keeps everything. */
-  retentionDays: number;
-  /** OTLP/HTTP endpoint sessions are exported to after each run ("" = off). */
-  otlpEndpoint: string;
-  otlpProtocol: "http/protobuf" | "http/json";
-  /** Export message content, tool arguments and results too (redacted as in the trail). */
-  otlpContent: boolean;
-  /** Receive other agents' OTLP telemetry on 127.0.0.1 into the trail. */
-  otlpReceiverEnabled: boolean;
-  otlpReceiverPort: number;
-  /** Workspace values that were ignored (user-only settings, looser approval policies), named. */
-  ignoredWorkspaceValues: string[];
-}
-
-/** The part of WorkspaceConfiguration we read (an in-memory fake in tests). */
-export interface ConfigurationReader {
-  get<T>(key: string): T | undefined;
-  inspect<T>(key: string): { defaultValue?: T; globalValue?: T; workspaceValue?: T; workspaceFolderValue?: T } | undefined;
-}
-
-const STRICTNESS: Record<ApprovalPolicy, number> = { auto: 0, ask: 1, deny: 2 };
-
-function policyEntries(raw: unknown): [string, ApprovalPolicy][] {
-  if (!raw || typeof raw !== "object") return [];
-  return Object.entries(raw as Record<string, unknown>).filter((e): e is [string, ApprovalPolicy] => e[1] === "auto" || e[1] === "ask" || e[1] === "deny");
-}
-
-/** Reads the settings afresh (changes apply to the next run), with sane values for bad input. */
-export function readSettings(config: ConfigurationReader): AgentAuditSettings {
-  const ignored: string[] = [];
-  // User-only settings: the user's value (or the default); a workspace's value is reported.
-  const userValue = <T>(key: string): T | undefined => {
-    const i = config.inspect<T>(key);
-    if (i?.workspaceValue !== undefined || i?.workspaceFolderValue !== undefined) ignored.push(`${SETTINGS.section}.${key}`);
-    return i?.globalValue ?? i?.defaultValue;
-  };
-  const userStr = (key: string, fallback: string) => {
-    const v = userValue<string>(key);
-    return typeof v === "string" && v.trim() ? v.trim() : fallback;
-  };
-  const userInt = (key: string, fallback: number, min: number) => {
-    const v = userValue<number>(key);
-    return typeof v === "number" && Number.isFinite(v) && v >= min ? Math.floor(v) : fallback;
-  };
-  // Approval policy: the user's (over the defaults); a workspace may only make a tool stricter.
-  const p = config.inspect<Record<string, unknown>>(SETTINGS.approvalPolicy);
-  const policy: Record<string, ApprovalPolicy> = Object.fromEntries([...policyEntries(p?.defaultValue), ...policyEntries(p?.globalValue)]);
-  for (const [tool, value] of [...policyEntries(p?.workspaceValue), ...policyEntries(p?.workspaceFolderValue)]) {
-    if (STRICTNESS[value] >= STRICTNESS[policy[tool] ?? "auto"]) policy[tool] = value;
-    else ignored.push(`${SETTINGS.section}.${SETTINGS.approvalPolicy}.${tool} = "${value}" (a workspace may only make approvals stricter)`);
+  constructor(private readonly log: Logger) {
+    super();
+    // The trail's place is a user setting only: a workspace must not move it out of the folder
+    // the file tools guard (effectiveSettings ignores and reports a workspace value).
+    this.trail = effectiveSettings(undefined, log).trailPath;
+    this.priceTable = pricing(userSettings().modelPrices);
+    this.register(onSettingChange(SETTINGS.trailPath, () => (this.trail = effectiveSettings(undefined, this.log).trailPath)));
+    this.register(onSettingChange(SETTINGS.modelPrices, () => (this.priceTable = pricing(userSettings().modelPrices))));
   }
-  const extraEnv = userValue<unknown>(SETTINGS.commandEnvironment);
-  const thinking = userInt(SETTINGS.thinkingBudget, 0, 0);
-  return {
-    model: userStr(SETTINGS.model, "claude-sonnet-5"),
-    maxIterations: userInt(SETTINGS.maxIterations, 10, 1),
-    thinkingBudget: thinking > 0 ? Math.max(thinking, 1024) : 0,
-    systemPrompt: ((v) => (typeof v === "string" ? v : ""))(userValue<unknown>(SETTINGS.systemPrompt)),
-    approvalPolicy: policy,
-    // Modal by default: a notification hides itself after a while, and a pending approval must not.
-    modalApprovals: userValue<boolean>(SETTINGS.modalApprovals) !== false,
-    anthropicBaseUrl: userStr(SETTINGS.anthropicBaseUrl, ""),
-    trailPath: userStr(SETTINGS.trailPath, ".agent-audit/trail.db"),
-    maxToolOutputBytes: userInt(SETTINGS.maxToolOutputBytes, 64 * 1024, 1024),
-    commandEnvironment: Array.isArray(extraEnv) ? extraEnv.filter((n): n is string => typeof n === "string" && ENV_NAME.test(n)) : [],
-    modelPrices: ((v) => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {}))(userValue<unknown>(SETTINGS.modelPrices)),
-    retentionDays: ((v) => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0))(userValue<unknown>(SETTINGS.retentionDays)),
-    otlpEndpoint: userStr(SETTINGS.otlpEndpoint, ""),
-    otlpProtocol: userValue<string>(SETTINGS.otlpProtocol) === "http/json" ? "http/json" : "http/protobuf",
-    otlpContent: userValue<boolean>(SETTINGS.otlpContent) === true,
-    otlpReceiverEnabled: userValue<boolean>(SETTINGS.otlpReceiverEnabled) === true,
-    otlpReceiverPort: ((v) => (typeof v === "number" && Number.isInteger(v) && v >= 0 && v < 65536 ? v : 4318))(userValue<unknown>(SETTINGS.otlpReceiverPort)),
-    ignoredWorkspaceValues: ignored,
-  };
+
+  /** The trail's path relative to its workspace folder. */
+  get trailPath(): string {
+    return this.trail;
+  }
+
+  /** Model prices: the dated table and the user's overrides. */
+  get prices(): Pricing {
+    return this.priceTable;
+  }
+
+  /** A user setting only (application scope): a repository's settings must not delete its own history. */
+  get retentionDays(): number {
+    return userSettings().retentionDays;
+  }
 }
+
+/**
+ * The settings that apply to a folder, with what a workspace may not change taken from the
+ * user's level. Each ignored workspace value is logged, and shown once per window, by name,
+ * so that a repository's attempt to change them is seen rather than silently dropped.
+ */
+export function effectiveSettings(folder: vscode.Uri | undefined, log?: Logger): AgentAuditSettings {
+  const s = readSettings(vscode.workspace.getConfiguration(SETTINGS.section, folder));
+  // VS Code drops application-scoped values from a workspace before the extension sees them
+  // (inspect() does not report them), so the workspace's files are read to name them.
+  const found = [...new Set([...s.ignoredWorkspaceValues, ...userOnlyValuesInWorkspaceFiles()])];
+  s.ignoredWorkspaceValues = found;
+  const fresh = found.filter((v) => !warned.has(v));
+  for (const v of fresh) {
+    warned.add(v);
+    log?.warn(`ignored a workspace setting: ${v}`);
+  }
+  if (fresh.length) {
+    void vscode.window.showWarningMessage(
+      `Agent Audit ignored ${fresh.length === 1 ? "a setting" : "settings"} from this workspace's settings: ${fresh.join("; ")}. ` +
+        "Only your user settings may change what the agent is told and may spend (system prompt, model, iterations, thinking, tool output size), the API endpoint, the trail location, the command environment and approval prompts, or make approvals looser.",
+    );
+  }
+  return s;
+}
+
+/** User-only settings that a workspace's settings files (folder or .code-workspace) try to set. */
+function userOnlyValuesInWorkspaceFiles(): string[] {
+  const objects: unknown[] = [];
+  const read = (file: string) => {
+    try {
+      // Never a plain read: a repository may ship a FIFO, which would freeze the extension host.
+      const text = readSmallRegularFile(file, 1024 * 1024)?.toString("utf8");
+      return text === undefined ? undefined : (parse(text) as unknown);
+    } catch {
+      return undefined;
+    }
+  };
+  for (const f of vscode.workspace.workspaceFolders ?? []) {
+    if (f.uri.scheme === "file") objects.push(read(path.join(f.uri.fsPath, ".vscode", "settings.json")));
+  }
+  const ws = vscode.workspace.workspaceFile;
+  if (ws?.scheme === "file") objects.push((read(ws.fsPath) as { settings?: unknown } | undefined)?.settings);
+  const out: string[] = [];
+  for (const o of objects) {
+    if (!o || typeof o !== "object") continue;
+    for (const key of USER_ONLY_SETTINGS) {
+      const name = `${SETTINGS.section}.${key}`;
+      if (name in o) out.push(name);
+    }
+  }
+  return out;
+}
+

@@ -2,14 +2,17 @@ import * as vscode from "vscode";
 import { getEvent, getEventWithLinks, previousOfType, searchSession, similarFailures } from "../trail/trailQueries";
 import type { HostToWebview, StepDetailsState, WebviewToHost } from "../shared/protocol";
 import { parseWebviewMessage } from "../shared/protocol";
+import { Disposable } from "./disposable";
 import type { Logger } from "./logger";
 import { toRequestView } from "./requestView";
 import type { SessionsTreeModel } from "./sessionsTreeModel";
+import type { SessionsUpdate, SessionsView } from "./sessionsView";
 import { indexOfStep } from "./sessionModel";
+import type { WindowSettings } from "./settings";
 import { searchHits, sessionCost, stepDetailSeqs, toHeader, toStepDetail, toStepSummaries, toTimeSpans } from "./stepDetailsModel";
-import type { Pricing } from "../shared/pricing";
-import type { TrailChange } from "./trailSource";
+import type { StepNavigator } from "./stepNavigator";
 import type { TrailService } from "./trailService";
+import type { TrailServices } from "./trailServices";
 import { buildWebviewHtml } from "./webviewHtml";
 
 export const STEP_DETAILS_VIEW_TYPE = "agentAudit.stepDetails";
@@ -19,27 +22,31 @@ export const STEP_DETAILS_VIEW_TYPE = "agentAudit.stepDetails";
  * after the webview says `ready`, follows the trail as it changes, and is restored after a
  * window reload by the serializer (the webview keeps its state with setState).
  */
-export class StepDetailsPanel implements vscode.Disposable {
+export class StepDetailsPanel extends Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private state: StepDetailsState | undefined;
   private ready = false;
-  private readonly disposables: vscode.Disposable[] = [];
   private panelDisposables: vscode.Disposable[] = [];
+  private readonly model: SessionsTreeModel;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
-    private readonly services: () => TrailService[],
-    private readonly model: SessionsTreeModel,
+    private readonly services: TrailServices,
+    view: SessionsView,
     private readonly log: Logger,
-    private readonly onSelectStep: (state: StepDetailsState) => void,
+    private readonly navigator: StepNavigator,
     private readonly actions: {
       retry: (folder: string, callEventId: string, edit: boolean) => Promise<void>;
       reveal: (folder: string, callEventId: string) => Promise<void>;
     },
     /** Model prices (the dated table and the user's overrides), read when needed. */
-    private readonly prices: () => Pricing,
+    private readonly settings: WindowSettings,
   ) {
-    this.disposables.push(
+    super();
+    this.model = view.model;
+    this.register(view.onDidUpdate((u) => this.onTrailChanged(u)));
+    this.register(navigator.onDidRequestStep((r) => r.in !== "tree" && this.show(r.at.folder, r.at.sessionId, r.at.step ?? 1)));
+    this.register(
       vscode.window.registerWebviewPanelSerializer(STEP_DETAILS_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, saved: unknown) => {
           const s = saved as Partial<StepDetailsState> | undefined;
@@ -67,7 +74,7 @@ export class StepDetailsPanel implements vscode.Disposable {
    * The trail changed. Only the session on display matters, and of it only the steps with new
    * events are sent (the webview merges them); the selected step is re-sent if it changed.
    */
-  onTrailChanged(change: TrailChange, touched: Map<string, Set<number>>): void {
+  private onTrailChanged({ change, touched }: SessionsUpdate): void {
     const state = this.state;
     if (!this.panel || !this.ready || state?.folder !== change.folder) return;
     if (change.full) return this.postSession();
@@ -77,7 +84,7 @@ export class StepDetailsPanel implements vscode.Disposable {
     if (!steps) return this.postSession();
     const parsed = this.model.parsed(state.folder, state.sessionId);
     if (!parsed) return;
-    const prices = this.prices();
+    const prices = this.settings.prices;
     const changed = toStepSummaries(parsed, steps, prices);
     this.post({ type: "steps", header: toHeader(parsed.summary, sessionCost(parsed, prices), parsed), steps: changed, spans: toTimeSpans(parsed, steps) });
     // The selected step's detail shows the next step's first line too.
@@ -110,7 +117,7 @@ export class StepDetailsPanel implements vscode.Disposable {
       }),
       panel.onDidDispose(() => {
         // What the panel showed is read again when it opens; let go of it now.
-        for (const s of this.services()) s.source.releaseRows();
+        for (const s of this.services.all()) s.source.releaseRows();
         this.panel = undefined;
         this.ready = false;
         this.panelDisposables.forEach((d) => d.dispose());
@@ -143,7 +150,7 @@ export class StepDetailsPanel implements vscode.Disposable {
           if (!this.state) return;
           this.state = { ...this.state, step: m.step };
           this.postDetail();
-          this.onSelectStep(this.state);
+          this.navigator.showStep(this.state, "tree");
           break;
         case "showFullOutput": {
           const db = await this.sessionDatabase();
@@ -201,7 +208,7 @@ export class StepDetailsPanel implements vscode.Disposable {
   }
 
   private service(): TrailService | undefined {
-    return this.services().find((s) => s.source.key === this.state?.folder);
+    return this.state && this.services.get(this.state.folder);
   }
 
   private postSession(): void {
@@ -212,7 +219,7 @@ export class StepDetailsPanel implements vscode.Disposable {
       return;
     }
     this.panel!.title = `Step Details: ${(parsed.summary.task ?? parsed.summary.session_id).split("\n")[0].slice(0, 40)}`;
-    const prices = this.prices();
+    const prices = this.settings.prices;
     const steps = toStepSummaries(parsed, undefined, prices);
     if (!steps.some((s) => s.step === this.state!.step) && steps.length) this.state.step = steps[0].step;
     this.post({ type: "session", state: { ...this.state }, header: toHeader(parsed.summary, sessionCost(parsed, prices), parsed), steps, spans: toTimeSpans(parsed), selectedStep: this.state.step });
@@ -225,7 +232,7 @@ export class StepDetailsPanel implements vscode.Disposable {
     const i = indexOfStep(steps, this.state.step);
     if (i < 0) return;
     const seqs = stepDetailSeqs(steps[i], steps[i + 1]);
-    const detail = toStepDetail(steps[i], steps[i + 1], this.model.fullEvents(this.state.folder, seqs), this.prices());
+    const detail = toStepDetail(steps[i], steps[i + 1], this.model.fullEvents(this.state.folder, seqs), this.settings.prices);
     const db = this.service()?.source.database;
     if (db) {
       for (const tc of detail.toolCalls) {
@@ -241,8 +248,8 @@ export class StepDetailsPanel implements vscode.Disposable {
     void this.panel?.webview.postMessage(message);
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.panel?.dispose();
-    this.disposables.forEach((d) => d.dispose());
+    super.dispose();
   }
 }

@@ -8,6 +8,7 @@ import { filePinKeeper } from "../trail/pinKeeper";
 import type { TrustStore } from "../trail/trustStore";
 import { TrailError } from "../trail/trailErrors";
 import { TrailStore } from "../trail/trailStore";
+import { Disposable } from "./disposable";
 import type { Logger } from "./logger";
 import { throttle } from "./throttle";
 import type { TrailChange } from "./trailSource";
@@ -26,13 +27,13 @@ const REFRESH_INTERVAL_MS = 250;
  * workspace. Only running, retrying and replaying open a writer, held while they run and
  * closed after; its appends reach the views through the reader catching up.
  */
-export class TrailService implements vscode.Disposable {
+export class TrailService extends Disposable {
   readonly source: StoreTrailSource;
   private store: TrailStore | undefined;
   private opening: Promise<TrailStore | undefined> | undefined;
   private writer: Promise<TrailStore> | undefined;
   private writerUsers = 0;
-  private readonly changed = new vscode.EventEmitter<TrailChange>();
+  private readonly changed = this.register(new vscode.EventEmitter<TrailChange>());
   /** What changed since the last announcement: the new seq range and the sessions it touched. */
   readonly onDidChange = this.changed.event;
   private readonly fire = throttle(() => {
@@ -45,7 +46,6 @@ export class TrailService implements vscode.Disposable {
       this.log.error(`reading changes of ${this.trailPath} failed: ${(err as Error).message}`);
     }
   }, REFRESH_INTERVAL_MS);
-  private readonly disposables: vscode.Disposable[] = [];
   private reportedError = false;
   private openErrorValue: TrailError | undefined;
 
@@ -58,12 +58,15 @@ export class TrailService implements vscode.Disposable {
     /** agentAudit.retentionDays (a user setting): sealed segments older than this are pruned; 0 keeps all. */
     private readonly retentionDays: () => number = () => 0,
   ) {
+    super();
     this.source = new StoreTrailSource(folder.uri.toString(), folder.name, () => this.store);
     const dir = path.dirname(this.trailRelPath());
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, `${dir}/*`));
+    const watcher = this.register(vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, `${dir}/*`)));
     // The lock's socket comes and goes with every commit of a writer: not a change to read.
     const onDisk = (uri: vscode.Uri) => void (/\.lock\.sock(\.takeover)?$/.test(uri.path) || this.onDiskChange());
-    this.disposables.push(watcher, watcher.onDidChange(onDisk), watcher.onDidCreate(onDisk), watcher.onDidDelete(onDisk), this.changed);
+    this.register(watcher.onDidChange(onDisk));
+    this.register(watcher.onDidCreate(onDisk));
+    this.register(watcher.onDidDelete(onDisk));
   }
 
   /**
@@ -208,8 +211,8 @@ export class TrailService implements vscode.Disposable {
     this.store = undefined;
   }
 
-  dispose(): void {
+  override dispose(): void {
     void this.close().catch((err) => this.log.error(`closing ${this.trailPath} failed: ${(err as Error).message}`));
-    for (const d of this.disposables) d.dispose();
+    super.dispose();
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { TrailEventRow } from "../trail/trailQueries";
+import { AGENT_AUDIT, ERROR_TYPE, GEN_AI, GEN_AI_OPERATION } from "./genaiAttributes";
 
 /**
  * One mapping between trail events and OpenTelemetry GenAI spans (docs/opentelemetry.md has
@@ -129,17 +130,17 @@ function rootSpan(start: TrailEventRow, end: TrailEventRow, traceId: string, roo
     startMs: ms(start),
     endMs: ms(end),
     attributes: {
-      "gen_ai.operation.name": "invoke_agent",
-      "gen_ai.provider.name": PROVIDER,
-      "gen_ai.agent.name": start.agent_id,
-      "gen_ai.agent.id": start.agent_id,
-      "gen_ai.conversation.id": start.session_id,
-      ...(model ? { "gen_ai.request.model": model } : {}),
-      ...(start.agent_version ? { "agent_audit.agent_version": start.agent_version } : {}),
-      ...(start.user_id ? { "agent_audit.user_id": start.user_id } : {}),
-      "agent_audit.session.end": end.event_type,
-      ...(endInfo.errorType ? { "error.type": endInfo.errorType } : {}),
-      ...(opts.content && typeof startContent.task === "string" ? { "agent_audit.task": startContent.task } : {}),
+      [GEN_AI.operationName]: GEN_AI_OPERATION.invokeAgent,
+      [GEN_AI.providerName]: PROVIDER,
+      [GEN_AI.agentName]: start.agent_id,
+      [GEN_AI.agentId]: start.agent_id,
+      [GEN_AI.conversationId]: start.session_id,
+      ...(model ? { [GEN_AI.requestModel]: model } : {}),
+      ...(start.agent_version ? { [AGENT_AUDIT.agentVersion]: start.agent_version } : {}),
+      ...(start.user_id ? { [AGENT_AUDIT.userId]: start.user_id } : {}),
+      [AGENT_AUDIT.sessionEnd]: end.event_type,
+      ...(endInfo.errorType ? { [ERROR_TYPE]: endInfo.errorType } : {}),
+      ...(opts.content && typeof startContent.task === "string" ? { [AGENT_AUDIT.task]: startContent.task } : {}),
       ...provenance(opts, start),
       ...provenance(opts, end, "agent_audit.end"),
     },
@@ -161,29 +162,29 @@ function chatSpan(e: TrailEventRow, traceId: string, parent: string, conversatio
   const requestModel = c.request?.model ?? e.model_id ?? "unknown";
   const end = ms(e);
   const attrs: Record<string, AttrValue> = {
-    "gen_ai.operation.name": "chat",
-    "gen_ai.provider.name": PROVIDER,
-    "gen_ai.request.model": requestModel,
-    "gen_ai.conversation.id": conversation,
+    [GEN_AI.operationName]: GEN_AI_OPERATION.chat,
+    [GEN_AI.providerName]: PROVIDER,
+    [GEN_AI.requestModel]: requestModel,
+    [GEN_AI.conversationId]: conversation,
     ...provenance(opts, e),
   };
-  if (typeof c.request?.max_tokens === "number") attrs["gen_ai.request.max_tokens"] = c.request.max_tokens;
-  if (c.response?.model) attrs["gen_ai.response.model"] = c.response.model;
-  if (c.response?.id) attrs["gen_ai.response.id"] = c.response.id;
-  if (c.request_id) attrs["agent_audit.request_id"] = c.request_id;
-  if (c.response?.stop_reason) attrs["gen_ai.response.finish_reasons"] = [c.response.stop_reason];
+  if (typeof c.request?.max_tokens === "number") attrs[GEN_AI.requestMaxTokens] = c.request.max_tokens;
+  if (c.response?.model) attrs[GEN_AI.responseModel] = c.response.model;
+  if (c.response?.id) attrs[GEN_AI.responseId] = c.response.id;
+  if (c.request_id) attrs[AGENT_AUDIT.requestId] = c.request_id;
+  if (c.response?.stop_reason) attrs[GEN_AI.responseFinishReasons] = [c.response.stop_reason];
   const u = c.usage ?? {};
-  if (typeof u.input_tokens === "number") attrs["gen_ai.usage.input_tokens"] = u.input_tokens;
-  if (typeof u.output_tokens === "number") attrs["gen_ai.usage.output_tokens"] = u.output_tokens;
-  if (typeof u.cache_read_input_tokens === "number") attrs["gen_ai.usage.cache_read.input_tokens"] = u.cache_read_input_tokens;
-  if (typeof u.cache_creation_input_tokens === "number") attrs["gen_ai.usage.cache_creation.input_tokens"] = u.cache_creation_input_tokens;
-  if (typeof c.latency_ms === "number") attrs["agent_audit.latency_ms"] = c.latency_ms;
+  if (typeof u.input_tokens === "number") attrs[GEN_AI.usageInputTokens] = u.input_tokens;
+  if (typeof u.output_tokens === "number") attrs[GEN_AI.usageOutputTokens] = u.output_tokens;
+  if (typeof u.cache_read_input_tokens === "number") attrs[GEN_AI.usageCacheReadInputTokens] = u.cache_read_input_tokens;
+  if (typeof u.cache_creation_input_tokens === "number") attrs[GEN_AI.usageCacheCreationInputTokens] = u.cache_creation_input_tokens;
+  if (typeof c.latency_ms === "number") attrs[AGENT_AUDIT.latencyMs] = c.latency_ms;
   if (opts.content) {
-    if (c.response?.content) attrs["gen_ai.output.messages"] = JSON.stringify([{ ...toSemconvMessage({ role: "assistant", content: c.response.content }), finish_reason: c.response.stop_reason ?? null }]);
+    if (c.response?.content) attrs[GEN_AI.outputMessages] = JSON.stringify([{ ...toSemconvMessage({ role: "assistant", content: c.response.content }), finish_reason: c.response.stop_reason ?? null }]);
     const input = opts.inputMessages?.(e);
-    if (input) attrs["gen_ai.input.messages"] = JSON.stringify(input.map(toSemconvMessage));
+    if (input) attrs[GEN_AI.inputMessages] = JSON.stringify(input.map(toSemconvMessage));
   }
-  if (c.error?.type) attrs["error.type"] = c.error.type;
+  if (c.error?.type) attrs[ERROR_TYPE] = c.error.type;
   return {
     traceId,
     spanId: spanIdFor(opts.trailId, e.event_id),
@@ -214,33 +215,33 @@ function toolSpan(
   const r = result ? (parse(result) as { outcome?: string; error?: { type?: string; message?: string }; output?: unknown; execution_time_ms?: number }) : undefined;
   const name = c.tool_name ?? call.tool_name ?? "unknown";
   const attrs: Record<string, AttrValue> = {
-    "gen_ai.operation.name": "execute_tool",
-    "gen_ai.tool.name": name,
-    "gen_ai.tool.type": "function",
-    "gen_ai.conversation.id": conversation,
+    [GEN_AI.operationName]: GEN_AI_OPERATION.executeTool,
+    [GEN_AI.toolName]: name,
+    [GEN_AI.toolType]: "function",
+    [GEN_AI.conversationId]: conversation,
     ...provenance(opts, call),
   };
-  if (c.tool_use_id) attrs["gen_ai.tool.call.id"] = c.tool_use_id;
+  if (c.tool_use_id) attrs[GEN_AI.toolCallId] = c.tool_use_id;
   if (result) Object.assign(attrs, provenance(opts, result, "agent_audit.result"));
-  if (typeof r?.execution_time_ms === "number") attrs["agent_audit.execution_time_ms"] = r.execution_time_ms;
-  if (r?.outcome) attrs["agent_audit.outcome"] = r.outcome;
+  if (typeof r?.execution_time_ms === "number") attrs[AGENT_AUDIT.executionTimeMs] = r.execution_time_ms;
+  if (r?.outcome) attrs[AGENT_AUDIT.outcome] = r.outcome;
   const failed = r?.outcome === "error";
-  if (failed) attrs["error.type"] = r?.error?.type ?? "error";
-  if (!result) attrs["error.type"] = "no_result";
+  if (failed) attrs[ERROR_TYPE] = r?.error?.type ?? "error";
+  if (!result) attrs[ERROR_TYPE] = "no_result";
   if (opts.content) {
-    if (c.input !== undefined) attrs["gen_ai.tool.call.arguments"] = JSON.stringify(c.input);
-    if (r) attrs["gen_ai.tool.call.result"] = JSON.stringify(failed ? { error: r.error } : r.output ?? null);
+    if (c.input !== undefined) attrs[GEN_AI.toolCallArguments] = JSON.stringify(c.input);
+    if (r) attrs[GEN_AI.toolCallResult] = JSON.stringify(failed ? { error: r.error } : r.output ?? null);
   }
   const events = approvals.map((a) => {
     const ac = parse(a) as { decision?: string; approver_id?: string; asked_at?: string; reason?: string };
     return {
-      name: "agent_audit.approval",
+      name: AGENT_AUDIT.approval,
       timeMs: ms(a),
       attributes: {
-        "agent_audit.approval.decision": ac.decision ?? "unknown",
-        ...(ac.approver_id ? { "agent_audit.approval.approver_id": ac.approver_id } : {}),
-        ...(ac.asked_at ? { "agent_audit.approval.asked_at": ac.asked_at } : {}),
-        ...(opts.content && ac.reason ? { "agent_audit.approval.reason": ac.reason } : {}),
+        [AGENT_AUDIT.approvalDecision]: ac.decision ?? "unknown",
+        ...(ac.approver_id ? { [AGENT_AUDIT.approvalApproverId]: ac.approver_id } : {}),
+        ...(ac.asked_at ? { [AGENT_AUDIT.approvalAskedAt]: ac.asked_at } : {}),
+        ...(opts.content && ac.reason ? { [AGENT_AUDIT.approvalReason]: ac.reason } : {}),
         ...provenance(opts, a),
       },
     };

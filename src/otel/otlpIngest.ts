@@ -6,7 +6,7 @@ import type { ReceivedLogRecord, ReceivedSpanRecord } from "./otlpDecode";
 import type { StagingPlace } from "./otlpStaging";
 import { StagingFile } from "./otlpStaging";
 import type { Staged } from "./receivedMapping";
-import { GroupMapper, serviceOf } from "./receivedMapping";
+import { logGroup, planGroups, spanGroup } from "./receivedMapping";
 
 export interface IngestOptions {
   store: TrailStore;
@@ -17,19 +17,13 @@ export interface IngestOptions {
   log?: (message: string) => void;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === "string" && v ? v : undefined);
-
-/** The group a span belongs to: its trace, as one sender sends it. */
-function spanGroup(r: ReceivedSpanRecord): string {
-  return `trace:${r.traceId}:${serviceOf(r.resource)}`;
-}
-
-/** The group of a log record: the Claude Code session (session.id), else its trace, else its service. */
-function logGroup(r: ReceivedLogRecord): string {
-  const session = str(r.attributes["session.id"]) ?? str(r.resource["session.id"]);
-  if (session) return `session:${serviceOf(r.resource)}:${session}`;
-  if (r.traceId) return `trace:${r.traceId}:${serviceOf(r.resource)}`;
-  return `service:${serviceOf(r.resource)}`;
+/**
+ * A record received twice: its event is in the trail already (event ids derive from the
+ * record's). The store says so only in the message of its INVALID_EVENT today; the day it
+ * gives a duplicate its own error code, this is the one place to read it.
+ */
+function isRedelivered(err: unknown): boolean {
+  return err instanceof TrailError && err.code === "INVALID_EVENT" && /UNIQUE|event_id/i.test(err.message);
 }
 
 /**
@@ -169,32 +163,16 @@ export class OtlpIngest {
     const store = this.opts.store;
     await store.refresh();
     const reader = new TrailReader(store);
-    const planned: { group: string; events: EventInput[] }[] = [];
-    const fallbacks = new Map<EventInput, EventInput>();
+    let plan: ReturnType<typeof planGroups>;
     try {
-      // Each group's records, in one pass over what is staged (not one pass per group).
-      const byGroup = new Map<string, Staged[]>();
-      for (const x of this.staged) {
-        if (!ready.has(x.group)) continue;
-        const items = byGroup.get(x.group);
-        if (items) items.push(x);
-        else byGroup.set(x.group, [x]);
-      }
-      const mapper = new GroupMapper(reader, (raw) => (raw && typeof raw === "object" ? this.rawJson.get(raw) : undefined));
-      for (const [group, items] of byGroup) {
-        try {
-          planned.push({ group, events: mapper.eventsOf(group, items, fallbacks) });
-        } catch (err) {
-          this.log(`could not map the received records of ${group} (${(err as Error).message}): kept as the records they are`);
-          planned.push({ group, events: mapper.unmappedEvents(group, items, (err as Error).message) });
-        }
-      }
+      const rawJson = (raw: unknown) => (raw && typeof raw === "object" ? this.rawJson.get(raw) : undefined);
+      plan = planGroups(reader, this.staged, ready, rawJson, (m) => this.log(m));
     } finally {
       reader.release();
     }
+    const { planned, fallbacks } = plan;
     const settle = (events: EventInput[]) => Promise.allSettled(events.map((e) => store.append(e)));
-    const refusedBy = (r: PromiseSettledResult<unknown>) =>
-      r.status === "rejected" && !(r.reason instanceof TrailError && /UNIQUE|event_id/i.test(r.reason.message)) ? (r.reason as Error) : undefined;
+    const refusedBy = (r: PromiseSettledResult<unknown>) => (r.status === "rejected" && !isRedelivered(r.reason) ? (r.reason as Error) : undefined);
     const all = planned.flatMap((p) => p.events);
     const results = await settle(all);
     const retry: { e: EventInput; group: string }[] = [];

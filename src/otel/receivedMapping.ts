@@ -5,6 +5,7 @@ import type { TrailReader } from "../trail/trailReader";
 import type { ReceivedLogRecord, ReceivedSpanRecord } from "./otlpDecode";
 import { eventIdFor, ownedSessionId, receivedAgentId } from "./receivedIdentity";
 import { jsonTextDepth, valueDepth } from "./receiverGate";
+import { AGENT_AUDIT, ERROR_TYPE, GEN_AI, GEN_AI_OPERATION } from "./genaiAttributes";
 
 /**
  * Received records of one group as trail events (the reverse of genaiMapping.ts; the table is
@@ -23,10 +24,63 @@ const n = (v: unknown): number | undefined => (typeof v === "number" && Number.i
 /** Content deeper than this is not stored as mapped (the trail's JSON functions stop at 1,000). */
 const MAX_CONTENT_DEPTH = 200;
 
-export const serviceOf = (resource: Record<string, unknown>) => s(resource["service.name"]) ?? "agent";
+const serviceOf = (resource: Record<string, unknown>) => s(resource["service.name"]) ?? "agent";
+
+/** The group a span belongs to: its trace, as one sender sends it. */
+export function spanGroup(r: ReceivedSpanRecord): string {
+  return `trace:${r.traceId}:${serviceOf(r.resource)}`;
+}
+
+/** The group of a log record: the Claude Code session (session.id), else its trace, else its service. */
+export function logGroup(r: ReceivedLogRecord): string {
+  const session = s(r.attributes["session.id"]) ?? s(r.resource["session.id"]);
+  if (session) return `session:${serviceOf(r.resource)}:${session}`;
+  if (r.traceId) return `trace:${r.traceId}:${serviceOf(r.resource)}`;
+  return `service:${serviceOf(r.resource)}`;
+}
+
+/** One group's events as planned: what each maps to, in the order things happened. */
+export interface PlannedGroup {
+  group: string;
+  events: EventInput[];
+}
+
+/**
+ * The events of every ready group, mapped against the trail as it is now; a group whose records
+ * cannot be mapped is planned as the records it holds. `fallbacks` gives, for each mapped
+ * event, the record it came from, to write instead when the trail refuses the event.
+ */
+export function planGroups(
+  reader: TrailReader,
+  staged: readonly Staged[],
+  ready: ReadonlySet<string>,
+  rawJson: (raw: unknown) => string | undefined,
+  log: (message: string) => void,
+): { planned: PlannedGroup[]; fallbacks: Map<EventInput, EventInput> } {
+  const planned: PlannedGroup[] = [];
+  const fallbacks = new Map<EventInput, EventInput>();
+  // Each group's records, in one pass over what is staged (not one pass per group).
+  const byGroup = new Map<string, Staged[]>();
+  for (const x of staged) {
+    if (!ready.has(x.group)) continue;
+    const items = byGroup.get(x.group);
+    if (items) items.push(x);
+    else byGroup.set(x.group, [x]);
+  }
+  const mapper = new GroupMapper(reader, rawJson);
+  for (const [group, items] of byGroup) {
+    try {
+      planned.push({ group, events: mapper.eventsOf(group, items, fallbacks) });
+    } catch (err) {
+      log(`could not map the received records of ${group} (${(err as Error).message}): kept as the records they are`);
+      planned.push({ group, events: mapper.unmappedEvents(group, items, (err as Error).message) });
+    }
+  }
+  return { planned, fallbacks };
+}
 
 /** One pass of writing: the trail as it is now, and the session ids given out in this pass. */
-export class GroupMapper {
+class GroupMapper {
   /** Session id → the sender it was given to in this pass (not in the trail yet). */
   private readonly claimed = new Map<string, string>();
 
@@ -44,7 +98,7 @@ export class GroupMapper {
     const service = serviceOf(resource);
     const { id: sessionId, known } = ownedSessionId(group, service, reader, claimed, (id) => reader.getSession(id));
     // The agent: as the spans name it (gen_ai.agent.name), else the sending service; never one of ours.
-    const named = items.map((x) => (x.kind === "span" ? s(x.r.attributes["gen_ai.agent.name"]) : undefined)).find(Boolean);
+    const named = items.map((x) => (x.kind === "span" ? s(x.r.attributes[GEN_AI.agentName]) : undefined)).find(Boolean);
     const agentId = receivedAgentId(named ?? s(resource["service.name"]) ?? "otel-agent");
     const base = { session_id: sessionId, agent_id: agentId, user_id: s(resource["user.email"]) ?? s(resource["user.id"]) ?? "", agent_version: s(resource["service.version"]) ?? null };
     const events: EventInput[] = [];
@@ -106,55 +160,55 @@ export class GroupMapper {
       fallbacks.set(event, kept);
     };
     const spans = ordered.filter((x): x is Extract<Staged, { kind: "span" }> => x.kind === "span").map((x) => x.r);
-    const root = spans.find((r) => op(r) === "invoke_agent") ?? spans.find((r) => !r.parentSpanId);
+    const root = spans.find((r) => op(r) === GEN_AI_OPERATION.invokeAgent) ?? spans.find((r) => !r.parentSpanId);
     if (!started && (root || spans.length)) {
       const at = Math.min(...spans.map((r) => r.startMs));
       const r0 = root ?? spans[0];
       add("session_start", at, {
-        task: s(r0.attributes["agent_audit.task"]) ?? s(r0.attributes["gen_ai.agent.description"]) ?? `${s(r0.attributes["gen_ai.agent.name"]) ?? agentId}: ${r0.name}`,
-        model_id: s(r0.attributes["gen_ai.request.model"]) ?? null,
+        task: s(r0.attributes[AGENT_AUDIT.task]) ?? s(r0.attributes[GEN_AI.agentDescription]) ?? `${s(r0.attributes[GEN_AI.agentName]) ?? agentId}: ${r0.name}`,
+        model_id: s(r0.attributes[GEN_AI.requestModel]) ?? null,
         source: { protocol: "otlp", service: agentId, scope: r0.scope, trace_id: r0.traceId },
-      }, r0.raw, "start", { model_id: s(r0.attributes["gen_ai.request.model"]) ?? null });
+      }, r0.raw, "start", { model_id: s(r0.attributes[GEN_AI.requestModel]) ?? null });
       started = true;
     }
     for (const it of ordered) {
       if (it.kind === "span") {
         const r = it.r;
         const kind = op(r);
-        if (kind === "chat" || kind === "text_completion" || kind === "generate_content") {
+        if (kind === GEN_AI_OPERATION.chat || kind === "text_completion" || kind === "generate_content") {
           step++;
           const a = r.attributes;
           const failed = r.status.code === 2;
           add("llm_call", r.endMs, {
-            request: { model: s(a["gen_ai.request.model"]) ?? null, max_tokens: n(a["gen_ai.request.max_tokens"]) ?? null },
-            response: { model: s(a["gen_ai.response.model"]) ?? null, id: s(a["gen_ai.response.id"]) ?? null, stop_reason: (a["gen_ai.response.finish_reasons"] as string[] | undefined)?.[0] ?? null },
+            request: { model: s(a[GEN_AI.requestModel]) ?? null, max_tokens: n(a[GEN_AI.requestMaxTokens]) ?? null },
+            response: { model: s(a[GEN_AI.responseModel]) ?? null, id: s(a[GEN_AI.responseId]) ?? null, stop_reason: (a[GEN_AI.responseFinishReasons] as string[] | undefined)?.[0] ?? null },
             usage: {
-              input_tokens: n(a["gen_ai.usage.input_tokens"]) ?? 0,
-              output_tokens: n(a["gen_ai.usage.output_tokens"]) ?? 0,
-              cache_read_input_tokens: n(a["gen_ai.usage.cache_read.input_tokens"]) ?? 0,
-              cache_creation_input_tokens: n(a["gen_ai.usage.cache_creation.input_tokens"]) ?? 0,
+              input_tokens: n(a[GEN_AI.usageInputTokens]) ?? 0,
+              output_tokens: n(a[GEN_AI.usageOutputTokens]) ?? 0,
+              cache_read_input_tokens: n(a[GEN_AI.usageCacheReadInputTokens]) ?? 0,
+              cache_creation_input_tokens: n(a[GEN_AI.usageCacheCreationInputTokens]) ?? 0,
             },
             latency_ms: Math.round(r.endMs - r.startMs),
-            output_text: textOf(a["gen_ai.output.messages"]),
-            ...(failed ? { error: { type: s(a["error.type"]) ?? "error", message: r.status.message } } : {}),
-          }, r.raw, `span:${r.spanId}`, { model_id: s(a["gen_ai.request.model"]) ?? null });
-        } else if (kind === "execute_tool") {
+            output_text: textOf(a[GEN_AI.outputMessages]),
+            ...(failed ? { error: { type: s(a[ERROR_TYPE]) ?? "error", message: r.status.message } } : {}),
+          }, r.raw, `span:${r.spanId}`, { model_id: s(a[GEN_AI.requestModel]) ?? null });
+        } else if (kind === GEN_AI_OPERATION.executeTool) {
           if (step === 0) step = 1;
           const a = r.attributes;
-          const tool = s(a["gen_ai.tool.name"]) ?? r.name.replace(/^execute_tool\s*/, "") ?? "tool";
+          const tool = s(a[GEN_AI.toolName]) ?? r.name.replace(/^execute_tool\s*/, "") ?? "tool";
           const callId = eventIdFor(sessionId, r.spanId, "call");
-          add("tool_call", r.startMs, { tool_name: tool, tool_use_id: s(a["gen_ai.tool.call.id"]) ?? null, input: jsonOf(a["gen_ai.tool.call.arguments"]) ?? null, requires_approval: false }, r.raw, `span:${r.spanId}:call`);
+          add("tool_call", r.startMs, { tool_name: tool, tool_use_id: s(a[GEN_AI.toolCallId]) ?? null, input: jsonOf(a[GEN_AI.toolCallArguments]) ?? null, requires_approval: false }, r.raw, `span:${r.spanId}:call`);
           events[events.length - 1].event_id = callId;
-          for (const e of r.events.filter((x) => x.name === "agent_audit.approval" || x.name.endsWith(".approval"))) {
-            add("approval", e.timeMs, { tool_name: tool, decision: s(e.attributes["agent_audit.approval.decision"]) ?? "unknown", approval_status: s(e.attributes["agent_audit.approval.decision"]) ?? "unknown", approver_id: s(e.attributes["agent_audit.approval.approver_id"]) ?? "" }, r.raw, `span:${r.spanId}:approval:${e.timeMs}`, { parent_event_id: callId });
+          for (const e of r.events.filter((x) => x.name === AGENT_AUDIT.approval || x.name.endsWith(".approval"))) {
+            add("approval", e.timeMs, { tool_name: tool, decision: s(e.attributes[AGENT_AUDIT.approvalDecision]) ?? "unknown", approval_status: s(e.attributes[AGENT_AUDIT.approvalDecision]) ?? "unknown", approver_id: s(e.attributes[AGENT_AUDIT.approvalApproverId]) ?? "" }, r.raw, `span:${r.spanId}:approval:${e.timeMs}`, { parent_event_id: callId });
           }
-          const failed = r.status.code === 2 || a["error.type"] !== undefined;
+          const failed = r.status.code === 2 || a[ERROR_TYPE] !== undefined;
           add("tool_result", r.endMs, {
             tool_name: tool,
-            tool_use_id: s(a["gen_ai.tool.call.id"]) ?? null,
+            tool_use_id: s(a[GEN_AI.toolCallId]) ?? null,
             outcome: failed ? "error" : "success",
             execution_time_ms: Math.round(r.endMs - r.startMs),
-            ...(failed ? { error: { type: s(a["error.type"]) ?? "error", message: r.status.message || "the tool failed" } } : { output: jsonOf(a["gen_ai.tool.call.result"]) ?? null }),
+            ...(failed ? { error: { type: s(a[ERROR_TYPE]) ?? "error", message: r.status.message || "the tool failed" } } : { output: jsonOf(a[GEN_AI.toolCallResult]) ?? null }),
           }, r.raw, `span:${r.spanId}:result`, { parent_event_id: callId });
         } else if (r !== root) {
           add("otel_span", r.startMs, { name: r.name, operation: kind ?? null, duration_ms: Math.round(r.endMs - r.startMs) }, r.raw, `span:${r.spanId}`);
@@ -165,9 +219,9 @@ export class GroupMapper {
     }
     if (root) {
       const failed = root.status.code === 2;
-      const end = s(root.attributes["agent_audit.session.end"]);
+      const end = s(root.attributes[AGENT_AUDIT.sessionEnd]);
       const type = end && /^session_(end|timeout|cancelled|error)$|^replay_diverged$/.test(end) ? end : failed ? "session_error" : "session_end";
-      add(type, Math.max(root.endMs, ...spans.map((r) => r.endMs)), failed ? { error: { type: s(root.attributes["error.type"]) ?? "error", message: root.status.message } } : { outcome: "completed" }, root.raw, `span:${root.spanId}:end`);
+      add(type, Math.max(root.endMs, ...spans.map((r) => r.endMs)), failed ? { error: { type: s(root.attributes[ERROR_TYPE]) ?? "error", message: root.status.message } } : { outcome: "completed" }, root.raw, `span:${root.spanId}:end`);
       events[events.length - 1].step_number = step;
     }
     return events;
@@ -256,7 +310,7 @@ function time(x: Staged): number {
 }
 
 function op(r: ReceivedSpanRecord): string | undefined {
-  return s(r.attributes["gen_ai.operation.name"]) ?? (/^(chat|execute_tool|invoke_agent)\b/.exec(r.name)?.[1]);
+  return s(r.attributes[GEN_AI.operationName]) ?? (/^(chat|execute_tool|invoke_agent)\b/.exec(r.name)?.[1]);
 }
 
 /** A JSON text an attribute carries, parsed; kept as the text when it is not JSON or nested too deep to store as JSON. */

@@ -1,9 +1,24 @@
-import type { SessionDiff, StepSide } from "../trail/sessionDiff";
 import { inputSummary } from "./inputSummary";
 
+/** One session's side of a step: its tool calls. */
+interface StepText {
+  tools: { name: string; input: unknown; outcome: string; errorType: string | null }[];
+}
+
+/**
+ * What the text shows of a session diff (src/trail/sessionDiff.ts makes one). Said here, not
+ * imported: the trail builds on shared code, so shared code does not build on the trail.
+ */
+export interface DiffText {
+  a: { session_id: string; status: string };
+  b: { session_id: string; status: string };
+  rows: { step: number; same: boolean; differences: string[]; a?: StepText; b?: StepText }[];
+  firstDivergence?: number;
+}
+
 /** Two sessions side by side as plain text, aligned by step, the first divergence marked ▶. */
-export function renderSessionDiff(d: SessionDiff): string {
-  const side = (s: StepSide | undefined) =>
+export function renderSessionDiff(d: DiffText): string {
+  const side = (s: StepText | undefined) =>
     s
       ? s.tools.map((t) => `${t.name} ${inputSummary(t.name, t.input, 28)} ${t.outcome === "error" ? `✖ ${t.errorType}` : t.outcome === "success" ? "✔" : "…"}`).join("; ") || "(answer)"
       : "—";

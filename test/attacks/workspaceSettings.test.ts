@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readSettings } from "../../src/extension/settings";
+import { readSettings } from "../../src/extension/settingDefinitions";
 
 /** A WorkspaceConfiguration fake with the user's and the workspace's levels kept apart, as VS Code keeps them. */
 function configuration(user: Record<string, unknown>, workspace: Record<string, unknown>) {

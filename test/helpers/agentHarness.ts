@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { agentConfig } from "../../src/agent/agentDefaults";
-import type { AgentConfig, ApprovalHandler, ProgressEvent, SessionOutcome } from "../../src/agent/agentRunner";
+import type { AgentConfig, ApprovalHandler, ProgressEvent, SessionOutcome } from "../../src/agent/agentTypes";
 import { runAgent } from "../../src/agent/agentRunner";
 import { AnthropicModelClient } from "../../src/agent/anthropicModelClient";
 import { SecretRedactor } from "../../src/agent/secretRedactor";

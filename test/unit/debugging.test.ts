@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import { agentConfig } from "../../src/agent/agentDefaults";
-import type { ApprovalHandler } from "../../src/agent/agentRunner";
+import type { ApprovalHandler } from "../../src/agent/agentTypes";
 import { replaySession } from "../../src/agent/replaySession";
 import { retryToolCall } from "../../src/agent/retryToolCall";
 import { workspaceTools } from "../../src/agent/tools/toolSet";

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { test } from "node:test";
-import type { ApprovalRequest } from "../../src/agent/agentRunner";
+import type { ApprovalRequest } from "../../src/agent/agentTypes";
 import { APPROVE, EDIT, editorApprovalHandler, REJECT, validateJsonObject } from "../../src/extension/approvalFlow";
 import type { ApprovalUi } from "../../src/extension/approvalFlow";
 import type { TrailSource, TreeNode } from "../../src/extension/sessionsTreeModel";
 import { failedCountBadge, SessionsTreeModel } from "../../src/extension/sessionsTreeModel";
-import { readSettings } from "../../src/extension/settings";
+import { readSettings } from "../../src/extension/settingDefinitions";
 import { stepDetailSeqs, toHeader, toStepDetail, toStepSummaries, toTimeSpans } from "../../src/extension/stepDetailsModel";
 import { throttle } from "../../src/extension/throttle";
 import { StoreTrailSource } from "../../src/extension/trailSource";
