@@ -53,6 +53,11 @@ export const KEY_FIELDS = "fingerprint, algorithm, public_key, added_at";
 export const TREE_HEAD_FIELDS = "checkpoint_no, note";
 export const BLOB_FIELDS = "hash, kind, body";
 
+/** A comma-separated column list as names. */
+export function columnsOf(fields: string): string[] {
+  return fields.split(",").map((c) => c.trim());
+}
+
 /** `?, ?, …` for a column list. */
 export function placeholders(columns: readonly string[] | string): string {
   const n = typeof columns === "string" ? columns.split(",").length : columns.length;
