@@ -12,6 +12,7 @@ import { seqListDigest } from "./proofCheck";
 import { checkpointBody, noteVerifierKey, signNote, trailOrigin } from "./signedNote";
 import type { CheckpointSigner } from "./signing";
 import { leafHash, MerkleTree } from "./merkle";
+import { EVENT_RECORD_FIELDS } from "./trailColumns";
 
 export const BUNDLE_FORMAT = "agent-audit-evidence/2";
 
@@ -32,8 +33,6 @@ export interface BundleRequest {
   out: string;
 }
 
-const FIELDS = `seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number, parent_event_id,
-  model_id, system_prompt_hash, agent_version, content`;
 
 /**
  * Writes an evidence bundle an auditor checks without us (see evidenceVerifier.ts):
@@ -58,7 +57,7 @@ export function writeEvidenceBundle(req: BundleRequest): { treeSize: number; eve
   // Other sessions' events within the span: their leaf hashes only (nothing of them disclosed).
   const leaves = new Map<number, Buffer>();
   for (const { db } of req.databases) {
-    const stmt = db.prepare(`SELECT ${FIELDS} FROM events ORDER BY seq`);
+    const stmt = db.prepare(`SELECT ${EVENT_RECORD_FIELDS} FROM events ORDER BY seq`);
     try {
       while (stmt.step()) {
         const e = stmt.getAsObject() as unknown as EventRecord;

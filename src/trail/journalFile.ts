@@ -90,21 +90,3 @@ function isRecord(r: unknown): r is JournalRecord {
   if (typeof o.t === "object" && o.t !== null) return typeof (o.t as { note: unknown }).note === "string";
   return false;
 }
-
-/**
- * What the bytes after the last good record are. Only an incomplete final record (no
- * terminating newline: a write cut short by a crash) is a torn write, which was never
- * acknowledged and may be set aside. Anything else — a complete line that does not parse or
- * does not check, whatever follows it — is corruption of bytes that were fsync'd and
- * acknowledged: it is never cut off. For corruption, `fromSeq`–`toSeq` is the range of events
- * the bad part covers (as far as the lines after it still tell).
- */
-export function classifyLeftover(bytes: Buffer, nextSeq: number): { kind: "torn" } | { kind: "corrupt"; fromSeq: number; toSeq: number } {
-  if (bytes.indexOf(0x0a) < 0) return { kind: "torn" };
-  let toSeq = nextSeq;
-  for (const line of bytes.toString("utf8").split("\n")) {
-    const m = /"seq":(\d+)/.exec(line);
-    if (m && line.startsWith('{"e":')) toSeq = Math.max(toSeq, Number(m[1]));
-  }
-  return { kind: "corrupt", fromSeq: nextSeq, toSeq };
-}

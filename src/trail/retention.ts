@@ -38,7 +38,7 @@ export interface PruneResult {
  * files removed: a crash in between leaves files that verify still checks.
  */
 export async function pruneSegments(store: TrailStore, opts: PruneOptions): Promise<PruneResult> {
-  if (!store.signerKey) throw new TrailError("INVALID_EVENT", "Pruning needs the signing key: the seals of what remains must be signed by it");
+  if (!store.signerKey) throw new TrailError("NO_SIGNING_KEY", "Pruning needs the signing key: the seals of what remains must be signed by it");
   await store.refresh();
   const cutoff = opts.before.toISOString();
   const kept: string[] = [];

@@ -9,6 +9,7 @@ import type { CheckpointSigner } from "./signing";
 import { TrailError } from "./trailErrors";
 import type { SessionSummary } from "./trailQueries";
 import { jsonRows, mergeSummaries, queryAll } from "./trailQueries";
+import { BLOB_FIELDS, CHECKPOINT_COLUMNS, CHECKPOINT_FIELDS, columnsOf, KEY_FIELDS, STORED_EVENT_COLUMNS, tableExists, TREE_HEAD_FIELDS } from "./trailColumns";
 
 /**
  * A trail is a chain of segments. `trail.db` is the active one (held in memory, rewritten,
@@ -104,7 +105,7 @@ export function sealSignatureValid(s: SealRecord, publicKeyPem: string): boolean
 
 /** The seals a segment carries (every earlier segment's), oldest first. */
 export function readSeals(db: Database): SealRecord[] {
-  if (!db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'seals'").length) return [];
+  if (!tableExists(db, "seals")) return [];
   return queryAll<SealRecord>(db, `SELECT ${SEAL_COLUMNS} FROM seals ORDER BY segment_no`);
 }
 
@@ -143,9 +144,9 @@ export function nextActiveDatabase(sql: SqlJsStatic, sealed: Database, segmentNo
     meta.run(["base_seq", String(base.seq)]);
     meta.run(["base_hash", base.hash]);
     meta.free();
-    copy("keys", "fingerprint, algorithm, public_key, added_at");
-    copy("checkpoints", "checkpoint_no, trail_id, seq, head_hash, time, key_fingerprint, signature", "ORDER BY checkpoint_no DESC LIMIT 1");
-    copy("tree_heads", "checkpoint_no, note", "ORDER BY checkpoint_no DESC LIMIT 1");
+    copy("keys", KEY_FIELDS);
+    copy("checkpoints", CHECKPOINT_FIELDS, "ORDER BY checkpoint_no DESC LIMIT 1");
+    copy("tree_heads", TREE_HEAD_FIELDS, "ORDER BY checkpoint_no DESC LIMIT 1");
     copy("seals", SEAL_COLUMNS);
     copy("failure_catalog", "seq, segment_no, session_id, tool_name, error_type, timestamp");
     const failures = sealed.exec(
@@ -192,7 +193,7 @@ function mergedCatalog(sealed: Database, segmentNo: number): CatalogEntry[] {
 const CATALOG_COLUMNS = "session_id, first_seq, last_seq, started_at, ended_at, status, replay_of, task, agent_id, model_id, steps, input_tokens, output_tokens, tool_calls, failed_tool_calls, events, first_segment, last_segment";
 
 export function readCatalog(db: Database): CatalogEntry[] {
-  if (!db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session_catalog'").length) return [];
+  if (!tableExists(db, "session_catalog")) return [];
   return jsonRows<CatalogEntry>(db, CATALOG_COLUMNS, "session_catalog");
 }
 
@@ -253,11 +254,6 @@ export class SegmentFiles {
   }
 }
 
-const STORED_EVENT_COLUMNS = [
-  "seq", "event_id", "session_id", "agent_id", "user_id", "timestamp", "event_type", "step_number",
-  "parent_event_id", "model_id", "system_prompt_hash", "agent_version", "content", "prev_hash", "hash",
-];
-
 /**
  * Copies what the writer committed to `from` (the active segment being sealed) while the
  * seal's worker ran into `next`, the segment that follows it: the events after the sealed
@@ -267,7 +263,7 @@ const STORED_EVENT_COLUMNS = [
  */
 export function carryIntoNextSegment(from: Database, next: Database, w: { afterSeq: number; afterCheckpoint: number; blobs: Iterable<string> }): number {
   // `bulk`: long texts, read as their bytes and written back as TEXT (the same bytes), which
-  // spares sql.js decoding and re-encoding them in JavaScript (see TrailStore.prepareStatements).
+  // spares sql.js decoding and re-encoding them in JavaScript (see segmentDatabase.ts prepareStatements).
   const copy = (table: string, columns: string[], where: string, paramSets: SqlValue[][], verb = "INSERT", bulk: string[] = []): number => {
     const read = from.prepare(`SELECT ${columns.map((c) => (bulk.includes(c) ? `CAST(${c} AS BLOB)` : c)).join(", ")} FROM ${table} ${where}`);
     const write = next.prepare(`${verb} INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((c) => (bulk.includes(c) ? "CAST(? AS TEXT)" : "?")).join(", ")})`);
@@ -289,11 +285,11 @@ export function carryIntoNextSegment(from: Database, next: Database, w: { afterS
   };
   next.exec("BEGIN");
   try {
-    const events = copy("events", STORED_EVENT_COLUMNS, "WHERE seq > ? ORDER BY seq", [[w.afterSeq]], "INSERT", ["content"]);
-    copy("blobs", ["hash", "kind", "body"], "WHERE hash = ?", [...w.blobs].map((h) => [h]), "INSERT OR IGNORE", ["body"]);
-    copy("keys", ["fingerprint", "algorithm", "public_key", "added_at"], "", [[]], "INSERT OR IGNORE");
-    copy("checkpoints", ["checkpoint_no", "trail_id", "seq", "head_hash", "time", "key_fingerprint", "signature"], "WHERE checkpoint_no > ? ORDER BY checkpoint_no", [[w.afterCheckpoint]]);
-    copy("tree_heads", ["checkpoint_no", "note"], "WHERE checkpoint_no > ? ORDER BY checkpoint_no", [[w.afterCheckpoint]], "INSERT OR IGNORE");
+    const events = copy("events", [...STORED_EVENT_COLUMNS], "WHERE seq > ? ORDER BY seq", [[w.afterSeq]], "INSERT", ["content"]);
+    copy("blobs", columnsOf(BLOB_FIELDS), "WHERE hash = ?", [...w.blobs].map((h) => [h]), "INSERT OR IGNORE", ["body"]);
+    copy("keys", columnsOf(KEY_FIELDS), "", [[]], "INSERT OR IGNORE");
+    copy("checkpoints", [...CHECKPOINT_COLUMNS], "WHERE checkpoint_no > ? ORDER BY checkpoint_no", [[w.afterCheckpoint]]);
+    copy("tree_heads", columnsOf(TREE_HEAD_FIELDS), "WHERE checkpoint_no > ? ORDER BY checkpoint_no", [[w.afterCheckpoint]], "INSERT OR IGNORE");
     copy("merkle_state", ["checkpoint_no", "size", "nodes"], "WHERE checkpoint_no > ?", [[w.afterCheckpoint]]);
     next.exec("COMMIT");
     return events;

@@ -1,33 +1,22 @@
-import type { Database, SqlValue } from "sql.js";
+import type { Database } from "sql.js";
 import type { EventRecord } from "./eventTypes";
 import { canonicalEventText } from "./hashChain";
 import { leafHash, MerkleFrontier, MerkleTree } from "./merkle";
+import { EVENT_RECORD_FIELDS, eventRecordOfRow } from "./trailColumns";
 
 /** The Merkle leaf of an event: SHA-256(0x00 ‖ its canonical text, the bytes its hash covers). */
 export function eventLeaf(e: EventRecord): Buffer {
   return leafHash(canonicalEventText(e));
 }
 
-const EVENT_FIELDS = `seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number, parent_event_id,
-  model_id, system_prompt_hash, agent_version, content`;
-
-/** An EVENT_FIELDS row as the record its hash and leaf cover. */
-function rowToRecord(r: SqlValue[]): EventRecord {
-  return {
-    seq: Number(r[0]), event_id: r[1] as string, session_id: r[2] as string, agent_id: r[3] as string, user_id: r[4] as string,
-    timestamp: r[5] as string, event_type: r[6] as string, step_number: Number(r[7]), parent_event_id: r[8] as string | null,
-    model_id: r[9] as string | null, system_prompt_hash: r[10] as string | null, agent_version: r[11] as string | null, content: String(r[12]),
-  };
-}
-
 /** The Merkle tree of a trail's first `upTo` events (all by default), read in seq order. */
 export function buildTrailTree(db: Database, upTo = Number.MAX_SAFE_INTEGER): MerkleTree {
   const tree = new MerkleTree();
-  const stmt = db.prepare(`SELECT ${EVENT_FIELDS} FROM events WHERE seq <= ? ORDER BY seq`);
+  const stmt = db.prepare(`SELECT ${EVENT_RECORD_FIELDS} FROM events WHERE seq <= ? ORDER BY seq`);
   try {
     stmt.bind([upTo]);
     // Positional rows: getAsObject() costs more than hashing the event.
-    while (stmt.step()) tree.append(eventLeaf(rowToRecord(stmt.get())));
+    while (stmt.step()) tree.append(eventLeaf(eventRecordOfRow(stmt.get())));
   } finally {
     stmt.free();
   }
@@ -62,10 +51,10 @@ export class RunningTree {
   current(): MerkleFrontier {
     if (!this.frontier) {
       const f = this.base();
-      const stmt = this.db().prepare(`SELECT ${EVENT_FIELDS} FROM events WHERE seq > ? ORDER BY seq`);
+      const stmt = this.db().prepare(`SELECT ${EVENT_RECORD_FIELDS} FROM events WHERE seq > ? ORDER BY seq`);
       try {
         stmt.bind([f.size]);
-        while (stmt.step()) f.append(eventLeaf(rowToRecord(stmt.get())));
+        while (stmt.step()) f.append(eventLeaf(eventRecordOfRow(stmt.get())));
       } finally {
         stmt.free();
       }

@@ -1,6 +1,7 @@
 import type { Database, SqlValue } from "sql.js";
 import type { StoredEvent } from "./eventTypes";
 import { SESSION_SUMMARY_COLUMNS } from "./schema";
+import { STORED_EVENT_FIELDS } from "./trailColumns";
 
 /** An event row as queries return it: the stored fields plus the derived filter columns. */
 export interface TrailEventRow extends StoredEvent {
@@ -38,8 +39,7 @@ export interface SessionSummary {
   events: number;
 }
 
-const EVENT_COLUMNS = `seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number,
-  parent_event_id, model_id, system_prompt_hash, agent_version, content, prev_hash, hash, tool_name, outcome,
+const EVENT_COLUMNS = `${STORED_EVENT_FIELDS}, tool_name, outcome,
   error_type, input_tokens, output_tokens, latency_ms, execution_time_ms, requires_approval, approval_status, approver_id`;
 
 /** Runs a query and returns its rows as plain objects. */

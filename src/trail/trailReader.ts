@@ -11,9 +11,8 @@ import {
   sessionsChangedAfter, sessionsMatchingText, sessionSummaryAfter,
 } from "./trailQueries";
 import type { TrailStore } from "./trailStore";
+import { placeholders, STORED_EVENT_COLUMNS, STORED_EVENT_FIELDS } from "./trailColumns";
 
-const STORED_COLUMNS = `seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number,
-  parent_event_id, model_id, system_prompt_hash, agent_version, content, prev_hash, hash`;
 
 /**
  * Reads a trail across its segments: the session list and lookups come from the active
@@ -101,13 +100,13 @@ export class TrailReader {
       for (const r of meta) db.run("INSERT INTO meta (key, value) VALUES (?, ?)", r);
       // Opened one at a time: the segment cache holds only two.
       const sources: (() => Database)[] = [...seals.map((s) => () => this.store.segment(s)), ...(inActive ? [() => this.active] : [])];
-      const insEvent = db.prepare(`INSERT INTO events (${STORED_COLUMNS}) VALUES (${STORED_COLUMNS.split(",").map(() => "?").join(", ")})`);
+      const insEvent = db.prepare(`INSERT INTO events (${STORED_EVENT_FIELDS}) VALUES (${placeholders(STORED_EVENT_COLUMNS)})`);
       const insBlob = db.prepare("INSERT OR IGNORE INTO blobs (hash, kind, body) VALUES (?, ?, ?)");
       try {
         for (const open of sources) {
           const src = open();
           const marks = sessionIds.map(() => "?").join(", ");
-          for (const r of src.exec(`SELECT ${STORED_COLUMNS} FROM events WHERE session_id IN (${marks}) ORDER BY seq`, sessionIds)[0]?.values ?? []) insEvent.run(r);
+          for (const r of src.exec(`SELECT ${STORED_EVENT_FIELDS} FROM events WHERE session_id IN (${marks}) ORDER BY seq`, sessionIds)[0]?.values ?? []) insEvent.run(r);
           for (const r of src.exec("SELECT hash, kind, body FROM blobs")[0]?.values ?? []) insBlob.run(r);
         }
       } finally {

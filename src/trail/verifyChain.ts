@@ -1,6 +1,7 @@
 import type { Database } from "sql.js";
 import type { EventRecord } from "./eventTypes";
 import { GENESIS_HASH, canonicalEventText, hashOfCanonical, sha256Hex } from "./hashChain";
+import { eventRecordOfRow, STORED_EVENT_FIELDS } from "./trailColumns";
 
 export type FindingCategory =
   | "HASH_MISMATCH" // an event's fields no longer hash to its stored hash: it was altered
@@ -67,8 +68,7 @@ export function walkChain(
   from: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH },
 ) {
   const stmt = db.prepare(
-    `SELECT seq, event_id, session_id, agent_id, user_id, timestamp, event_type, step_number, parent_event_id,
-            model_id, system_prompt_hash, agent_version, content, prev_hash, hash FROM events ORDER BY seq`,
+    `SELECT ${STORED_EVENT_FIELDS} FROM events ORDER BY seq`,
   );
   let expected = from.seq + 1;
   let prevStored = from.hash;
@@ -76,12 +76,7 @@ export function walkChain(
   try {
     while (stmt.step()) {
       const r = stmt.get();
-      const e: EventRecord = {
-        seq: Number(r[0]), event_id: r[1] as string, session_id: r[2] as string, agent_id: r[3] as string,
-        user_id: r[4] as string, timestamp: r[5] as string, event_type: r[6] as string, step_number: Number(r[7]),
-        parent_event_id: r[8] as string | null, model_id: r[9] as string | null, system_prompt_hash: r[10] as string | null,
-        agent_version: r[11] as string | null, content: String(r[12]),
-      };
+      const e: EventRecord = eventRecordOfRow(r);
       const storedPrev = String(r[13]);
       const stored = String(r[14]);
       events++;

@@ -6,12 +6,13 @@ import { anchorPathFor, readAnchor } from "./anchorFile";
 import { GENESIS_HASH } from "./hashChain";
 import type { AcceptedFindings, PinFiles } from "./pins";
 import { sealSignatureValid } from "./segments";
-import type { Checkpoint, PublicKeyRecord } from "./signing";
+import type { PublicKeyRecord } from "./signing";
 import { checkpointSignatureValid, fingerprintOf } from "./signing";
 import { TrailError } from "./trailErrors";
 import type { TrailStore } from "./trailStore";
 import type { Finding } from "./verifyChain";
 import { walkChain } from "./verifyChain";
+import { readCheckpoints } from "./trailColumns";
 
 /** Above this, the active segment's chain is not re-walked at open (a trail from before segments). */
 const MAX_WALK_BYTES = 64 * 1024 * 1024;
@@ -59,7 +60,7 @@ export function writerFindings(store: TrailStore, trusted: PublicKeyRecord[], an
   }
 
   // The active segment: every hash and link recomputed, its checkpoints against them.
-  const checkpoints = readCheckpoints(store);
+  const checkpoints = readCheckpoints(store.database);
   const hashAt = new Map<number, string>();
   if (store.activeSegmentBytes <= MAX_WALK_BYTES) {
     walkChain(db, new Set(checkpoints.map((c) => c.seq)), hashAt, add, undefined, base);
@@ -119,8 +120,3 @@ export function writerGate(trust: { trustedKeys(): PublicKeyRecord[]; anchorsDir
   };
 }
 
-function readCheckpoints(store: TrailStore): Checkpoint[] {
-  return (store.database.exec("SELECT checkpoint_no, trail_id, seq, head_hash, time, key_fingerprint, signature FROM checkpoints ORDER BY checkpoint_no")[0]?.values ?? []).map((r) => ({
-    checkpoint_no: Number(r[0]), trail_id: String(r[1]), seq: Number(r[2]), head_hash: String(r[3]), time: String(r[4]), key_fingerprint: String(r[5]), signature: String(r[6]),
-  }));
-}
