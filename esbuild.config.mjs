@@ -1,6 +1,6 @@
 // Builds what ships: the CLI (dist/cli.js), the extension host bundle (dist/extension.js,
 // CommonJS, `vscode` external), the webview bundle (dist/webview/), and the sql.js WASM file
-// (loaded from disk by src/trail/sqlEngine.ts, never fetched). `--watch` rebuilds on change.
+// (loaded from disk by src/trail/store/sqlEngine.ts, never fetched). `--watch` rebuilds on change.
 import * as esbuild from "esbuild";
 import * as fs from "node:fs";
 
@@ -22,7 +22,7 @@ const builds = [
   // map and not minified, so an auditor can read the one file that decides.
   {
     ...common,
-    entryPoints: ["src/trail/verifyBundleEntry.ts"],
+    entryPoints: ["src/trail/evidence/verifyBundleEntry.ts"],
     outfile: "dist/verify-bundle.js",
     sourcemap: false,
     banner: { js: "#!/usr/bin/env node\n// Agent Audit Trail evidence verifier: node verify-bundle.js [bundle folder] --key VKEY [--anchor FILE]. Uses Node's built-in crypto only." },
@@ -30,10 +30,10 @@ const builds = [
 ];
 builds.push(
   { ...common, entryPoints: ["src/extension/extension.ts"], outfile: "dist/extension.js", external: ["vscode"] },
-  // Verification in a worker thread: it reads every sealed segment (src/trail/verifyOffThread.ts).
-  { ...common, entryPoints: ["src/trail/verifyWorker.ts"], outfile: "dist/verifyWorker.js" },
-  // A seal's file write, hash and catalog in a worker thread (src/trail/sealJob.ts).
-  { ...common, entryPoints: ["src/trail/sealWorker.ts"], outfile: "dist/sealWorker.js" },
+  // Verification in a worker thread: it reads every sealed segment (src/trail/integrity/verifyOffThread.ts).
+  { ...common, entryPoints: ["src/trail/integrity/verifyWorker.ts"], outfile: "dist/verifyWorker.js" },
+  // A seal's file write, hash and catalog in a worker thread (src/trail/store/sealJob.ts).
+  { ...common, entryPoints: ["src/trail/store/sealWorker.ts"], outfile: "dist/sealWorker.js" },
   // The webview runs in a browser sandbox: its own bundle, no Node.
   { entryPoints: ["src/webview/stepDetails.ts"], outfile: "dist/webview/stepDetails.js", bundle: true, platform: "browser", format: "iife", target: "es2022", sourcemap: true, logLevel: "warning" },
 );

@@ -1,4 +1,4 @@
-import { sessionEvents } from "../src/trail/trailQueries";
+import { sessionEvents } from "../src/trail/reading/trailQueries";
 import { benchSession } from "./benchRun";
 
 /**

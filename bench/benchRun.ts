@@ -6,7 +6,7 @@ import { runAgent } from "../src/agent/agentRunner";
 import { AnthropicModelClient } from "../src/agent/anthropicModelClient";
 import { SecretRedactor } from "../src/agent/secretRedactor";
 import { workspaceTools } from "../src/agent/tools/toolSet";
-import { TrailStore } from "../src/trail/trailStore";
+import { TrailStore } from "../src/trail/store/trailStore";
 import { FakeAnthropicServer } from "../test/fakeAnthropic/fakeAnthropicServer";
 import type { Turn } from "../test/fakeAnthropic/scenario";
 

@@ -1,11 +1,11 @@
 import * as path from "node:path";
-import { writeEvidenceBundle } from "../src/trail/evidenceBundle";
-import { verifyBundle } from "../src/trail/evidenceVerifier";
-import { noteVerifierKey, trailOrigin } from "../src/trail/signedNote";
-import { parseVerifierKey } from "../src/trail/c2spNote";
-import { TrailReader } from "../src/trail/trailReader";
-import { TrailStore } from "../src/trail/trailStore";
-import { TrustStore } from "../src/trail/trustStore";
+import { writeEvidenceBundle } from "../src/trail/evidence/evidenceBundle";
+import { verifyBundle } from "../src/trail/evidence/evidenceVerifier";
+import { noteVerifierKey, trailOrigin } from "../src/trail/integrity/signedNote";
+import { parseVerifierKey } from "../src/trail/integrity/c2spNote";
+import { TrailReader } from "../src/trail/reading/trailReader";
+import { TrailStore } from "../src/trail/store/trailStore";
+import { TrustStore } from "../src/trail/trust/trustStore";
 import { appendLinked, sessionEvents } from "../test/helpers/bigSession";
 import { benchDir, median } from "./benchRun";
 

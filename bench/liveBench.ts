@@ -4,9 +4,9 @@ import { SecretRedactor } from "../src/agent/secretRedactor";
 import { SessionsTreeModel } from "../src/extension/sessionsTreeModel";
 import { toHeader, toStepSummaries } from "../src/extension/stepDetailsModel";
 import { StoreTrailSource } from "../src/extension/trailSource";
-import { canonicalJson } from "../src/trail/canonicalJson";
-import { sessionEvents as trailSessionEvents } from "../src/trail/trailQueries";
-import { TrailStore } from "../src/trail/trailStore";
+import { canonicalJson } from "../src/trail/integrity/canonicalJson";
+import { sessionEvents as trailSessionEvents } from "../src/trail/reading/trailQueries";
+import { TrailStore } from "../src/trail/store/trailStore";
 import { appendLinked, sessionEvents } from "../test/helpers/bigSession";
 import { benchDir, benchSession, median } from "./benchRun";
 

@@ -1,12 +1,12 @@
 // Opens a trail in a fresh process (cold: engine load included) and reports time, memory
 // and the time to verify the whole chain. Used by bench.ts.
-import { TrailStore } from "../src/trail/trailStore";
-import { loadSqlEngine } from "../src/trail/sqlEngine";
-import { verifyTrail } from "../src/trail/verifyTrail";
-import type { EventRecord } from "../src/trail/eventTypes";
-import { canonicalEventText } from "../src/trail/hashChain";
-import { leafHash, MerkleTree } from "../src/trail/merkle";
-import { TrailReader } from "../src/trail/trailReader";
+import { TrailStore } from "../src/trail/store/trailStore";
+import { loadSqlEngine } from "../src/trail/store/sqlEngine";
+import { verifyTrail } from "../src/trail/integrity/verifyTrail";
+import type { EventRecord } from "../src/trail/store/eventTypes";
+import { canonicalEventText } from "../src/trail/integrity/hashChain";
+import { leafHash, MerkleTree } from "../src/trail/integrity/merkle";
+import { TrailReader } from "../src/trail/reading/trailReader";
 
 async function main(): Promise<void> {
   const t0 = performance.now();

@@ -2,9 +2,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import type { EventInput } from "../src/trail/eventTypes";
-import { ed25519Signer, generateSigningKey } from "../src/trail/signing";
-import { DEFAULT_SEAL_BYTES, TrailStore } from "../src/trail/trailStore";
+import type { EventInput } from "../src/trail/store/eventTypes";
+import { ed25519Signer, generateSigningKey } from "../src/trail/trust/signing";
+import { DEFAULT_SEAL_BYTES, TrailStore } from "../src/trail/store/trailStore";
 import { appendLinked, sessionEvents } from "../test/helpers/bigSession";
 import { benchDir, median } from "./benchRun";
 

@@ -1,9 +1,9 @@
 // Opens a trail in a fresh process (cold: engine load included) the way the extension does
 // for its first paint, or verifies it, and reports time and memory. Used by scaleBench.ts.
 import * as fs from "node:fs";
-import { TrailReader } from "../src/trail/trailReader";
-import { TrailStore } from "../src/trail/trailStore";
-import { verifyTrail } from "../src/trail/verifyTrail";
+import { TrailReader } from "../src/trail/reading/trailReader";
+import { TrailStore } from "../src/trail/store/trailStore";
+import { verifyTrail } from "../src/trail/integrity/verifyTrail";
 
 async function main(): Promise<void> {
   const [mode, file] = process.argv.slice(2);

@@ -2,10 +2,10 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { EventInput } from "../src/trail/eventTypes";
-import { encodeRecord } from "../src/trail/journalFile";
-import { ed25519Signer, generateSigningKey } from "../src/trail/signing";
-import { TrailStore } from "../src/trail/trailStore";
+import type { EventInput } from "../src/trail/store/eventTypes";
+import { encodeRecord } from "../src/trail/store/journalFile";
+import { ed25519Signer, generateSigningKey } from "../src/trail/trust/signing";
+import { TrailStore } from "../src/trail/store/trailStore";
 import { benchDir, median } from "./benchRun";
 
 /** Checkpoints as in real use: signed every 100 events. */

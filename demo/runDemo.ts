@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { FakeAnthropicServer } from "../test/fakeAnthropic/fakeAnthropicServer";
 import type { Scenario } from "../test/fakeAnthropic/scenario";
-import { TrustStore } from "../src/trail/trustStore";
+import { TrustStore } from "../src/trail/trust/trustStore";
 
 const repo = path.resolve(__dirname, "..", "..");
 const cli = path.join(repo, "dist", "cli.js");

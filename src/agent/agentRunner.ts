@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { canonicalJson } from "../trail/canonicalJson";
-import type { BlobInput, StoredEvent } from "../trail/eventTypes";
-import { conversationLink } from "../trail/conversation";
-import { sha256Hex } from "../trail/hashChain";
+import { canonicalJson } from "../trail/integrity/canonicalJson";
+import type { BlobInput, StoredEvent } from "../trail/store/eventTypes";
+import { conversationLink } from "../trail/reading/conversation";
+import { sha256Hex } from "../trail/integrity/hashChain";
 import type { ApprovalDecision, RunRequest, SessionOutcome, SessionStatus, Totals } from "./agentTypes";
 import { ReplayDivergedError } from "./agentTypes";
 import { askApproval } from "./approvals";
@@ -260,7 +260,7 @@ class AgentSession {
   }
 
   /**
-   * The conversation sent, as one hash (src/trail/conversation.ts): the messages added since
+   * The conversation sent, as one hash (src/trail/reading/conversation.ts): the messages added since
    * the last call are linked onto the previous conversation hash, so the record stays the
    * same size however long the session runs. Returns the blobs not stored yet (each once).
    */

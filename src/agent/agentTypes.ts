@@ -1,6 +1,6 @@
 import type { Database } from "sql.js";
-import type { EventInput, StoredEvent } from "../trail/eventTypes";
-import type { TrailEventRow } from "../trail/trailQueries";
+import type { EventInput, StoredEvent } from "../trail/store/eventTypes";
+import type { TrailEventRow } from "../trail/reading/trailQueries";
 import type { ModelClient } from "./modelClient";
 import type { SecretRedactor } from "./secretRedactor";
 import type { ToolExecution } from "./toolExecution";

@@ -1,5 +1,5 @@
 import type { Database } from "sql.js";
-import { queryAll } from "../trail/trailQueries";
+import { queryAll } from "../trail/reading/trailQueries";
 
 /**
  * Whether a session, or one event of it, was received from another agent (over OTLP) rather

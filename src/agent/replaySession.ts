@@ -1,5 +1,5 @@
-import { getBlob, sessionEvents } from "../trail/trailQueries";
-import type { TrailEventRow } from "../trail/trailQueries";
+import { getBlob, sessionEvents } from "../trail/reading/trailQueries";
+import type { TrailEventRow } from "../trail/reading/trailQueries";
 import type { ReplayOutcome, ReplayRequest } from "./agentTypes";
 import { ReplayDivergedError } from "./agentTypes";
 import { runAgent } from "./agentRunner";

@@ -1,8 +1,8 @@
 import type { Database } from "sql.js";
-import type { TrailEventRow } from "../trail/trailQueries";
-import { getEvent, getEventWithLinks } from "../trail/trailQueries";
-import { TrailReader } from "../trail/trailReader";
-import type { TrailStore } from "../trail/trailStore";
+import type { TrailEventRow } from "../trail/reading/trailQueries";
+import { getEvent, getEventWithLinks } from "../trail/reading/trailQueries";
+import { TrailReader } from "../trail/reading/trailReader";
+import type { TrailStore } from "../trail/store/trailStore";
 import type { AgentConfig, ApprovalHandler, RetryRequest, RetryResult } from "./agentTypes";
 import type { ApprovalRecord } from "./approvals";
 import { askApproval } from "./approvals";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { nestingDepth } from "../trail/canonicalJson";
+import { nestingDepth } from "../trail/integrity/canonicalJson";
 import type { ModelResponse, ResponseBlock } from "./modelClient";
 
 /**

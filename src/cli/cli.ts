@@ -1,4 +1,4 @@
-import { TrailError } from "../trail/trailErrors";
+import { TrailError } from "../trail/store/trailErrors";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ParsedArgs } from "./cliArgs";

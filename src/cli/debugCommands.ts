@@ -1,19 +1,19 @@
 import { agentConfig } from "../agent/agentDefaults";
 import type { AgentConfig, ApprovalHandler } from "../agent/agentTypes";
-import type { TrailStore } from "../trail/trailStore";
+import type { TrailStore } from "../trail/store/trailStore";
 import { inputSummary } from "../shared/inputSummary";
 import { replaySession } from "../agent/replaySession";
 import { recordedToolCall, retryAsAgent } from "../agent/retryToolCall";
 import { SecretRedactor } from "../agent/secretRedactor";
 import { workspaceTools } from "../agent/tools/toolSet";
-import { sessionEvents } from "../trail/trailQueries";
+import { sessionEvents } from "../trail/reading/trailQueries";
 import { redactionMarkers } from "../agent/toolExecution";
-import { diffSessions } from "../trail/sessionDiff";
+import { diffSessions } from "../trail/reading/sessionDiff";
 import { renderSessionDiff } from "../shared/diffText";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, stringFlag } from "./cliArgs";
 import { approvalsFor, approveModeFrom, cancelOnSigint, printProgress } from "./runAgentCommand";
-import { TrailReader } from "../trail/trailReader";
+import { TrailReader } from "../trail/reading/trailReader";
 import { firstLine, formatMs, formatTokens } from "./textFormat";
 import { openTrailForReading, openTrailForWriting, resolveSession, workspaceFrom } from "./trailLocation";
 

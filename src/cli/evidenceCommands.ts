@@ -1,17 +1,17 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { anchorPathFor, readAnchor } from "../trail/anchorFile";
-import { writeEvidenceBundle } from "../trail/evidenceBundle";
-import type { VerifierKey } from "../trail/c2spNote";
-import type { VerifyBundleOptions } from "../trail/evidenceVerifier";
-import { printVerdict, readAnchorArgument, readKeyArgument, verifyBundle } from "../trail/evidenceVerifier";
-import { noteVerifierKey, rawEd25519, trailOrigin } from "../trail/signedNote";
-import { sessionEvents } from "../trail/trailQueries";
-import { openForVerifying, verifyOpenTrail } from "../trail/verifyAtLocation";
-import { unvouchedAmong } from "../trail/provenanceRanges";
+import { anchorPathFor, readAnchor } from "../trail/trust/anchorFile";
+import { writeEvidenceBundle } from "../trail/evidence/evidenceBundle";
+import type { VerifierKey } from "../trail/integrity/c2spNote";
+import type { VerifyBundleOptions } from "../trail/evidence/evidenceVerifier";
+import { printVerdict, readAnchorArgument, readKeyArgument, verifyBundle } from "../trail/evidence/evidenceVerifier";
+import { noteVerifierKey, rawEd25519, trailOrigin } from "../trail/integrity/signedNote";
+import { sessionEvents } from "../trail/reading/trailQueries";
+import { openForVerifying, verifyOpenTrail } from "../trail/integrity/verifyAtLocation";
+import { unvouchedAmong } from "../trail/integrity/provenanceRanges";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, intFlag, listFlag, stringFlag } from "./cliArgs";
-import { TrailReader } from "../trail/trailReader";
+import { TrailReader } from "../trail/reading/trailReader";
 import { resolveSession, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
 import { plural } from "../shared/plural";
 import { shellQuote } from "../shared/shellQuote";
@@ -20,7 +20,7 @@ export const EVIDENCE_FLAGS = { values: ["workspace", "out", "from", "to", "anch
 
 /**
  * `agent-audit evidence <session-id | --from SEQ --to SEQ> --out DIR`: a bundle an auditor
- * checks with the standalone verifier inside it (see src/trail/evidenceBundle.ts). Only a
+ * checks with the standalone verifier inside it (see src/trail/evidence/evidenceBundle.ts). Only a
  * trail that verifies is exported: proofs about a damaged trail would prove the damage.
  */
 export async function evidenceCommand(args: ParsedArgs): Promise<number> {

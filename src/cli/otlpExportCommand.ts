@@ -3,7 +3,7 @@ import { deliverSessions } from "../otel/otlpDelivery";
 import type { SessionSelection } from "../otel/otlpDelivery";
 import { OtlpExportError } from "../otel/otlpExport";
 import type { OtlpProtocol } from "../otel/otlpExport";
-import { TrailReader } from "../trail/trailReader";
+import { TrailReader } from "../trail/reading/trailReader";
 import { plural } from "../shared/plural";
 import type { ParsedArgs } from "./cliArgs";
 import { listFlag, stringFlag, UsageError } from "./cliArgs";

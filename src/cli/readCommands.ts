@@ -1,18 +1,18 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { inputSummary } from "../shared/inputSummary";
-import { sessionEvents } from "../trail/trailQueries";
-import { TrailReader } from "../trail/trailReader";
-import type { TrailEventRow } from "../trail/trailQueries";
-import { ANCHOR_FORMAT, anchorPathFor } from "../trail/anchorFile";
+import { sessionEvents } from "../trail/reading/trailQueries";
+import { TrailReader } from "../trail/reading/trailReader";
+import type { TrailEventRow } from "../trail/reading/trailQueries";
+import { ANCHOR_FORMAT, anchorPathFor } from "../trail/trust/anchorFile";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, stringFlag } from "./cliArgs";
 import { plural } from "../shared/plural";
 import { renderSession } from "./sessionText";
 import { content, firstLine, formatTokens, table } from "./textFormat";
 import { openTrailForReading, openTrailForWriting, resolveSession, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
-import { verifyAtLocation } from "../trail/verifyAtLocation";
-import { TrailStore } from "../trail/trailStore";
+import { verifyAtLocation } from "../trail/integrity/verifyAtLocation";
+import { TrailStore } from "../trail/store/trailStore";
 import { otlpExportCommand } from "./otlpExportCommand";
 
 export const READ_FLAGS = { values: ["workspace", "format", "out", "anchor", "since", "archive"], booleans: ["json", "print", "strict"] };

@@ -1,6 +1,6 @@
-import type { SessionSummary, TrailEventRow } from "../trail/trailQueries";
+import type { SessionSummary, TrailEventRow } from "../trail/reading/trailQueries";
 import { inputSummary } from "../shared/inputSummary";
-import { TERMINAL_EVENT_TYPES } from "../trail/eventTypes";
+import { TERMINAL_EVENT_TYPES } from "../trail/store/eventTypes";
 import { plural } from "../shared/plural";
 import { content, firstLine, formatMs, formatTokens } from "./textFormat";
 

@@ -1,4 +1,4 @@
-import type { TrailEventRow } from "../trail/trailQueries";
+import type { TrailEventRow } from "../trail/reading/trailQueries";
 
 /** First line of a text, cut to `max` characters. */
 export function firstLine(text: string | null | undefined, max = 60): string {

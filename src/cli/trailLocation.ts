@@ -1,12 +1,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { filePinKeeper } from "../trail/pinKeeper";
-import { writerGate } from "../trail/writerGate";
-import { TrustStore } from "../trail/trustStore";
-import { TrailError } from "../trail/trailErrors";
-import type { OpenReport } from "../trail/trailStore";
-import { TrailStore } from "../trail/trailStore";
-import type { TrailReader } from "../trail/trailReader";
+import { filePinKeeper } from "../trail/trust/pinKeeper";
+import { writerGate } from "../trail/store/writerGate";
+import { TrustStore } from "../trail/trust/trustStore";
+import { TrailError } from "../trail/store/trailErrors";
+import type { OpenReport } from "../trail/store/trailStore";
+import { TrailStore } from "../trail/store/trailStore";
+import type { TrailReader } from "../trail/reading/trailReader";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError } from "./cliArgs";
 

@@ -2,15 +2,15 @@ import * as fs from "node:fs";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, stringFlag } from "./cliArgs";
 import { openTrailForWriting, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
-import { advancePin, canonicalLocation } from "../trail/pins";
-import { verifyAtLocation } from "../trail/verifyAtLocation";
+import { advancePin, canonicalLocation } from "../trail/trust/pins";
+import { verifyAtLocation } from "../trail/integrity/verifyAtLocation";
 import { plural } from "../shared/plural";
 
 export const TRUST_FLAGS = { values: ["workspace"], booleans: ["json"] };
 
 /**
  * `agent-audit trust add FILE | list | forget [--workspace DIR] | rotate-key`: the user's
- * trust store, shared with the extension (see src/trail/trustStore.ts).
+ * trust store, shared with the extension (see src/trail/trust/trustStore.ts).
  */
 export async function trustCommand(args: ParsedArgs): Promise<number> {
   const [sub, arg, ...extra] = args.positionals;

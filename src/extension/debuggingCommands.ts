@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { TrailReader } from "../trail/trailReader";
+import { TrailReader } from "../trail/reading/trailReader";
 import { AGENT_ID } from "../agent/agentDefaults";
 import { agentConfig, osUser } from "../agent/agentDefaults";
 import { replaySession } from "../agent/replaySession";
@@ -8,8 +8,8 @@ import { recordedToolCall, retryAsAgent } from "../agent/retryToolCall";
 import { SecretRedactor } from "../agent/secretRedactor";
 import { workspaceTools } from "../agent/tools/toolSet";
 import { renderSessionDiff } from "../shared/diffText";
-import { diffSessions } from "../trail/sessionDiff";
-import { getEventWithLinks } from "../trail/trailQueries";
+import { diffSessions } from "../trail/reading/sessionDiff";
+import { getEventWithLinks } from "../trail/reading/trailQueries";
 import { editorApprovalHandler, validateJsonObject } from "./approvalFlow";
 import type { ApprovalUi } from "./approvalFlow";
 import { RecordedCommandDocs } from "./recordedCommandDocs";
@@ -22,7 +22,7 @@ import { effectiveSettings } from "./settings";
 import type { StepNavigator } from "./stepNavigator";
 import type { TrailService } from "./trailService";
 import type { TrailServices } from "./trailServices";
-import type { TrailStore } from "../trail/trailStore";
+import type { TrailStore } from "../trail/store/trailStore";
 
 const DIFF_SCHEME = "agent-audit-diff";
 

@@ -17,7 +17,7 @@ import { StepNavigator } from "./stepNavigator";
 import type { TrailService } from "./trailService";
 import { TrailServices } from "./trailServices";
 import { plural } from "../shared/plural";
-import { TrustStore } from "../trail/trustStore";
+import { TrustStore } from "../trail/trust/trustStore";
 
 /**
  * Composition root. Builds the services and registers each feature; nothing here reads the
@@ -28,7 +28,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const logFor = (component: string) => componentLogger(channel, component);
   const settings = new WindowSettings(logFor("extension"));
   // Checkpoints are signed with the user's key from the trust store the CLI shares; anchors
-  // and pins live there too, outside every workspace (src/trail/trustStore.ts).
+  // and pins live there too, outside every workspace (src/trail/trust/trustStore.ts).
   const trust = new TrustStore();
   void retireSecretStorageKey(context.secrets, trust, logFor("key"));
   const services = new TrailServices(settings, trust, logFor);

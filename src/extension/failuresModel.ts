@@ -1,5 +1,5 @@
 import { inputSummary } from "../shared/inputSummary";
-import type { FailedToolCall } from "../trail/trailQueries";
+import type { FailedToolCall } from "../trail/reading/trailQueries";
 
 /** One failure in the Failed Tool Calls view. */
 export interface FailureItem {

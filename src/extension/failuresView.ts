@@ -1,5 +1,5 @@
 import * as vscode from "vscode";
-import { failedToolCalls, queryAll } from "../trail/trailQueries";
+import { failedToolCalls, queryAll } from "../trail/reading/trailQueries";
 import type { FailureGroup, FailureItem } from "./failuresModel";
 import { groupFailures } from "./failuresModel";
 import type { StepNavigator } from "./stepNavigator";

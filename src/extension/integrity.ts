@@ -1,9 +1,9 @@
 import * as fs from "node:fs";
 import * as vscode from "vscode";
-import type { Finding } from "../trail/verifyChain";
-import type { VerifyReport } from "../trail/verifyTrail";
-import type { ProvenanceRange } from "../trail/provenanceRanges";
-import { verifyOffThread } from "../trail/verifyOffThread";
+import type { Finding } from "../trail/integrity/verifyChain";
+import type { VerifyReport } from "../trail/integrity/verifyTrail";
+import type { ProvenanceRange } from "../trail/integrity/provenanceRanges";
+import { verifyOffThread } from "../trail/integrity/verifyOffThread";
 import { Disposable } from "./disposable";
 import type { Logger } from "./logger";
 import type { StepNavigator } from "./stepNavigator";

@@ -3,7 +3,7 @@ import * as vscode from "vscode";
 import { SecretRedactor } from "../agent/secretRedactor";
 import type { RunningCollector } from "../otel/otlpCollector";
 import { startCollector } from "../otel/otlpCollector";
-import type { TrailStore } from "../trail/trailStore";
+import type { TrailStore } from "../trail/store/trailStore";
 import { Disposable } from "./disposable";
 import type { Logger } from "./logger";
 import { SETTINGS } from "./settingDefinitions";

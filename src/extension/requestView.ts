@@ -1,8 +1,8 @@
 import type { Database } from "sql.js";
 import type { RequestBlockView, RequestMessageView, RequestView } from "../shared/protocol";
-import { ConversationError, requestMessages } from "../trail/conversation";
-import type { TrailEventRow } from "../trail/trailQueries";
-import { getBlob } from "../trail/trailQueries";
+import { ConversationError, requestMessages } from "../trail/reading/conversation";
+import type { TrailEventRow } from "../trail/reading/trailQueries";
+import { getBlob } from "../trail/reading/trailQueries";
 
 /**
  * What a model call was given, from its llm_call event: the system prompt, the tools offered

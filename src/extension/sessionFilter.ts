@@ -1,4 +1,4 @@
-import type { SessionSummary } from "../trail/trailQueries";
+import type { SessionSummary } from "../trail/reading/trailQueries";
 
 /**
  * The Sessions view's filter, typed as one line: words are searched in the trail's full-text

@@ -1,5 +1,5 @@
-import { TERMINAL_EVENT_TYPES } from "../trail/eventTypes";
-import type { EventHead, SessionSummary, TrailEventRow } from "../trail/trailQueries";
+import { TERMINAL_EVENT_TYPES } from "../trail/store/eventTypes";
+import type { EventHead, SessionSummary, TrailEventRow } from "../trail/reading/trailQueries";
 
 /** A tool call with what followed it: the approval and the result. */
 export interface ToolCallGroup {

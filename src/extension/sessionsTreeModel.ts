@@ -1,4 +1,4 @@
-import type { EventHead, SessionSummary, TrailEventRow } from "../trail/trailQueries";
+import type { EventHead, SessionSummary, TrailEventRow } from "../trail/reading/trailQueries";
 import type { SessionFilter } from "./sessionFilter";
 import { dayGroupOf, matchesFields } from "./sessionFilter";
 import type { ParsedSession, ParsedStep, ToolCallGroup } from "./sessionModel";

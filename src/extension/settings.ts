@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { parse } from "jsonc-parser";
-import { readSmallRegularFile } from "../trail/safeFiles";
+import { readSmallRegularFile } from "../trail/store/safeFiles";
 import * as vscode from "vscode";
 import type { Pricing } from "../shared/pricing";
 import { pricing } from "../shared/pricing";

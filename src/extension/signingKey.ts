@@ -1,5 +1,5 @@
 import type * as vscode from "vscode";
-import type { TrustStore } from "../trail/trustStore";
+import type { TrustStore } from "../trail/trust/trustStore";
 import type { Logger } from "./logger";
 
 const SECRET_KEY = "agentAudit.checkpointSigningKey";

@@ -1,7 +1,7 @@
-import type { SessionSummary } from "../trail/trailQueries";
+import type { SessionSummary } from "../trail/reading/trailQueries";
 import type { RetryView, SessionHeader, StepDetail, StepSummary, TimeSpan, ToolCallView } from "../shared/protocol";
 import { inputSummary } from "../shared/inputSummary";
-import type { EventHead, TrailEventRow } from "../trail/trailQueries";
+import type { EventHead, TrailEventRow } from "../trail/reading/trailQueries";
 import { OUTPUT_PREVIEW_CHARS } from "../shared/protocol";
 import type { ParsedSession, ParsedStep, ToolCallGroup } from "./sessionModel";
 import { contentOf } from "./sessionModel";

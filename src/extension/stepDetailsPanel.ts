@@ -1,5 +1,5 @@
 import * as vscode from "vscode";
-import { getEvent, getEventWithLinks, previousOfType, searchSession, similarFailures } from "../trail/trailQueries";
+import { getEvent, getEventWithLinks, previousOfType, searchSession, similarFailures } from "../trail/reading/trailQueries";
 import type { HostToWebview, StepDetailsState, WebviewToHost } from "../shared/protocol";
 import { parseWebviewMessage } from "../shared/protocol";
 import { Disposable } from "./disposable";

@@ -1,5 +1,5 @@
 import * as vscode from "vscode";
-import type { TrustStore } from "../trail/trustStore";
+import type { TrustStore } from "../trail/trust/trustStore";
 import { Disposable } from "./disposable";
 import type { Logger } from "./logger";
 import type { WindowSettings } from "./settings";

@@ -1,7 +1,7 @@
-import type { EventHead, SessionSummary, TrailEventRow } from "../trail/trailQueries";
-import { mergeSummaries } from "../trail/trailQueries";
-import { TrailReader } from "../trail/trailReader";
-import type { TrailStore } from "../trail/trailStore";
+import type { EventHead, SessionSummary, TrailEventRow } from "../trail/reading/trailQueries";
+import { mergeSummaries } from "../trail/reading/trailQueries";
+import { TrailReader } from "../trail/reading/trailReader";
+import type { TrailStore } from "../trail/store/trailStore";
 
 /** Where the views read from: one workspace folder's trail. */
 export interface TrailSource {

@@ -1,7 +1,7 @@
 import { AGENT_ID } from "../agent/agentDefaults";
-import { RETENTION_AGENT_ID } from "../trail/retention";
+import { RETENTION_AGENT_ID } from "../trail/store/retention";
 import { inputSummary } from "../shared/inputSummary";
-import type { EventHead, SessionSummary, TrailEventRow } from "../trail/trailQueries";
+import type { EventHead, SessionSummary, TrailEventRow } from "../trail/reading/trailQueries";
 import type { ParsedStep, ToolCallGroup } from "./sessionModel";
 import { contentOf, FILE_TOOLS } from "./sessionModel";
 import { outcomeOf } from "./stepDetailsModel";

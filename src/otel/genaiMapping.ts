@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { TrailEventRow } from "../trail/trailQueries";
+import type { TrailEventRow } from "../trail/reading/trailQueries";
 import { AGENT_AUDIT, ERROR_TYPE, GEN_AI, GEN_AI_OPERATION } from "./genaiAttributes";
 
 /**

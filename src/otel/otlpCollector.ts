@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ProcessLock } from "../trail/processLock";
-import type { TrailStore } from "../trail/trailStore";
+import { ProcessLock } from "../trail/store/processLock";
+import type { TrailStore } from "../trail/store/trailStore";
 import { OtlpIngest } from "./otlpIngest";
 import { StagingError, stagingFor } from "./otlpStaging";
 import { OtlpReceiver } from "./otlpReceiver";

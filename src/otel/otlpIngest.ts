@@ -1,7 +1,7 @@
-import type { EventInput } from "../trail/eventTypes";
-import { TrailReader } from "../trail/trailReader";
-import { TrailError } from "../trail/trailErrors";
-import type { TrailStore } from "../trail/trailStore";
+import type { EventInput } from "../trail/store/eventTypes";
+import { TrailReader } from "../trail/reading/trailReader";
+import { TrailError } from "../trail/store/trailErrors";
+import type { TrailStore } from "../trail/store/trailStore";
 import type { ReceivedLogRecord, ReceivedSpanRecord } from "./otlpDecode";
 import type { StagingPlace } from "./otlpStaging";
 import { StagingFile } from "./otlpStaging";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { queryAll } from "../trail/trailQueries";
-import type { TrailReader } from "../trail/trailReader";
+import { queryAll } from "../trail/reading/trailQueries";
+import type { TrailReader } from "../trail/reading/trailReader";
 
 /**
  * Who a received session is, decided by us and not by the sender: its id is in a namespace of

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { canonicalJson } from "../trail/canonicalJson";
-import type { BlobInput, EventInput } from "../trail/eventTypes";
-import type { TrailReader } from "../trail/trailReader";
+import { canonicalJson } from "../trail/integrity/canonicalJson";
+import type { BlobInput, EventInput } from "../trail/store/eventTypes";
+import type { TrailReader } from "../trail/reading/trailReader";
 import type { ReceivedLogRecord, ReceivedSpanRecord } from "./otlpDecode";
 import { eventIdFor, ownedSessionId, receivedAgentId } from "./receivedIdentity";
 import { jsonTextDepth, valueDepth } from "./receiverGate";

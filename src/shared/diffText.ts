@@ -6,7 +6,7 @@ interface StepText {
 }
 
 /**
- * What the text shows of a session diff (src/trail/sessionDiff.ts makes one). Said here, not
+ * What the text shows of a session diff (src/trail/reading/sessionDiff.ts makes one). Said here, not
  * imported: the trail builds on shared code, so shared code does not build on the trail.
  */
 export interface DiffText {

@@ -12,8 +12,8 @@ import { runAgent } from "../../src/agent/agentRunner";
 import { AnthropicModelClient } from "../../src/agent/anthropicModelClient";
 import { SecretRedactor } from "../../src/agent/secretRedactor";
 import { workspaceTools } from "../../src/agent/tools/toolSet";
-import { sessionEvents as storedEvents } from "../../src/trail/trailQueries";
-import { TrailStore } from "../../src/trail/trailStore";
+import { sessionEvents as storedEvents } from "../../src/trail/reading/trailQueries";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { cli, fakeApi, sessionEvents, userAndWorkspace } from "./modelRun";
 
 const deep = (levels: number) => `{"path":${"[".repeat(levels)}${"]".repeat(levels)}}`;

@@ -9,8 +9,8 @@ import { createHash, generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { signNote } from "../../src/trail/signedNote";
-import { ed25519Signer } from "../../src/trail/signing";
+import { signNote } from "../../src/trail/integrity/signedNote";
+import { ed25519Signer } from "../../src/trail/trust/signing";
 import { runCli } from "../helpers/cliRunner";
 import { tempDir } from "../helpers/tempDir";
 import { copyOf, lines, made, readJson, resign, standalone, writeJson } from "./evidenceFixture";
@@ -20,7 +20,7 @@ test("a bundle re-signed by a stranger with a vkey.txt of their own is 'signer n
   const stranger = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   const copy = copyOf(t, m.bundle);
   resign(copy, stranger, (text) => text);
-  const { noteVerifierKey } = await import("../../src/trail/signedNote");
+  const { noteVerifierKey } = await import("../../src/trail/integrity/signedNote");
   fs.writeFileSync(path.join(copy, "vkey.txt"), noteVerifierKey(fs.readFileSync(path.join(copy, "checkpoint.txt"), "utf8").split("\n")[0], ed25519Signer(stranger).key.public_key) + "\n");
   const cli = await runCli(["verify-evidence", copy], m.config);
   assert.equal(cli.code, 3, cli.out);
@@ -175,9 +175,9 @@ test("strict parsing as Go's sumdb/note: each leniency the reference implementat
 });
 
 test("a bundle of a session another agent sent says so: the signature vouches that it was received, not that it happened", { timeout: 120_000 }, async (t) => {
-  const { filePinKeeper } = await import("../../src/trail/pinKeeper");
-  const { TrailStore } = await import("../../src/trail/trailStore");
-  const { TrustStore } = await import("../../src/trail/trustStore");
+  const { filePinKeeper } = await import("../../src/trail/trust/pinKeeper");
+  const { TrailStore } = await import("../../src/trail/store/trailStore");
+  const { TrustStore } = await import("../../src/trail/trust/trustStore");
   const config = tempDir(t, "aat-ev-cfg-");
   const ws = tempDir(t, "aat-ev-ws-");
   const trust = new TrustStore(config);

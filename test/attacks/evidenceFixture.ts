@@ -6,11 +6,11 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { signNote } from "../../src/trail/signedNote";
-import { ed25519Signer } from "../../src/trail/signing";
-import { filePinKeeper } from "../../src/trail/pinKeeper";
-import { TrailStore } from "../../src/trail/trailStore";
-import { TrustStore } from "../../src/trail/trustStore";
+import { signNote } from "../../src/trail/integrity/signedNote";
+import { ed25519Signer } from "../../src/trail/trust/signing";
+import { filePinKeeper } from "../../src/trail/trust/pinKeeper";
+import { TrailStore } from "../../src/trail/store/trailStore";
+import { TrustStore } from "../../src/trail/trust/trustStore";
 import { runCli } from "../helpers/cliRunner";
 import { tempDir } from "../helpers/tempDir";
 

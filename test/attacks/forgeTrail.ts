@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { checkpointPayload, ed25519Signer, generateSigningKey } from "../../src/trail/signing";
+import { checkpointPayload, ed25519Signer, generateSigningKey } from "../../src/trail/trust/signing";
 import { sqlite3 } from "../helpers/sqliteCli";
 
 const REHASH = path.resolve(__dirname, "..", "..", "..", "test", "attacks", "rehash.sh");

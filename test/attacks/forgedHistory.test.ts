@@ -13,10 +13,10 @@ import { tempDir } from "../helpers/tempDir";
 import { spawnSync } from "node:child_process";
 import { sqlite3 } from "../helpers/sqliteCli";
 import { dropTriggers, forge } from "./forgeTrail";
-import { TrailStore } from "../../src/trail/trailStore";
-import { TrustStore } from "../../src/trail/trustStore";
-import { filePinKeeper } from "../../src/trail/pinKeeper";
-import { writerGate } from "../../src/trail/writerGate";
+import { TrailStore } from "../../src/trail/store/trailStore";
+import { TrustStore } from "../../src/trail/trust/trustStore";
+import { filePinKeeper } from "../../src/trail/trust/pinKeeper";
+import { writerGate } from "../../src/trail/store/writerGate";
 import { appendLinked, sessionEvents } from "../helpers/bigSession";
 
 type T = Parameters<typeof tempDir>[0];

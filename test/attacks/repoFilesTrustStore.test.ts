@@ -7,9 +7,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { ANCHOR_FORMAT } from "../../src/trail/anchorFile";
-import { ed25519Signer, generateSigningKey } from "../../src/trail/signing";
-import { TrailStore } from "../../src/trail/trailStore";
+import { ANCHOR_FORMAT } from "../../src/trail/trust/anchorFile";
+import { ed25519Signer, generateSigningKey } from "../../src/trail/trust/signing";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { assertOneClearLine, cliBounded, foreignTrail, scene } from "./repoFixtures";
 
 const NOBODY = 65534;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { TrailStore } from "../../src/trail/trailStore";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { appendLinked, sessionEvents } from "../helpers/bigSession";
 import { e2eTest, eventually, RESULTS } from "./e2eHarness";
 

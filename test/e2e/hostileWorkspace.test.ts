@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { TrailStore } from "../../src/trail/trailStore";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import type { Turn } from "../fakeAnthropic/scenario";
 import { extensionLog } from "./codeServer";
 import { e2eTest, eventually } from "./e2eHarness";

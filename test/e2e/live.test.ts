@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { TrailStore } from "../../src/trail/trailStore";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { appendLinked, sessionEvents } from "../helpers/bigSession";
 import type { CodeServer } from "./codeServer";
 import { REPO } from "./codeServer";

@@ -10,7 +10,7 @@ import { agentConfig } from "../../src/agent/agentDefaults";
 import { runAgent } from "../../src/agent/agentRunner";
 import { AnthropicModelClient } from "../../src/agent/anthropicModelClient";
 import { workspaceTools } from "../../src/agent/tools/toolSet";
-import { TrailStore } from "../../src/trail/trailStore";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { FakeAnthropicServer } from "../fakeAnthropic/fakeAnthropicServer";
 import type { Scenario, Turn } from "../fakeAnthropic/scenario";
 import { extensionLog } from "./codeServer";

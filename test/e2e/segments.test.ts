@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ed25519Signer, generateSigningKey } from "../../src/trail/signing";
-import { TrailStore } from "../../src/trail/trailStore";
+import { ed25519Signer, generateSigningKey } from "../../src/trail/trust/signing";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { appendLinked, sessionEvents } from "../helpers/bigSession";
 import { sqlite3 } from "../helpers/sqliteCli";
 import { e2eTest, eventually } from "./e2eHarness";

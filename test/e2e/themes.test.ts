@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { TrailStore } from "../../src/trail/trailStore";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { appendLinked, sessionEvents } from "../helpers/bigSession";
 import { DOC_IMAGES, e2eTest, eventually } from "./e2eHarness";
 

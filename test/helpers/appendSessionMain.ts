@@ -4,7 +4,7 @@
 // one through the real store, INTERVAL_MS apart, and prints a JSON line per acknowledged
 // event ({"seq","at"}) and a last one {"done":true,"lastAckAt","steps"}.
 import { randomUUID } from "node:crypto";
-import { TrailStore } from "../../src/trail/trailStore";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { sessionEvents } from "./bigSession";
 
 async function main(): Promise<void> {

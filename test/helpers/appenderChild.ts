@@ -1,10 +1,10 @@
 // Child process for the crash and concurrency tests: appends N events to a trail and prints
 // "ack <seq> <hash> <event_id>" for each one as soon as append() resolves (i.e. it is durable).
 import * as fs from "node:fs";
-import { ed25519Signer } from "../../src/trail/signing";
-import { filePinKeeper } from "../../src/trail/pinKeeper";
-import { TrailStore } from "../../src/trail/trailStore";
-import { TrustStore } from "../../src/trail/trustStore";
+import { ed25519Signer } from "../../src/trail/trust/signing";
+import { filePinKeeper } from "../../src/trail/trust/pinKeeper";
+import { TrailStore } from "../../src/trail/store/trailStore";
+import { TrustStore } from "../../src/trail/trust/trustStore";
 
 async function main(): Promise<void> {
   const [trailPath, countArg, tag, mode] = process.argv.slice(2);

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { AGENT_ID } from "../../src/agent/agentDefaults";
-import type { EventInput, StoredEvent } from "../../src/trail/eventTypes";
-import type { TrailStore } from "../../src/trail/trailStore";
+import type { EventInput, StoredEvent } from "../../src/trail/store/eventTypes";
+import type { TrailStore } from "../../src/trail/store/trailStore";
 
 /**
  * Events shaped like the runner's (session_start, then per step an llm_call, tool calls and

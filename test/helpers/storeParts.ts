@@ -1,17 +1,17 @@
 import * as path from "node:path";
-import { ActiveSegment } from "../../src/trail/activeSegment";
-import { Checkpointer } from "../../src/trail/checkpointer";
-import type { CheckpointerOptions } from "../../src/trail/checkpointer";
-import type { EventInput, StoredEvent } from "../../src/trail/eventTypes";
-import { groupCommit } from "../../src/trail/groupCommit";
-import type { CommitParts } from "../../src/trail/groupCommit";
-import { Journal, journalPathFor } from "../../src/trail/journal";
-import { prepareAppend } from "../../src/trail/preparedEvent";
-import { Sealer } from "../../src/trail/sealer";
-import { segmentsDirFor } from "../../src/trail/segments";
-import { SnapshotWriter } from "../../src/trail/snapshotWriter";
-import { loadSqlEngine } from "../../src/trail/sqlEngine";
-import { TrailFiles } from "../../src/trail/trailFiles";
+import { ActiveSegment } from "../../src/trail/store/activeSegment";
+import { Checkpointer } from "../../src/trail/integrity/checkpointer";
+import type { CheckpointerOptions } from "../../src/trail/integrity/checkpointer";
+import type { EventInput, StoredEvent } from "../../src/trail/store/eventTypes";
+import { groupCommit } from "../../src/trail/store/groupCommit";
+import type { CommitParts } from "../../src/trail/store/groupCommit";
+import { Journal, journalPathFor } from "../../src/trail/store/journal";
+import { prepareAppend } from "../../src/trail/store/preparedEvent";
+import { Sealer } from "../../src/trail/store/sealer";
+import { segmentsDirFor } from "../../src/trail/store/segments";
+import { SnapshotWriter } from "../../src/trail/store/snapshotWriter";
+import { loadSqlEngine } from "../../src/trail/store/sqlEngine";
+import { TrailFiles } from "../../src/trail/store/trailFiles";
 import { tempDir } from "./tempDir";
 
 /** The store's collaborators wired as TrailStore wires them, on a new trail in a temp folder (no lock, no loop). */

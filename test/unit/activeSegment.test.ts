@@ -3,13 +3,13 @@
 // tree every insert extends and every rollback resets.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ActiveSegment } from "../../src/trail/activeSegment";
-import type { StoredEvent } from "../../src/trail/eventTypes";
-import { GENESIS_HASH } from "../../src/trail/hashChain";
-import { createTrailDatabase, openTrailDatabase } from "../../src/trail/segmentDatabase";
-import { loadSqlEngine } from "../../src/trail/sqlEngine";
-import { TrailError } from "../../src/trail/trailErrors";
-import { buildTrailTree } from "../../src/trail/trailMerkle";
+import { ActiveSegment } from "../../src/trail/store/activeSegment";
+import type { StoredEvent } from "../../src/trail/store/eventTypes";
+import { GENESIS_HASH } from "../../src/trail/integrity/hashChain";
+import { createTrailDatabase, openTrailDatabase } from "../../src/trail/store/segmentDatabase";
+import { loadSqlEngine } from "../../src/trail/store/sqlEngine";
+import { TrailError } from "../../src/trail/store/trailErrors";
+import { buildTrailTree } from "../../src/trail/integrity/trailMerkle";
 import { toolResult } from "../helpers/storeParts";
 
 async function newSegment(t: { after(fn: () => void): void }) {

@@ -3,11 +3,11 @@ import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { canonicalJson } from "../../src/trail/canonicalJson";
-import { sha256Hex } from "../../src/trail/hashChain";
-import { requestMessages } from "../../src/trail/conversation";
-import { getBlob } from "../../src/trail/trailQueries";
-import { verifyChain } from "../../src/trail/verifyChain";
+import { canonicalJson } from "../../src/trail/integrity/canonicalJson";
+import { sha256Hex } from "../../src/trail/integrity/hashChain";
+import { requestMessages } from "../../src/trail/reading/conversation";
+import { getBlob } from "../../src/trail/reading/trailQueries";
+import { verifyChain } from "../../src/trail/integrity/verifyChain";
 import { c, ofType, runScenario, sampleWorkspace } from "../helpers/agentHarness";
 import { tempDir } from "../helpers/tempDir";
 

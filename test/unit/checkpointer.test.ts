@@ -4,12 +4,12 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { test } from "node:test";
-import { openNote, parseCheckpoint, parseVerifierKey } from "../../src/trail/evidenceVerifier";
-import { noteVerifierKey, trailOrigin } from "../../src/trail/signedNote";
-import { checkpointSignatureValid, ed25519Signer, generateSigningKey } from "../../src/trail/signing";
-import { buildTrailTree } from "../../src/trail/trailMerkle";
-import { TrailError } from "../../src/trail/trailErrors";
-import { vouchesFromOf, WRITER_START } from "../../src/trail/writerProvenance";
+import { openNote, parseCheckpoint, parseVerifierKey } from "../../src/trail/evidence/evidenceVerifier";
+import { noteVerifierKey, trailOrigin } from "../../src/trail/integrity/signedNote";
+import { checkpointSignatureValid, ed25519Signer, generateSigningKey } from "../../src/trail/trust/signing";
+import { buildTrailTree } from "../../src/trail/integrity/trailMerkle";
+import { TrailError } from "../../src/trail/store/trailErrors";
+import { vouchesFromOf, WRITER_START } from "../../src/trail/integrity/writerProvenance";
 import { storeParts, toolResult } from "../helpers/storeParts";
 
 function treeHead(parts: Awaited<ReturnType<typeof storeParts>>, no: number): { text: string; size: number; root: Buffer } {
@@ -82,13 +82,13 @@ test("a writer that inherits a head it did not sign appends its writer_start fir
   const p = await storeParts(t, { signer: first, checkpointEvery: 100 });
   await p.commit([toolResult(1)]);
   // Another key takes over this trail (as a writer opening a cloned repository's trail would).
-  const { Checkpointer } = await import("../../src/trail/checkpointer");
+  const { Checkpointer } = await import("../../src/trail/integrity/checkpointer");
   const other = ed25519Signer(generateSigningKey());
   const second = new Checkpointer(p.segment, { signer: other, location: () => p.trailPath, log: () => undefined });
   second.startWriter();
   const parts = { ...p.parts, checkpointer: second };
-  const { groupCommit } = await import("../../src/trail/groupCommit");
-  const { prepareAppend } = await import("../../src/trail/preparedEvent");
+  const { groupCommit } = await import("../../src/trail/store/groupCommit");
+  const { prepareAppend } = await import("../../src/trail/store/preparedEvent");
   const mark = second.mark();
   const record = second.writerRecord(mark, "s1");
   assert.equal(record?.event_type, WRITER_START);

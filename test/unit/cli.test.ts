@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { computeEventHash } from "../../src/trail/hashChain";
+import { computeEventHash } from "../../src/trail/integrity/hashChain";
 import { FakeAnthropicServer } from "../fakeAnthropic/fakeAnthropicServer";
 import type { Scenario } from "../fakeAnthropic/scenario";
 import { sampleWorkspace } from "../helpers/agentHarness";
@@ -100,7 +100,7 @@ test("run, sessions, show, failures, verify and export work together as document
   assert.equal(lines.length, events.length);
   // Whoever receives the export can recompute every hash from the line alone.
   for (const e of lines) {
-    const { canonicalJson } = await import("../../src/trail/canonicalJson");
+    const { canonicalJson } = await import("../../src/trail/integrity/canonicalJson");
     assert.equal(computeEventHash(e.prev_hash, { ...e, content: canonicalJson(e.content) }), e.hash);
   }
 });

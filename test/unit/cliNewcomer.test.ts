@@ -6,7 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { TrailStore } from "../../src/trail/trailStore";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { FakeAnthropicServer } from "../fakeAnthropic/fakeAnthropicServer";
 import { CLI } from "../helpers/cliRunner";
 import { tempDir } from "../helpers/tempDir";

@@ -6,9 +6,9 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { filePinKeeper } from "../../src/trail/pinKeeper";
-import { TrailStore } from "../../src/trail/trailStore";
-import { TrustStore } from "../../src/trail/trustStore";
+import { filePinKeeper } from "../../src/trail/trust/pinKeeper";
+import { TrailStore } from "../../src/trail/store/trailStore";
+import { TrustStore } from "../../src/trail/trust/trustStore";
 import { tempDir } from "../helpers/tempDir";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");

@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { test } from "node:test";
-import { pruneSegments } from "../../src/trail/retention";
-import { ed25519Signer, generateSigningKey } from "../../src/trail/signing";
-import { TrailStore } from "../../src/trail/trailStore";
+import { pruneSegments } from "../../src/trail/store/retention";
+import { ed25519Signer, generateSigningKey } from "../../src/trail/trust/signing";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { tempDir } from "../helpers/tempDir";
 
 const DAY = 86_400_000;

@@ -8,11 +8,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { ed25519Signer, generateSigningKey } from "../../src/trail/signing";
-import { TrailError } from "../../src/trail/trailErrors";
-import { TrailStore } from "../../src/trail/trailStore";
-import type { StoredEvent } from "../../src/trail/eventTypes";
-import { verifyTrail } from "../../src/trail/verifyTrail";
+import { ed25519Signer, generateSigningKey } from "../../src/trail/trust/signing";
+import { TrailError } from "../../src/trail/store/trailErrors";
+import { TrailStore } from "../../src/trail/store/trailStore";
+import type { StoredEvent } from "../../src/trail/store/eventTypes";
+import { verifyTrail } from "../../src/trail/integrity/verifyTrail";
 import { sqlite3 } from "../helpers/sqliteCli";
 
 const canMount = process.platform === "linux" && process.getuid?.() === 0;

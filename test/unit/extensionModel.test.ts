@@ -12,10 +12,10 @@ import { throttle } from "../../src/extension/throttle";
 import { StoreTrailSource } from "../../src/extension/trailSource";
 import { buildWebviewHtml } from "../../src/extension/webviewHtml";
 import { OUTPUT_PREVIEW_CHARS, parseWebviewMessage } from "../../src/shared/protocol";
-import { SESSION_SUMMARY_COLUMNS } from "../../src/trail/schema";
-import type { SessionSummary } from "../../src/trail/trailQueries";
-import { getSession, mergeSummaries, queryAll, sessionEventHeads, sessionEvents, sessionSummaryAfter } from "../../src/trail/trailQueries";
-import { TrailStore } from "../../src/trail/trailStore";
+import { SESSION_SUMMARY_COLUMNS } from "../../src/trail/store/schema";
+import type { SessionSummary } from "../../src/trail/reading/trailQueries";
+import { getSession, mergeSummaries, queryAll, sessionEventHeads, sessionEvents, sessionSummaryAfter } from "../../src/trail/reading/trailQueries";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { runScenario } from "../helpers/agentHarness";
 import { tempDir } from "../helpers/tempDir";
 
@@ -340,7 +340,7 @@ test("events an integrity check found broken are marked in the tree, up to their
 
 test("the Failed Tool Calls view groups by tool, then error type, most frequent first, and marks failures a retry fixed", async (t) => {
   const { r } = await recordedSession(t);
-  const { failedToolCalls } = await import("../../src/trail/trailQueries");
+  const { failedToolCalls } = await import("../../src/trail/reading/trailQueries");
   const { groupFailures } = await import("../../src/extension/failuresModel");
   const failures = failedToolCalls(r.store.database);
   const call = failures[0].call!;

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import type { VerifyReport } from "../../src/trail/verifyTrail";
+import type { VerifyReport } from "../../src/trail/integrity/verifyTrail";
 import { FakeAnthropicServer } from "../fakeAnthropic/fakeAnthropicServer";
 import { sqlite3 } from "../helpers/sqliteCli";
 import { editGeneratedColumn, editSessionsView, forge } from "../attacks/forgeTrail";

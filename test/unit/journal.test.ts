@@ -4,11 +4,11 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { GENESIS_HASH } from "../../src/trail/hashChain";
-import { classifyLeftover, Journal, journalPathFor } from "../../src/trail/journal";
-import type { JournalReport } from "../../src/trail/journal";
-import { encodeRecord } from "../../src/trail/journalFile";
-import { TrailError } from "../../src/trail/trailErrors";
+import { GENESIS_HASH } from "../../src/trail/integrity/hashChain";
+import { classifyLeftover, Journal, journalPathFor } from "../../src/trail/store/journal";
+import type { JournalReport } from "../../src/trail/store/journal";
+import { encodeRecord } from "../../src/trail/store/journalFile";
+import { TrailError } from "../../src/trail/store/trailErrors";
 import { tempDir } from "../helpers/tempDir";
 
 const TRAIL = "0f3c2a9e-5d7b-4c1e-9a2f-1b2c3d4e5f60";

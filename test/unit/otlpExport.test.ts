@@ -7,7 +7,7 @@ import { LiveDelivery, LiveExportSchedule } from "../../src/otel/liveExport";
 import { deliverSessions } from "../../src/otel/otlpDelivery";
 import { OtlpExportError } from "../../src/otel/otlpExport";
 import type { OtlpProtocol } from "../../src/otel/otlpExport";
-import { TrailStore } from "../../src/trail/trailStore";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { appendLinked, sessionEvents } from "../helpers/bigSession";
 import { c, ofType, runScenario, sampleWorkspace } from "../helpers/agentHarness";
 import { runCli } from "../helpers/cliRunner";

@@ -15,10 +15,10 @@ import { OtlpIngest } from "../../src/otel/otlpIngest";
 import { stagingFor } from "../../src/otel/otlpStaging";
 import { OtlpReceiver } from "../../src/otel/otlpReceiver";
 import { SecretRedactor } from "../../src/agent/secretRedactor";
-import type { SessionSummary } from "../../src/trail/trailQueries";
-import { sessionEvents } from "../../src/trail/trailQueries";
-import { TrailReader } from "../../src/trail/trailReader";
-import { TrailStore } from "../../src/trail/trailStore";
+import type { SessionSummary } from "../../src/trail/reading/trailQueries";
+import { sessionEvents } from "../../src/trail/reading/trailQueries";
+import { TrailReader } from "../../src/trail/reading/trailReader";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { runScenario } from "../helpers/agentHarness";
 import { tempDir } from "../helpers/tempDir";
 

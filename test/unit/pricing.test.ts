@@ -4,7 +4,7 @@ import { sessionCost, toStepDetail, toStepSummaries, stepDetailSeqs } from "../.
 import { parseSession } from "../../src/extension/sessionModel";
 import { costOf, pricing } from "../../src/shared/pricing";
 import { formatUsd } from "../../src/shared/usd";
-import { eventsBySeq, getSession, sessionEventHeads } from "../../src/trail/trailQueries";
+import { eventsBySeq, getSession, sessionEventHeads } from "../../src/trail/reading/trailQueries";
 import { runScenario } from "../helpers/agentHarness";
 
 test("prices: from the maintained price data (our default model, Claude Code's, other providers'), as of a call's date; settings override; unknown models have none", () => {

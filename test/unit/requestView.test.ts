@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { toRequestView } from "../../src/extension/requestView";
 import { parseSession } from "../../src/extension/sessionModel";
 import { searchHits } from "../../src/extension/stepDetailsModel";
-import { getSession, previousOfType, searchSession, sessionEventHeads } from "../../src/trail/trailQueries";
+import { getSession, previousOfType, searchSession, sessionEventHeads } from "../../src/trail/reading/trailQueries";
 import { ofType, runScenario } from "../helpers/agentHarness";
 
 test("the Request section shows, for every model call of a session, exactly what the API received", async (t) => {

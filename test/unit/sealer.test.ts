@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { sha256Hex } from "../../src/trail/hashChain";
-import { readSealedSegment, sealSignatureValid, segmentsDirFor } from "../../src/trail/segments";
-import { ed25519Signer, generateSigningKey } from "../../src/trail/signing";
+import { sha256Hex } from "../../src/trail/integrity/hashChain";
+import { readSealedSegment, sealSignatureValid, segmentsDirFor } from "../../src/trail/store/segments";
+import { ed25519Signer, generateSigningKey } from "../../src/trail/trust/signing";
 import { storeParts, toolResult } from "../helpers/storeParts";
 
 test("a seal is due past sealBytes, and never with sealBytes 0", async (t) => {

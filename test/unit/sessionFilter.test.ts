@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { dayGroupOf, describeFilter, parseFilter } from "../../src/extension/sessionFilter";
 import { SessionsTreeModel } from "../../src/extension/sessionsTreeModel";
 import { StoreTrailSource } from "../../src/extension/trailSource";
-import { TrailStore } from "../../src/trail/trailStore";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { appendLinked, sessionEvents } from "../helpers/bigSession";
 import { tempDir } from "../helpers/tempDir";
 

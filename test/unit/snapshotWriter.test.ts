@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { SnapshotWriter } from "../../src/trail/snapshotWriter";
+import { SnapshotWriter } from "../../src/trail/store/snapshotWriter";
 import { tempDir } from "../helpers/tempDir";
 
 const head = { seq: 3, hash: "h3" };

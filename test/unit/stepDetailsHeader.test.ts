@@ -6,8 +6,8 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { toHeader, toStepDetail, toStepSummaries, stepDetailSeqs } from "../../src/extension/stepDetailsModel";
 import { parseSession } from "../../src/extension/sessionModel";
-import { eventsBySeq, getSession, sessionEventHeads } from "../../src/trail/trailQueries";
-import { TrailStore } from "../../src/trail/trailStore";
+import { eventsBySeq, getSession, sessionEventHeads } from "../../src/trail/reading/trailQueries";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { tempDir } from "../helpers/tempDir";
 
 test("an errored session: the header's step count is the timeline's, and it names the step that shows the error", async (t) => {

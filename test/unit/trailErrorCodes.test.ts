@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { test } from "node:test";
-import { TrailError } from "../../src/trail/trailErrors";
-import { TrailStore } from "../../src/trail/trailStore";
+import { TrailError } from "../../src/trail/store/trailErrors";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { tempDir } from "../helpers/tempDir";
 
 const event = { session_id: "s1", event_type: "tool_result", content: { outcome: "success" } };

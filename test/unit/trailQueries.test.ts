@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { test } from "node:test";
-import { canonicalJson } from "../../src/trail/canonicalJson";
+import { canonicalJson } from "../../src/trail/integrity/canonicalJson";
 import {
   failedToolCalls,
   failureCounts,
@@ -11,8 +11,8 @@ import {
   resolveSessionId,
   searchEvents,
   sessionEvents,
-} from "../../src/trail/trailQueries";
-import { TrailStore } from "../../src/trail/trailStore";
+} from "../../src/trail/reading/trailQueries";
+import { TrailStore } from "../../src/trail/store/trailStore";
 import { sqlite3 } from "../helpers/sqliteCli";
 import { tempDir } from "../helpers/tempDir";
 

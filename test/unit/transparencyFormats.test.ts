@@ -4,11 +4,11 @@
 import assert from "node:assert/strict";
 import { createPrivateKey } from "node:crypto";
 import { test } from "node:test";
-import { openNote, parseCheckpoint, parseVerifierKey } from "../../src/trail/c2spNote";
-import { verifyConsistency, verifyInclusion } from "../../src/trail/proofCheck";
-import { EMPTY_ROOT, leafHash, MerkleTree } from "../../src/trail/merkle";
-import { checkpointBody, noteVerifierKey, signNote } from "../../src/trail/signedNote";
-import { ed25519Signer } from "../../src/trail/signing";
+import { openNote, parseCheckpoint, parseVerifierKey } from "../../src/trail/integrity/c2spNote";
+import { verifyConsistency, verifyInclusion } from "../../src/trail/integrity/proofCheck";
+import { EMPTY_ROOT, leafHash, MerkleTree } from "../../src/trail/integrity/merkle";
+import { checkpointBody, noteVerifierKey, signNote } from "../../src/trail/integrity/signedNote";
+import { ed25519Signer } from "../../src/trail/trust/signing";
 
 const h = (hex: string) => Buffer.from(hex, "hex");
 const LEAVES = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];

@@ -7,9 +7,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { TrailStore } from "../../src/trail/trailStore";
-import { TrustStore } from "../../src/trail/trustStore";
-import { verifyAtLocation, verifyOpenTrail } from "../../src/trail/verifyAtLocation";
+import { TrailStore } from "../../src/trail/store/trailStore";
+import { TrustStore } from "../../src/trail/trust/trustStore";
+import { verifyAtLocation, verifyOpenTrail } from "../../src/trail/integrity/verifyAtLocation";
 import { startAppender } from "../helpers/childAppender";
 import { tempDir } from "../helpers/tempDir";
 

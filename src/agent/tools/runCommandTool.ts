@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { ToolError } from "../toolError";
-import { configDir } from "../../trail/signingKeyFile";
+import { configDir } from "../../trail/trust/signingKeyFile";
 import { commandEnvironment } from "./commandEnvironment";
 import { fencedCommand, sandboxPlan, sandboxStatus } from "./commandSandbox";
 import type { LimitedOutput } from "../outputLimit";
