@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { test } from "node:test";
-import { openNote, parseCheckpoint, parseVerifierKey } from "../../src/trail/evidence/evidenceVerifier";
+import { openNote, parseCheckpoint, parseVerifierKey } from "../../src/trail/integrity/c2spNote";
 import { noteVerifierKey, trailOrigin } from "../../src/trail/integrity/signedNote";
 import { checkpointSignatureValid, ed25519Signer, generateSigningKey } from "../../src/trail/trust/signing";
 import { buildTrailTree } from "../../src/trail/integrity/trailMerkle";

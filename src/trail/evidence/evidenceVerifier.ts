@@ -26,8 +26,6 @@ import type { VerifierKey } from "../integrity/c2spNote";
 import { decodeHash, NoteError, noteKeyId, openSignedNote, parseCheckpoint, parseVerifierKey } from "../integrity/c2spNote";
 import { leafOf, seqListDigest, verifyConsistency, verifyInclusion } from "../integrity/proofCheck";
 
-export { openNote, parseCheckpoint, parseVerifierKey } from "../integrity/c2spNote";
-export type { VerifierKey } from "../integrity/c2spNote";
 
 export const COVERAGE_PREFIX = "agent-audit-bundle";
 /** Event types that end a session (the same list as eventTypes.ts TERMINAL_EVENT_TYPES, kept here: this file imports nothing of ours). */

@@ -1,4 +1,4 @@
-import { openNote, parseCheckpoint, parseVerifierKey } from "../evidence/evidenceVerifier";
+import { openNote, parseCheckpoint, parseVerifierKey } from "./c2spNote";
 import type { GoodCheckpoint } from "./provenanceRanges";
 import type { SealRecord } from "../store/segments";
 import { noteVerifierKey, trailOrigin } from "./signedNote";

@@ -3,7 +3,7 @@ import type { Database, SqlJsStatic } from "sql.js";
 import type { BlobInput, EventInput, StoredEvent } from "./eventTypes";
 import { GENESIS_HASH, canonicalEventText, computeEventHash, hashOfCanonical, sha256Hex } from "../integrity/hashChain";
 import type { JournalRecord } from "./journalFile";
-import { parseCheckpoint } from "../evidence/evidenceVerifier";
+import { parseCheckpoint } from "../integrity/c2spNote";
 import { MerkleFrontier } from "../integrity/merkle";
 import type { SchemaDifference } from "./schemaCheck";
 import type { SegmentStatements, OpenedDatabase } from "./segmentDatabase";
