@@ -12,7 +12,7 @@ import { unvouchedAmong } from "../trail/integrity/provenanceRanges";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, intFlag, listFlag, stringFlag } from "./cliArgs";
 import { TrailReader } from "../trail/reading/trailReader";
-import { resolveSession, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
+import { resolveSession, trailAbsent, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
 import { plural } from "../shared/plural";
 import { shellQuote } from "../shared/shellQuote";
 
@@ -30,7 +30,7 @@ export async function evidenceCommand(args: ParsedArgs): Promise<number> {
   const workspace = workspaceFrom(stringFlag(args, "workspace"));
   const trust = trustStore();
   const file = trailPathFor(workspace);
-  if (!fs.existsSync(file)) throw new UsageError(`no trail in ${workspace} (expected ${file})`);
+  if (trailAbsent(workspace)) throw new UsageError(`no trail in ${workspace} (expected ${file})`);
   // One read of the trail: verified first (a bundle from a damaged trail would prove the
   // damage), then exported from the same in-memory copy.
   const { store, report: open } = await openForVerifying(file);

@@ -10,7 +10,7 @@ import { UsageError, stringFlag } from "./cliArgs";
 import { plural } from "../shared/plural";
 import { renderSession } from "./sessionText";
 import { content, firstLine, formatTokens, table } from "./textFormat";
-import { openTrailForReading, openTrailForWriting, resolveSession, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
+import { openTrailForReading, openTrailForWriting, resolveSession, trailAbsent, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
 import { verifyAtLocation } from "../trail/integrity/verifyAtLocation";
 import { TrailStore } from "../trail/store/trailStore";
 import { otlpExportCommand } from "./otlpExportCommand";
@@ -128,7 +128,7 @@ export const EXIT_NOT_AUTHENTICATED = 3;
 export async function verifyCommand(args: ParsedArgs): Promise<number> {
   const workspace = workspaceFrom(stringFlag(args, "workspace"));
   const file = trailPathFor(workspace);
-  if (!fs.existsSync(file)) throw new UsageError(`no trail in ${workspace} (expected ${file}); run an agent there first`);
+  if (trailAbsent(workspace)) throw new UsageError(`no trail in ${workspace} (expected ${file}); run an agent there first`);
   let v;
   try {
     v = await verifyAtLocation(file, trustStore(), { anchorFile: stringFlag(args, "anchor"), sinceSeq: await sinceSeqOf(args, file), archiveDirs: archiveDirsOf(args) });

@@ -10,6 +10,18 @@ import type { TrailReader } from "../trail/reading/trailReader";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError } from "./cliArgs";
 
+/**
+ * True when the workspace has no trail at all: no .agent-audit folder, or one without
+ * trail.db. Looked at without following links: a link, FIFO or other odd thing in their place
+ * is not "no trail" but a hostile file, which opening the store refuses by name.
+ */
+export function trailAbsent(workspace: string): boolean {
+  const folder = fs.lstatSync(path.join(workspace, ".agent-audit"), { throwIfNoEntry: false });
+  if (!folder) return true;
+  if (!folder.isDirectory()) return false;
+  return !fs.lstatSync(trailPathFor(workspace), { throwIfNoEntry: false });
+}
+
 /** Where a workspace keeps its trail. */
 export function trailPathFor(workspace: string): string {
   return path.join(workspace, ".agent-audit", "trail.db");
@@ -49,7 +61,7 @@ function discoverWorkspace(from: string): string | undefined {
 /** Opens a workspace's trail for reading only: nothing on disk is changed. */
 export async function openTrailForReading(workspace: string): Promise<{ store: TrailStore; report: OpenReport; file: string }> {
   const file = trailPathFor(workspace);
-  if (!fs.existsSync(file)) throw new UsageError(`no trail in ${workspace} (expected ${file}); run an agent there first`);
+  if (trailAbsent(workspace)) throw new UsageError(`no trail in ${workspace} (expected ${file}); run an agent there first`);
   try {
     const { store, report } = await TrailStore.open(file, { readOnly: true });
     return { store, report, file };
@@ -69,7 +81,7 @@ export async function openTrailForWriting(workspace: string, opts: { create?: bo
   // Only run and the receiver start a trail: a command that signs, prunes, retries or replays
   // in a folder without one says so rather than leave a new trail behind.
   const file = trailPathFor(workspace);
-  if (!opts.create && !fs.existsSync(file)) throw new UsageError(`no trail in ${workspace} (expected ${file}); run an agent there first`);
+  if (!opts.create && trailAbsent(workspace)) throw new UsageError(`no trail in ${workspace} (expected ${file}); run an agent there first`);
   const trust = trustStore();
   let signer;
   try {

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import type { ParsedArgs } from "./cliArgs";
 import { UsageError, stringFlag } from "./cliArgs";
-import { openTrailForWriting, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
+import { openTrailForWriting, trailAbsent, trailPathFor, trustStore, workspaceFrom } from "./trailLocation";
 import { advancePin, canonicalLocation } from "../trail/trust/pins";
 import { verifyAtLocation } from "../trail/integrity/verifyAtLocation";
 import { plural } from "../shared/plural";
@@ -69,7 +69,7 @@ export async function trustCommand(args: ParsedArgs): Promise<number> {
  */
 async function acceptFindings(workspace: string): Promise<number> {
   const file = trailPathFor(workspace);
-  if (!fs.existsSync(file)) throw new UsageError(`no trail in ${workspace} (expected ${file})`);
+  if (trailAbsent(workspace)) throw new UsageError(`no trail in ${workspace} (expected ${file})`);
   const trust = trustStore();
   const { report } = await verifyAtLocation(file, trust);
   const errors = report.findings.filter((f) => f.severity === "error");
