@@ -11,6 +11,7 @@ import { EVIDENCE_FLAGS, evidenceCommand, verifyEvidenceCommand } from "./eviden
 import { archiveCommand, pruneCommand, RETENTION_FLAGS, verifySegmentCommand } from "./retentionCommands";
 import { COLLECT_FLAGS, collectCommand } from "./collectCommand";
 import { guardTerminalOutput } from "./terminalOutput";
+import { CONNECT_FLAGS, connectCommand, HOOK_FLAGS, hookCommandCli, IMPORT_FLAGS, importCommand } from "./captureCommands";
 
 const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, and inspect it
 
@@ -34,6 +35,9 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit evidence <session-id | --from SEQ --to SEQ> --out DIR [--anchor FILE] [--workspace DIR]
   agent-audit verify-evidence DIR
   agent-audit trust add FILE | list | forget [--workspace DIR] | accept [--workspace DIR] | rotate-key
+  agent-audit connect claude-code [--workspace DIR | --user] [--remove] | connect --status
+  agent-audit import claude-code [--all | FILE] [--workspace DIR]
+  agent-audit hook claude-code [--spool DIR] [--workspace DIR]   (run by Claude Code's hooks)
   agent-audit --version
 
 The trail is DIR/.agent-audit/trail.db and, once it passes 8 MB, sealed segments in
@@ -69,6 +73,9 @@ const COMMANDS: Record<string, Command> = {
   collect: { flags: COLLECT_FLAGS, positionals: 0, run: collectCommand },
   archive: { flags: RETENTION_FLAGS, positionals: 0, run: archiveCommand },
   "verify-segment": { flags: { values: [], booleans: [] }, positionals: 1, run: verifySegmentCommand },
+  connect: { flags: CONNECT_FLAGS, positionals: 1, run: connectCommand },
+  hook: { flags: HOOK_FLAGS, positionals: 1, run: hookCommandCli },
+  import: { flags: IMPORT_FLAGS, positionals: 2, run: importCommand },
 };
 
 /** The version in package.json, which sits next to dist/ in the package and the repository. */

@@ -1,0 +1,104 @@
+import { spawn } from "node:child_process";
+import { MAX_RECORD_BYTES, markGap, writeRecord } from "../hookSpool";
+import { HOOK_MARKER } from "./hookSettings";
+import { checkHookPayload } from "./hookRecord";
+
+/** What a hook command needs to know: where records go, and how to start the import. */
+export interface HookCommandPlaces {
+  spool: string;
+  node: string;
+  cli: string;
+  /** The workspace whose trail the sessions go to (none: each session's own folder). */
+  workspace?: string;
+}
+
+/** Events after which what is spooled is written into the trail (by an import started in the background). */
+export const IMPORT_EVENTS = new Set(["Stop", "SessionEnd"]);
+
+const quote = (s: string) => {
+  if (/['\n\r\0]/.test(s)) throw new Error(`the path ${JSON.stringify(s)} holds a quote or a line break; a hook command cannot name it safely: move it`);
+  return `'${s}'`;
+};
+
+/** The arguments of the import a hook starts in the background (for `IMPORT_EVENTS`). */
+export function importArgs(p: HookCommandPlaces): string[] {
+  return [p.cli, "import", "claude-code", "--spool", p.spool, ...(p.workspace ? ["--workspace", p.workspace] : [])];
+}
+
+/**
+ * The shell command Claude Code runs for `event`: it writes its stdin (at most
+ * MAX_RECORD_BYTES, the rest read and dropped) to a new private file in the spool folder and
+ * exits 0 whatever happens, so the agent never waits on Node's start-up or on the trail, and is
+ * never stopped by a failure; when the record cannot be written it leaves a gap marker. At Stop
+ * and SessionEnd it also starts the import, detached, with no stream of Claude Code's kept open.
+ */
+export function hookCommand(event: string, p: HookCommandPlaces): string {
+  if (!/^[A-Za-z]+$/.test(event)) throw new Error(`not a hook event: ${event}`);
+  const gap = `printf '{"event":"${event}","at":"%s","reason":"the hook could not write its record"}\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "$d/gaps.jsonl" 2>/dev/null`;
+  const record = `f=$(mktemp "$d/${event}.XXXXXXXXXX") && head -c ${MAX_RECORD_BYTES} > "$f" && mv -f "$f" "$f.json" || ${gap}; cat > /dev/null`;
+  const start = IMPORT_EVENTS.has(event) ? `; ( ${[p.node, ...importArgs(p)].map(quote).join(" ")} < /dev/null > /dev/null 2>&1 & )` : "";
+  return `d=${quote(p.spool)}; umask 077; ${record}${start}; exit 0 ${HOOK_MARKER}`;
+}
+
+/** Reads stdin up to `max` bytes; what comes beyond is read and dropped (the agent's write never blocks), for at most `drainMs`. */
+export function readBoundedStdin(max: number, drainMs = 2000): Promise<{ text: string; truncated: boolean }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let truncated = false;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      process.stdin.pause();
+      resolve({ text: Buffer.concat(chunks).toString("utf8"), truncated });
+    };
+    const timer = setTimeout(finish, drainMs + 5000);
+    timer.unref();
+    process.stdin.on("data", (d: Buffer) => {
+      if (size + d.length > max) {
+        truncated = true;
+        if (size < max) chunks.push(d.subarray(0, max - size));
+        size = max;
+        setTimeout(finish, drainMs).unref();
+        return;
+      }
+      chunks.push(d);
+      size += d.length;
+    });
+    process.stdin.on("end", finish);
+    process.stdin.on("error", finish);
+  });
+}
+
+/**
+ * `agent-audit hook claude-code`: the same record as the shell hook, written from Node, with
+ * the payload checked before it is kept (a record that fails the checks is not spooled; a gap
+ * marker says why). Never throws and never fails: the caller exits 0 whatever this returns.
+ * Returns what happened, for the caller's log.
+ */
+export async function runNodeHook(p: HookCommandPlaces, input: { text: string; truncated: boolean }, startImport = true): Promise<string> {
+  if (input.truncated) {
+    markGap(p.spool, { event: "unknown", reason: `a hook payload larger than ${MAX_RECORD_BYTES / 1024 / 1024} MB was refused` });
+    return "refused: too large";
+  }
+  const checked = checkHookPayload(input.text);
+  if (!checked.ok) {
+    markGap(p.spool, { event: checked.event ?? "unknown", session_id: checked.session_id, reason: `a hook payload was refused: ${checked.reason}` });
+    return `refused: ${checked.reason}`;
+  }
+  const { payload } = checked;
+  try {
+    writeRecord(p.spool, payload.hook_event_name, input.text);
+  } catch (err) {
+    markGap(p.spool, { event: payload.hook_event_name, session_id: payload.session_id, tool_use_id: payload.tool_use_id, reason: `the hook could not write its record: ${(err as Error).message}` });
+    return `not recorded: ${(err as Error).message}`;
+  }
+  if (startImport && IMPORT_EVENTS.has(payload.hook_event_name)) {
+    const child = spawn(p.node, importArgs(p), { detached: true, stdio: "ignore" });
+    child.on("error", () => undefined);
+    child.unref();
+  }
+  return "recorded";
+}
