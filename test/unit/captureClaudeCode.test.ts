@@ -144,3 +144,43 @@ test("a real Claude Code run after connect is one complete, redacted, verified s
   assert.match(again.out, /already in the trail/);
   assert.equal((await show(s, session.session_id)).length, before);
 });
+
+test("a tool call whose hooks could not record is filled in from the transcript and marked as a capture gap", { skip }, async (t) => {
+  // While Claude Code runs the Read (turn 2), the spool folder is a file: its two hooks cannot write.
+  let spool = "";
+  const s = await setup(t, (n, { config }) => {
+    if (!spool) spool = fs.readdirSync(path.join(config, "claude-code-spool")).map((d) => path.join(config, "claude-code-spool", d))[0];
+    if (n === 2) {
+      fs.renameSync(spool, `${spool}.away`);
+      fs.writeFileSync(spool, "not a folder");
+    } else if (n === 3) {
+      fs.rmSync(spool);
+      fs.renameSync(`${spool}.away`, spool);
+    }
+  });
+  assert.equal((await cli(s, ["connect", "claude-code", "--workspace", s.ws])).code, 0);
+  const run = await runClaude(s.ws, "Find out why the build fails", s.env);
+  assert.equal(run.code, 0, run.err + run.out);
+  const [session] = await sessionsWhenEnded(s);
+  assert.equal(session.status, "completed");
+  const events = await show(s, session.session_id);
+  const read = events.filter((e) => e.content.tool_name === "Read");
+  assert.deepEqual(read.map((e) => e.event_type), ["tool_call", "tool_result"]);
+  for (const e of read) {
+    assert.equal(e.content.received.via, "claude-code-transcript", "not passed off as observed live");
+    assert.match(e.content.capture_gap.reason, /no (PreToolUse|PostToolUse) hook record/);
+  }
+  assert.deepEqual(read[0].content.input, { file_path: path.join(s.ws, "secrets.env") });
+  assert.match(read[1].content.output, /\[REDACTED:/);
+  assert.ok(!JSON.stringify(events).includes(AWS_KEY));
+  // Everything else was seen by the hooks, and nothing is there twice.
+  const others = events.filter((e) => (e.event_type === "tool_call" || e.event_type === "tool_result") && e.content.tool_name !== "Read");
+  assert.equal(others.length, 8);
+  assert.ok(others.every((e) => e.content.received.via === "claude-code-hook" && !e.content.capture_gap));
+  assert.equal(new Set(events.map((e) => e.event_id)).size, events.length);
+  assert.equal(events.filter((e) => e.event_type === "transcript_import").reduce((n, e) => n + e.content.capture_gaps, 0), 2);
+  assert.equal((await cli(s, ["verify", "--workspace", s.ws])).code, 0);
+  // An import of the transcript later changes nothing: the gap stays a gap.
+  await cli(s, ["import", "claude-code", "--all", "--workspace", s.ws]);
+  assert.equal((await show(s, session.session_id)).length, events.length);
+});
