@@ -184,3 +184,35 @@ test("a tool call whose hooks could not record is filled in from the transcript 
   await cli(s, ["import", "claude-code", "--all", "--workspace", s.ws]);
   assert.equal((await show(s, session.session_id)).length, events.length);
 });
+
+test("import claude-code --all brings a session recorded without hooks into the trail, once, and says when its transcript was edited since", { skip }, async (t) => {
+  const s = await setup(t);
+  const run = await runClaude(s.ws, "Find out why the build fails", s.env);
+  assert.equal(run.code, 0, run.err + run.out);
+  const first = await cli(s, ["import", "claude-code", "--all", "--workspace", s.ws]);
+  assert.equal(first.code, 0, first.out);
+  assert.match(first.out, /claude-code-[0-9a-f-]{36}: \d+ events written\n/);
+  const [session] = await sessionsWhenEnded(s);
+  assert.equal(session.task, "Find out why the build fails");
+  assert.equal(session.status, "completed");
+  const events = await show(s, session.session_id);
+  const tools = events.filter((e) => e.event_type === "tool_call" || e.event_type === "tool_result");
+  assert.equal(tools.length, 10);
+  // An imported session is marked as such; with no hooks there is nothing it could have missed.
+  assert.ok(tools.every((e) => e.content.received.via === "claude-code-transcript" && !e.content.capture_gap));
+  assert.equal(tools.find((e) => e.event_type === "tool_result" && e.content.outcome === "error")!.content.error.detail.exit_code, 3);
+  assert.ok(!JSON.stringify(events).includes(AWS_KEY));
+  assert.match((await cli(s, ["import", "claude-code", "--all", "--workspace", s.ws])).out, /already in the trail/);
+
+  // Someone edits what the model said; a later import records the new hash and that the start changed.
+  const dir = path.join(s.home, ".claude", "projects", s.ws.replace(/[^A-Za-z0-9]/g, "-"));
+  const file = path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith(".jsonl"))!);
+  fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("Let me look around.", "Let me look at nothing."));
+  assert.equal((await cli(s, ["import", "claude-code", file, "--workspace", s.ws])).code, 0);
+  const after = await show(s, session.session_id);
+  const imports = after.filter((e) => e.event_type === "transcript_import");
+  assert.equal(imports.length, 2);
+  assert.match(imports[1].content.warning, /was edited after that import/);
+  assert.equal(after.filter((e) => e.event_type === "llm_call").length, 6, "the edited call is not written a second time");
+  assert.equal((await cli(s, ["verify", "--workspace", s.ws])).code, 0);
+});
