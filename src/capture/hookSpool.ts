@@ -72,7 +72,7 @@ export function readRecords(dir: string): SpoolRecord[] {
   const out: SpoolRecord[] = [];
   let budget = MAX_PASS_BYTES;
   for (const name of names) {
-    if (!/^[A-Za-z]{1,40}\.[A-Za-z0-9]{6,40}\.json$/.test(name)) continue;
+    if (!/^[A-Za-z]{1,40}\.[A-Za-z0-9-]{6,64}\.json$/.test(name)) continue;
     const file = path.join(dir, name);
     const r = readOne(file, budget);
     if (r.text) budget -= r.text.length;

@@ -80,6 +80,9 @@ test("an import refuses hostile spool records (and a transcript path that is not
   put("PostToolUse", JSON.stringify({ ...base, hook_event_name: "PostToolUse", tool_name: "Bash", tool_use_id: "toolu_01", tool_input: { command: "ls" }, tool_response: { stdout: "a\nb", stderr: "" } }));
   put("SessionEnd", JSON.stringify({ ...base, hook_event_name: "SessionEnd", reason: "other" }));
 
+  // Written a minute ago: a record that does not parse is refused once its hook cannot still be writing it.
+  const past = new Date(Date.now() - 60_000);
+  for (const f of fs.readdirSync(spool)) if (f.endsWith(".json")) fs.lutimesSync(path.join(spool, f), past, past);
   const imp = await run(["import", "claude-code", "--spool", spool, "--workspace", ws]);
   assert.equal(imp.code, 0, imp.out);
   assert.match(imp.out, /refused the hook record .*PostToolUse\.link0001\.json: it cannot be opened/);

@@ -76,7 +76,7 @@ test("the hook command spools its stdin privately and exits 0, and exits 0 witho
   assert.equal(ok.status, 0);
   const files = fs.readdirSync(spool).filter((f) => f.endsWith(".json"));
   assert.equal(files.length, 1);
-  assert.match(files[0], /^PostToolUse\.[A-Za-z0-9]+\.json$/);
+  assert.match(files[0], /^PostToolUse\.[0-9a-f-]{36}\.json$/);
   assert.equal(fs.readFileSync(path.join(spool, files[0]), "utf8"), payload);
   if (process.platform !== "win32") {
     assert.equal(fs.statSync(path.join(spool, files[0])).mode & 0o777, 0o600);

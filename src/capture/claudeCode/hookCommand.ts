@@ -26,18 +26,23 @@ export function importArgs(p: HookCommandPlaces): string[] {
 }
 
 /**
- * The shell command Claude Code runs for `event`: it writes its stdin (at most
- * MAX_RECORD_BYTES, the rest read and dropped) to a new private file in the spool folder and
- * exits 0 whatever happens, so the agent never waits on Node's start-up or on the trail, and is
- * never stopped by a failure; when the record cannot be written it leaves a gap marker. At Stop
- * and SessionEnd it also starts the import, detached, with no stream of Claude Code's kept open.
+ * The shell command Claude Code runs for `event` (with /bin/sh): it writes its stdin, at most
+ * MAX_RECORD_BYTES, to a new private file in the spool folder and exits 0 whatever happens, so
+ * the agent never waits on Node's start-up or on the trail, and is never stopped by a failure;
+ * when the record cannot be written it leaves a gap marker. One program is started (head): the
+ * file's name is a random UUID read with a shell builtin from the kernel (Linux) or made by
+ * mktemp -u elsewhere, and noclobber keeps a record from ever replacing another. At Stop and
+ * SessionEnd it also starts the import, detached and at a low priority, with none of Claude Code's
+ * streams kept open.
  */
 export function hookCommand(event: string, p: HookCommandPlaces): string {
   if (!/^[A-Za-z]+$/.test(event)) throw new Error(`not a hook event: ${event}`);
   const gap = `printf '{"event":"${event}","at":"%s","reason":"the hook could not write its record"}\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "$d/gaps.jsonl" 2>/dev/null`;
-  const record = `f=$(mktemp "$d/${event}.XXXXXXXXXX") && head -c ${MAX_RECORD_BYTES} > "$f" && mv -f "$f" "$f.json" || ${gap}; cat > /dev/null`;
-  const start = IMPORT_EVENTS.has(event) ? `; ( ${[p.node, ...importArgs(p)].map(quote).join(" ")} < /dev/null > /dev/null 2>&1 & )` : "";
-  return `d=${quote(p.spool)}; umask 077; ${record}${start}; exit 0 ${HOOK_MARKER}`;
+  const name = `{ read -r u < /proc/sys/kernel/random/uuid || u=$(mktemp -u XXXXXXXXXXXX); } 2>/dev/null`;
+  const record = `${name}; head -c ${MAX_RECORD_BYTES} > "$d/${event}.$u.json" || ${gap}`;
+  // At a low priority: the import must not slow Claude Code's own next step (or its exit) on a busy machine.
+  const start = IMPORT_EVENTS.has(event) ? `; ( nice -n 10 ${[p.node, ...importArgs(p)].map(quote).join(" ")} < /dev/null > /dev/null 2>&1 & )` : "";
+  return `d=${quote(p.spool)}; umask 077; set -C; ${record}${start}; exit 0 ${HOOK_MARKER}`;
 }
 
 /** Reads stdin up to `max` bytes; what comes beyond is read and dropped (the agent's write never blocks), for at most `drainMs`. */

@@ -90,6 +90,9 @@ export function loadTranscript(file: string | undefined, sessionId?: string): { 
   }
 }
 
+/** A record that does not parse and is younger than this is left for the next import (its hook may still be writing it). */
+const IN_PROGRESS_MS = 30_000;
+
 export interface SpoolImportOptions {
   spool: string;
   /** The trail every session goes to; none: the trail of the folder each session ran in. */
@@ -113,6 +116,8 @@ export async function importSpool(o: SpoolImportOptions): Promise<ImportResult[]
     const event = path.basename(r.file).split(".")[0];
     const checked = r.text !== undefined ? checkHookPayload(r.text) : undefined;
     if (!checked?.ok) {
+      // A hook writes its record in place: one that does not parse yet may still be being written (another session's).
+      if (r.text !== undefined && Date.now() - r.at < IN_PROGRESS_MS) continue;
       const reason = r.refused ?? (checked && !checked.ok ? checked.reason : "unreadable");
       markGap(o.spool, { event: checked && !checked.ok ? checked.event ?? event : event, session_id: checked && !checked.ok ? checked.session_id : undefined, reason: `its record was refused: ${reason}`, at: r.at });
       o.log(`refused the hook record ${r.file}: ${reason}`);
