@@ -5,7 +5,7 @@ import { readRecords, spoolDir, SpoolError, workspaceSpoolKey } from "../capture
 import type { HookCommandPlaces } from "../capture/claudeCode/hookCommand";
 import { hookCommand, readBoundedStdin, runNodeHook } from "../capture/claudeCode/hookCommand";
 import type { ConnectScope } from "../capture/claudeCode/hookSettings";
-import { connectedEvents, connectedSpool, connectHooks, HOOK_EVENTS, removeHooks, SettingsError, settingsFileFor } from "../capture/claudeCode/hookSettings";
+import { connectedEvents, connectedSpool, connectHooks, HOOK_EVENTS, keepOutOfGit, removeHooks, SettingsError, settingsFileFor } from "../capture/claudeCode/hookSettings";
 import { MAX_RECORD_BYTES } from "../capture/hookSpool";
 import { SecretRedactor } from "../agent/secretRedactor";
 import type { ImportResult, Redact } from "../capture/claudeCode/importer";
@@ -66,6 +66,10 @@ export async function connectCommand(args: ParsedArgs): Promise<number> {
   } catch (err) {
     if (err instanceof SettingsError) throw new UsageError(err.message);
     throw err;
+  }
+  if (scope.kind === "workspace") {
+    const excluded = keepOutOfGit(scope.dir, file);
+    if (excluded) process.stdout.write(`Added ${path.relative(scope.dir, file)} to ${excluded}, so that git does not commit it.\n`);
   }
   const where = scope.kind === "workspace" ? `sessions run in ${scope.dir} go to ${trailPathFor(scope.dir)}` : "each session goes to the trail of the folder it runs in (.agent-audit/trail.db there)";
   process.stdout.write(`Connected Claude Code: ${HOOK_EVENTS.length} hooks in ${file}; ${where}.\nEach session is written into the trail when Claude Code stops; past sessions: agent-audit import claude-code --all.\n`);

@@ -88,3 +88,16 @@ test("the hook command spools its stdin privately and exits 0, and exits 0 witho
   const failed = spawnSync("sh", ["-c", command], { input: payload, timeout: 10_000 });
   assert.equal(failed.status, 0);
 });
+
+test("in a git repository, connect keeps the local settings file out of commits (the repository's own exclude file, not .gitignore)", { skip: spawnSync("git", ["--version"]).status === 0 ? false : "no git" }, async (t) => {
+  const p = places(t);
+  assert.equal(spawnSync("git", ["init", "-q", p.ws]).status, 0);
+  const c = await runCli(["connect", "claude-code", "--workspace", p.ws], p.config, { HOME: p.home });
+  assert.equal(c.code, 0, c.out);
+  assert.match(c.out, /Added .claude\/settings.local.json to .*info\/exclude/);
+  assert.equal(spawnSync("git", ["-C", p.ws, "check-ignore", "-q", ".claude/settings.local.json"]).status, 0);
+  assert.ok(!fs.existsSync(path.join(p.ws, ".gitignore")));
+  // Once is enough.
+  const again = await runCli(["connect", "claude-code", "--workspace", p.ws], p.config, { HOME: p.home });
+  assert.doesNotMatch(again.out, /Added/);
+});

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -157,4 +158,27 @@ export function connectedSpool(file: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * Keeps a workspace's local settings file out of git, as Claude Code does when it creates one:
+ * our hooks name this machine's paths, and the file is the user's, not the project's. Adds it
+ * to the repository's own exclude file (never to a .gitignore that would be committed) when
+ * git does not ignore it yet. Says what it did; nothing when the folder is not in a repository.
+ */
+export function keepOutOfGit(workspace: string, file: string): string | undefined {
+  const git = (args: string[]) => spawnSync("git", ["-C", workspace, ...args], { encoding: "utf8", timeout: 5000 });
+  const rel = path.relative(workspace, file);
+  const ignored = git(["check-ignore", "-q", "--", rel]);
+  if (ignored.error || ignored.status === 0 || ignored.status === 128) return undefined;
+  const exclude = git(["rev-parse", "--path-format=absolute", "--git-path", "info/exclude"]).stdout?.trim();
+  const top = git(["rev-parse", "--show-toplevel"]).stdout?.trim();
+  if (!exclude || !top) return undefined;
+  try {
+    fs.mkdirSync(path.dirname(exclude), { recursive: true });
+    fs.appendFileSync(exclude, `\n# agent-audit connect: local Claude Code settings (this machine's paths)\n/${path.relative(top, file).split(path.sep).join("/")}\n`);
+    return exclude;
+  } catch {
+    return undefined;
+  }
 }
