@@ -25,9 +25,8 @@ function hostilePayloads(): { name: string; text: string }[] {
   ];
 }
 
-function hook(args: string[], input: string, env: Record<string, string>): Promise<{ code: number | null; out: string; err: string; ms: number }> {
+function hook(args: string[], input: string, env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const started = Date.now();
     const child = spawn(process.execPath, [CLI, "hook", "claude-code", ...args], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
     let err = "";
@@ -35,7 +34,7 @@ function hook(args: string[], input: string, env: Record<string, string>): Promi
     child.stderr.on("data", (d: Buffer) => (err += d));
     child.stdin.on("error", () => undefined);
     child.stdin.end(input);
-    child.on("close", (code) => resolve({ code, out, err, ms: Date.now() - started }));
+    child.on("close", (code) => resolve({ code, out, err }));
   });
 }
 

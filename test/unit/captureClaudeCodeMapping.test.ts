@@ -92,3 +92,10 @@ test("a failure that is not a command's exit keeps its message; an interrupted c
   assert.equal(bashFailure("Bash", "", true).type, "cancelled");
   assert.equal(bashFailure("Bash", "Error: Exit code 127\nsh: nope: not found", false).detail.exit_code, 127);
 });
+
+test("a prompt sent as blocks (pasted text, an image) is still the session's task", () => {
+  const line = { sessionId: SID, type: "user", promptId: "p9", message: { role: "user", content: [{ type: "text", text: "Explain this" }, { type: "image", source: {} }] }, timestamp: new Date(T0).toISOString() };
+  const t = parseTranscript(`/h/${SID}.jsonl`, Buffer.from(JSON.stringify(line) + "\n"));
+  const m = mapSession({ sessionId: SID, records: [], transcript: t, gaps: [], ended: false });
+  assert.equal(m.events[0].content.task, "Explain this\n[image]");
+});

@@ -166,8 +166,15 @@ export function parseTranscript(file: string, bytes: Buffer): Transcript {
       if (e.isMeta !== true && e.isCompactSummary !== true) t.items.push({ kind: "prompt", text: m.content, prompt_id: str(e.promptId), timestamp });
       continue;
     }
-    for (const b of Array.isArray(m.content) ? (m.content as Record<string, unknown>[]) : []) {
-      if (!b || typeof b !== "object" || b.type !== "tool_result" || !isSafeId(b.tool_use_id)) continue;
+    const blocks = Array.isArray(m.content) ? (m.content as Record<string, unknown>[]).filter((b) => b && typeof b === "object") : [];
+    // A prompt with an image or pasted text comes as blocks: its text is the prompt.
+    if (blocks.length && !blocks.some((b) => b.type === "tool_result")) {
+      const text = blocks.map((b) => (b.type === "text" ? String(b.text ?? "") : `[${String(b.type)}]`)).join("\n");
+      if (e.isMeta !== true && e.isCompactSummary !== true) t.items.push({ kind: "prompt", text, prompt_id: str(e.promptId), timestamp });
+      continue;
+    }
+    for (const b of blocks) {
+      if (b.type !== "tool_result" || !isSafeId(b.tool_use_id)) continue;
       t.results.set(b.tool_use_id, { tool_use_id: b.tool_use_id, timestamp, is_error: b.is_error === true, content: resultText(b.content), result: e.toolUseResult ?? null });
     }
   }
