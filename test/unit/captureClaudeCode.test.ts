@@ -115,8 +115,14 @@ test("a real Claude Code run after connect is one complete, redacted, verified s
   // Each tool result belongs to its call, each call to the model call that asked for it.
   for (const [i, r] of results.entries()) assert.equal((r as { parent_event_id?: string }).parent_event_id ?? calls[i].event_id, calls[i].event_id);
 
+  // Who let each call run: here the --allowedTools rule given on the command line.
+  const approvals = events.filter((e) => e.event_type === "approval");
+  assert.equal(approvals.length, 5);
+  for (const a of approvals) assert.deepEqual([a.content.decision, a.content.approver_id, a.content.rule_source], ["approved", "claude-code config", "cliArg"]);
+
   const llm = events.filter((e) => e.event_type === "llm_call");
   assert.equal(llm.length, 6);
+  assert.ok(llm.every((e) => typeof e.content.latency_ms === "number" && e.content.latency_ms >= 0), "latency from the request Claude Code logged");
   assert.deepEqual(llm[0].content.response.content.map((b: { type: string }) => b.type), ["thinking", "text", "tool_use"]);
   assert.equal(llm[0].content.response.content[0].thinking, "I should look at the files first.");
   assert.equal(llm[0].content.output_text, "Let me look around.");
@@ -164,7 +170,7 @@ test("a tool call whose hooks could not record is filled in from the transcript 
   const [session] = await sessionsWhenEnded(s);
   assert.equal(session.status, "completed");
   const events = await show(s, session.session_id);
-  const read = events.filter((e) => e.content.tool_name === "Read");
+  const read = events.filter((e) => e.content.tool_name === "Read" && e.event_type !== "approval");
   assert.deepEqual(read.map((e) => e.event_type), ["tool_call", "tool_result"]);
   for (const e of read) {
     assert.equal(e.content.received.via, "claude-code-transcript", "not passed off as observed live");

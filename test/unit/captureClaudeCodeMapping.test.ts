@@ -99,3 +99,22 @@ test("a prompt sent as blocks (pasted text, an image) is still the session's tas
   const m = mapSession({ sessionId: SID, records: [], transcript: t, gaps: [], ended: false });
   assert.equal(m.events[0].content.task, "Explain this\n[image]");
 });
+
+test("a call the permission check refused is an approval rejected, not a capture gap; an allowed one says which rule allowed it", () => {
+  const base = { sessionId: SID, version: "2.1.328", isSidechain: false };
+  const at = (n: number) => new Date(T0 + n * 1000).toISOString();
+  const lines = [
+    { ...base, type: "user", promptId: "p1", message: { role: "user", content: "Delete the build folder" }, timestamp: at(0) },
+    { ...base, type: "api-request", id: "req-1", timestamp: at(0.5) },
+    { ...base, type: "assistant", requestRef: "req-1", message: { id: "msg_1", model: "m", content: [{ type: "tool_use", id: "toolu_rm", name: "Bash", input: { command: "rm -rf build" } }], usage: {} }, timestamp: at(2) },
+    { ...base, type: "user", message: { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_rm", content: "The user doesn't want to proceed with this tool use.", is_error: true }] }, permissionDecision: { decision: "reject", source: "user" }, timestamp: at(3) },
+  ];
+  const t = parseTranscript(`/h/${SID}.jsonl`, Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n") + "\n"));
+  const records = [rec({ hook_event_name: "UserPromptSubmit", prompt: "Delete the build folder", prompt_id: "p1" }, 0), rec({ hook_event_name: "PreToolUse", tool_name: "Bash", tool_use_id: "toolu_rm", tool_input: { command: "rm -rf build" } }, 2.1)];
+  const m = mapSession({ sessionId: SID, records, transcript: t, gaps: [], ended: false });
+  assert.deepEqual(m.events.map((e) => e.event_type), ["session_start", "llm_call", "tool_call", "approval", "tool_result"]);
+  assert.equal(m.events[1].content.latency_ms, 1500);
+  assert.deepEqual([m.events[3].content.decision, m.events[3].content.approver_id], ["rejected", "user"]);
+  assert.equal(m.events[4].content.capture_gap, undefined, "no PostToolUse was due for a call that never ran");
+  assert.equal(m.gaps, 0);
+});

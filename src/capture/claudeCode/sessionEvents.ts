@@ -136,6 +136,21 @@ export function mapSession(input: SessionInput): MappedSession {
       }
     }
     add("tool_call", `tool:${id}:call`, callContent, callAt, { parent_event_id: parent });
+    const permission = result?.permission;
+    const denied = !!permission && /^(reject|deny|denied)$/i.test(permission.decision);
+    if (permission) {
+      const decision = /^(accept|allow)$/i.test(permission.decision) ? "approved" : denied ? "rejected" : permission.decision;
+      add("approval", `tool:${id}:approval`, {
+        tool_name: String(callContent.tool_name),
+        decision,
+        approval_status: decision,
+        approver_id: permission.source === "user" ? "user" : `claude-code ${permission.source ?? "rule"}`,
+        source: permission.source,
+        reason_type: permission.reason_type,
+        rule_source: permission.rule_source,
+        received: viaTranscript(),
+      }, iso(result?.timestamp), { parent_event_id: callId });
+    }
     if (post) {
       const p = post.payload;
       const failed = p.hook_event_name === "PostToolUseFailure";
@@ -158,7 +173,8 @@ export function mapSession(input: SessionInput): MappedSession {
         ...(result.is_error ? { outcome: "error", error: bashFailure(String(callContent.tool_name), result.content, false) } : { outcome: "success", output: result.content, tool_response: result.result }),
         received: viaTranscript(),
       };
-      if (hooked) {
+      // A call the permission check refused never ran: no PostToolUse hook was due.
+      if (hooked && !denied) {
         gaps++;
         content.capture_gap = { missing: "PostToolUse", reason: gapReason(result.is_error ? "PostToolUseFailure" : "PostToolUse", id, result.timestamp ?? undefined), filled_from: "the transcript" };
       }
@@ -185,6 +201,7 @@ export function mapSession(input: SessionInput): MappedSession {
       output_text: c.content.filter((b) => b.type === "text").map((b) => String(b.text)).join("\n"),
       tool_calls_requested: c.tool_uses.map((u) => ({ id: u.id, name: u.name })),
       usage: c.usage,
+      latency_ms: c.latency_ms,
       received: viaTranscript(),
     }, iso(c.timestamp), { model_id: c.model });
     for (const u of c.tool_uses) addTool(u.id, u.name, u.input, t?.results.get(u.id), llm.event_id ?? null);

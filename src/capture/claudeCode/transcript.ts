@@ -26,6 +26,18 @@ export interface TranscriptModelCall {
   stop_reason: string | null;
   usage: { input_tokens: number; output_tokens: number; cache_read_input_tokens: number; cache_creation_input_tokens: number };
   tool_uses: TranscriptToolUse[];
+  /** From the request Claude Code logged (`api-request`) to the message's last line, when both are there. */
+  latency_ms: number | null;
+  request_ref: string | null;
+  last_at: string | null;
+}
+
+/** How Claude Code decided that a tool call could run (`permissionDecision`): a rule, a mode, or you. */
+export interface TranscriptPermission {
+  decision: string;
+  source: string | null;
+  reason_type: string | null;
+  rule_source: string | null;
 }
 
 export interface TranscriptToolResult {
@@ -36,6 +48,7 @@ export interface TranscriptToolResult {
   content: string;
   /** Claude Code's structured result (toolUseResult). */
   result: unknown;
+  permission: TranscriptPermission | null;
 }
 
 export type TranscriptItem = { kind: "prompt"; text: string; prompt_id: string | null; timestamp: string | null } | { kind: "model_call"; call: TranscriptModelCall };
@@ -102,6 +115,7 @@ export function parseTranscript(file: string, bytes: Buffer): Transcript {
   const whole = bytes.subarray(0, end);
   const t: Transcript = { file, sha256: createHash("sha256").update(whole).digest("hex"), bytes: end, version: null, session_id: null, cwd: null, items: [], results: new Map(), skipped: 0 };
   const calls = new Map<string, TranscriptModelCall>();
+  const requests = new Map<string, string>();
   for (const line of whole.toString("utf8").split("\n")) {
     if (!line.trim()) continue;
     let e: Record<string, unknown>;
@@ -115,6 +129,7 @@ export function parseTranscript(file: string, bytes: Buffer): Transcript {
       t.skipped++;
       continue;
     }
+    if (e.type === "api-request" && typeof e.id === "string" && typeof e.timestamp === "string") requests.set(e.id, e.timestamp);
     if (e.type !== "user" && e.type !== "assistant") continue;
     // A subagent's lines (isSidechain) belong to its own conversation, not to this one's calls.
     if (e.isSidechain === true) continue;
@@ -145,11 +160,18 @@ export function parseTranscript(file: string, bytes: Buffer): Transcript {
           stop_reason: str(m.stop_reason),
           usage: { input_tokens: num(u.input_tokens), output_tokens: num(u.output_tokens), cache_read_input_tokens: num(u.cache_read_input_tokens), cache_creation_input_tokens: num(u.cache_creation_input_tokens) },
           tool_uses: [],
+          latency_ms: null,
+          request_ref: str(e.requestRef),
+          last_at: timestamp,
         };
         calls.set(id, call);
         t.items.push({ kind: "model_call", call });
       }
       call.stop_reason = str(m.stop_reason) ?? call.stop_reason;
+      call.last_at = timestamp ?? call.last_at;
+      const asked = call.request_ref ? Date.parse(requests.get(call.request_ref) ?? "") : NaN;
+      const answered = Date.parse(call.last_at ?? "");
+      if (Number.isFinite(asked) && Number.isFinite(answered) && answered >= asked) call.latency_ms = answered - asked;
       for (const b of Array.isArray(m.content) ? (m.content as Record<string, unknown>[]) : []) {
         if (!b || typeof b !== "object") continue;
         if (b.type === "tool_use" && isSafeId(b.id) && !call.tool_uses.some((x) => x.id === b.id)) {
@@ -175,7 +197,9 @@ export function parseTranscript(file: string, bytes: Buffer): Transcript {
     }
     for (const b of blocks) {
       if (b.type !== "tool_result" || !isSafeId(b.tool_use_id)) continue;
-      t.results.set(b.tool_use_id, { tool_use_id: b.tool_use_id, timestamp, is_error: b.is_error === true, content: resultText(b.content), result: e.toolUseResult ?? null });
+      const pd = e.permissionDecision as Record<string, unknown> | undefined;
+      const permission = pd && typeof pd === "object" && typeof pd.decision === "string" ? { decision: pd.decision.slice(0, 40), source: str(pd.source), reason_type: str(pd.reasonType), rule_source: str(pd.ruleSource) } : null;
+      t.results.set(b.tool_use_id, { tool_use_id: b.tool_use_id, timestamp, is_error: b.is_error === true, content: resultText(b.content), result: e.toolUseResult ?? null, permission });
     }
   }
   return t;
