@@ -86,8 +86,9 @@ function connectStatus(args: ParsedArgs): number {
       const events = connectedEvents(file);
       const spool = connectedSpool(file);
       const waiting = spool ? readRecords(spool).length : 0;
+      const problem = spool ? lastImportProblem(spool) : undefined;
       line = events.length
-        ? `connected in ${file} (${events.length} of ${HOOK_EVENTS.length} hooks${events.length < HOOK_EVENTS.length ? `; reconnect to add ${HOOK_EVENTS.map((e) => e.event).filter((e) => !events.includes(e)).join(", ")}` : ""})${waiting ? `; ${waiting} hook records waiting to be written` : ""}`
+        ? `connected in ${file} (${events.length} of ${HOOK_EVENTS.length} hooks${events.length < HOOK_EVENTS.length ? `; reconnect to add ${HOOK_EVENTS.map((e) => e.event).filter((e) => !events.includes(e)).join(", ")}` : ""})${waiting ? `; ${waiting} hook records waiting to be written` : ""}${problem ? `\n  the last background import said: ${problem}` : ""}`
         : `not connected in ${file}`;
     } catch (err) {
       line = `unknown: ${(err as Error).message}`;
@@ -140,6 +141,7 @@ export async function importCommand(args: ParsedArgs): Promise<number> {
     // One import at a time per spool (Stop and SessionEnd each start one).
     const lock = new ProcessLock(path.join(spool, "import"), "auto", true);
     await lock.acquire();
+    trimImportLog(spool);
     try {
       const results = await importSpool({ spool, workspace, openStore: openTrailForWriting, redact, log });
       report(results);
@@ -167,6 +169,29 @@ export async function importCommand(args: ParsedArgs): Promise<number> {
     await store.close();
   }
   return 0;
+}
+
+/** The background import's log (its stderr) is kept short: the last problems are what --status shows. */
+function trimImportLog(spool: string): void {
+  const file = path.join(spool, "import.log");
+  try {
+    const st = fs.lstatSync(file);
+    if (st.isFile() && st.size > 256 * 1024) fs.writeFileSync(file, fs.readFileSync(file, "utf8").slice(-64 * 1024));
+  } catch {
+    /* none yet */
+  }
+}
+
+/** The last line the background import logged, if any (a problem it had). */
+function lastImportProblem(spool: string): string | undefined {
+  try {
+    const st = fs.lstatSync(path.join(spool, "import.log"));
+    if (!st.isFile() || st.size === 0) return undefined;
+    const lines = fs.readFileSync(path.join(spool, "import.log"), "utf8").trim().split("\n");
+    return `${lines[lines.length - 1].slice(0, 300)} (${new Date(st.mtimeMs).toISOString()})`;
+  } catch {
+    return undefined;
+  }
 }
 
 function report(results: ImportResult[]): void {

@@ -101,3 +101,26 @@ test("an import refuses hostile spool records (and a transcript path that is not
   assert.equal(gaps.length, hostilePayloads().length + 1);
   assert.equal((await run(["verify", "--workspace", ws])).code, 0);
 });
+
+test("with hooks connected for the user, each session goes to the trail of the folder it ran in, and only to a folder", async (t) => {
+  const root = tempDir(t, "aat-ccu-");
+  const config = path.join(root, "config");
+  const project = path.join(root, "project");
+  fs.mkdirSync(project);
+  const run = (args: string[]) => runCli(args, config, { HOME: root });
+  assert.equal((await run(["connect", "claude-code", "--user"])).code, 0);
+  const spool = path.join(config, "claude-code-spool", "user");
+  const put = (name: string, p: Record<string, unknown>) => fs.writeFileSync(path.join(spool, `${name}.json`), JSON.stringify(p), { mode: 0o600 });
+  const a = { session_id: "11111111-aaaa-4bbb-8ccc-123456789abc", cwd: project };
+  put("UserPromptSubmit.a0000001", { ...a, hook_event_name: "UserPromptSubmit", prompt: "hello", prompt_id: "p" });
+  put("SessionEnd.a0000002", { ...a, hook_event_name: "SessionEnd", reason: "other" });
+  const b = { session_id: "22222222-aaaa-4bbb-8ccc-123456789abc", cwd: path.join(root, "no-such-folder") };
+  put("UserPromptSubmit.b0000001", { ...b, hook_event_name: "UserPromptSubmit", prompt: "elsewhere", prompt_id: "p" });
+  const imp = await run(["import", "claude-code", "--spool", spool]);
+  assert.equal(imp.code, 0, imp.out);
+  assert.match(imp.out, /no folder to put it in .*kept in the spool/);
+  const sessions = JSON.parse((await run(["sessions", "--workspace", project, "--json"])).out);
+  assert.deepEqual(sessions.map((s: { task: string }) => s.task), ["hello"]);
+  assert.ok(!fs.existsSync(path.join(root, "no-such-folder")));
+  assert.deepEqual(fs.readdirSync(spool).filter((f) => f.endsWith(".json")), ["UserPromptSubmit.b0000001.json"], "the session with no folder waits");
+});

@@ -33,7 +33,7 @@ export function importArgs(p: HookCommandPlaces): string[] {
  * file's name is a random UUID read with a shell builtin from the kernel (Linux) or made by
  * mktemp -u elsewhere, and noclobber keeps a record from ever replacing another. At Stop and
  * SessionEnd it also starts the import, detached and at a low priority, with none of Claude Code's
- * streams kept open.
+ * streams kept open (what it has to say goes to import.log in the spool folder, for --status).
  */
 export function hookCommand(event: string, p: HookCommandPlaces): string {
   if (!/^[A-Za-z]+$/.test(event)) throw new Error(`not a hook event: ${event}`);
@@ -41,7 +41,7 @@ export function hookCommand(event: string, p: HookCommandPlaces): string {
   const name = `{ read -r u < /proc/sys/kernel/random/uuid || u=$(mktemp -u XXXXXXXXXXXX); } 2>/dev/null`;
   const record = `${name}; head -c ${MAX_RECORD_BYTES} > "$d/${event}.$u.json" || ${gap}`;
   // At a low priority: the import must not slow Claude Code's own next step (or its exit) on a busy machine.
-  const start = IMPORT_EVENTS.has(event) ? `; ( nice -n 10 ${[p.node, ...importArgs(p)].map(quote).join(" ")} < /dev/null > /dev/null 2>&1 & )` : "";
+  const start = IMPORT_EVENTS.has(event) ? `; ( nice -n 10 ${[p.node, ...importArgs(p)].map(quote).join(" ")} < /dev/null > /dev/null 2>> "$d/import.log" & )` : "";
   return `d=${quote(p.spool)}; umask 077; set -C; ${record}${start}; exit 0 ${HOOK_MARKER}`;
 }
 
