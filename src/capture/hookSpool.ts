@@ -95,7 +95,7 @@ function readOne(file: string, budget: number): SpoolRecord {
     if (!st.isFile()) return { file, at, refused: "it is not a regular file" };
     if (uid !== undefined && st.uid !== uid) return { file, at, refused: `it belongs to another user (uid ${st.uid})` };
     if (st.nlink > 1) return { file, at, refused: "it has other hard links" };
-    if (st.size >= MAX_RECORD_BYTES) return { file, at, refused: `it is ${st.size >= MAX_RECORD_BYTES ? "at least " : ""}${MAX_RECORD_BYTES / 1024 / 1024} MB (the hook keeps no more)` };
+    if (st.size >= MAX_RECORD_BYTES) return { file, at, refused: `it is at least ${MAX_RECORD_BYTES / 1024 / 1024} MB (the hook keeps no more: it was cut short)` };
     if (st.size > budget) return { file, at, refused: "this pass read its limit of records; it is read by the next" };
     const buf = Buffer.alloc(st.size);
     let off = 0;
@@ -177,12 +177,12 @@ export function readGaps(dir: string): GapMarker[] {
   return out;
 }
 
-/** Removes records once they are in the trail (and unfinished ones older than a day: their hook died). */
+/** Removes records once they are in the trail. */
 export function removeRecords(files: string[]): void {
   for (const f of files) fs.rmSync(f, { force: true });
 }
 
-/** Drops unfinished records and gap markers older than `maxAgeMs`: whatever they could explain has been imported by then. */
+/** Drops stray files and gap markers older than `maxAgeMs`: whatever they could explain has been imported by then. */
 export function pruneSpool(dir: string, maxAgeMs = 24 * 3600_000): void {
   const now = Date.now();
   let names: string[] = [];

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { runCli } from "../helpers/cliRunner";
+import { CLI, runCli } from "../helpers/cliRunner";
 import { tempDir } from "../helpers/tempDir";
 
 function places(t: { after(fn: () => void): void }) {
@@ -100,4 +100,31 @@ test("in a git repository, connect keeps the local settings file out of commits 
   // Once is enough.
   const again = await runCli(["connect", "claude-code", "--workspace", p.ws], p.config, { HOME: p.home });
   assert.doesNotMatch(again.out, /Added/);
+});
+
+test("the Node hook (agent-audit hook claude-code) records a session as the shell hook does, and SessionEnd writes it into the trail", async (t) => {
+  const p = places(t);
+  const spool = path.join(p.config, "spool");
+  fs.mkdirSync(spool, { recursive: true, mode: 0o700 });
+  const base = { session_id: "33333333-aaaa-4bbb-8ccc-123456789abc", cwd: p.ws, transcript_path: path.join(p.home, "none.jsonl") };
+  const payloads = [
+    { ...base, hook_event_name: "UserPromptSubmit", prompt: "count the files", prompt_id: "p" },
+    { ...base, hook_event_name: "PreToolUse", tool_name: "Bash", tool_use_id: "toolu_n1", tool_input: { command: "ls | wc -l" } },
+    { ...base, hook_event_name: "PostToolUse", tool_name: "Bash", tool_use_id: "toolu_n1", tool_input: { command: "ls | wc -l" }, tool_response: { stdout: "3", stderr: "" } },
+    { ...base, hook_event_name: "SessionEnd", reason: "prompt_input_exit" },
+  ];
+  for (const payload of payloads) {
+    const r = spawnSync(process.execPath, [CLI, "hook", "claude-code", "--spool", spool, "--workspace", p.ws], { input: JSON.stringify(payload), env: { ...process.env, AGENT_AUDIT_CONFIG_DIR: p.config, HOME: p.home }, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "");
+  }
+  const until = Date.now() + 60_000;
+  let sessions: { task: string; status: string }[] = [];
+  while (Date.now() < until) {
+    const r = await runCli(["sessions", "--workspace", p.ws, "--json"], p.config, { HOME: p.home });
+    if (r.code === 0) sessions = JSON.parse(r.out.slice(r.out.indexOf("[")));
+    if (sessions[0]?.status === "completed") break;
+    await new Promise((res) => setTimeout(res, 300));
+  }
+  assert.deepEqual(sessions.map((s) => [s.task, s.status]), [["count the files", "completed"]]);
 });

@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { MAX_RECORD_BYTES, markGap, writeRecord } from "../hookSpool";
 import { HOOK_MARKER } from "./hookSettings";
 import { checkHookPayload } from "./hookRecord";
@@ -101,9 +104,22 @@ export async function runNodeHook(p: HookCommandPlaces, input: { text: string; t
     return `not recorded: ${(err as Error).message}`;
   }
   if (startImport && IMPORT_EVENTS.has(payload.hook_event_name)) {
-    const child = spawn(p.node, importArgs(p), { detached: true, stdio: "ignore" });
+    let log: number | "ignore" = "ignore";
+    try {
+      log = fs.openSync(path.join(p.spool, "import.log"), "a", 0o600);
+    } catch {
+      /* then it says nothing */
+    }
+    const child = spawn(p.node, importArgs(p), { detached: true, stdio: ["ignore", "ignore", log] });
     child.on("error", () => undefined);
+    try {
+      // As the shell hook's `nice -n 10`: the import must not slow Claude Code's next step.
+      if (child.pid) os.setPriority(child.pid, 10);
+    } catch {
+      /* not allowed here: it runs at the normal priority */
+    }
     child.unref();
+    if (typeof log === "number") fs.closeSync(log);
   }
   return "recorded";
 }
