@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { readRecords, spoolDir, SpoolError, workspaceSpoolKey } from "../capture/hookSpool";
 import type { HookCommandPlaces } from "../capture/claudeCode/hookCommand";
-import { hookCommand, readBoundedStdin, runNodeHook } from "../capture/claudeCode/hookCommand";
+import { hookCommand, readBoundedStdin, runNodeHook, UnsafePathError } from "../capture/claudeCode/hookCommand";
 import type { ConnectScope } from "../capture/claudeCode/hookSettings";
 import { connectedEvents, connectedSpool, connectHooks, HOOK_EVENTS, keepOutOfGit, removeHooks, SettingsError, settingsFileFor } from "../capture/claudeCode/hookSettings";
 import { MAX_RECORD_BYTES } from "../capture/hookSpool";
@@ -64,7 +64,7 @@ export async function connectCommand(args: ParsedArgs): Promise<number> {
     const places = hookPlaces(scope);
     connectHooks(file, (event) => hookCommand(event, places));
   } catch (err) {
-    if (err instanceof SettingsError) throw new UsageError(err.message);
+    if (err instanceof SettingsError || err instanceof UnsafePathError) throw new UsageError(err.message);
     throw err;
   }
   if (scope.kind === "workspace") {

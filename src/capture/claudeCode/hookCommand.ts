@@ -18,8 +18,11 @@ export interface HookCommandPlaces {
 /** Events after which what is spooled is written into the trail (by an import started in the background). */
 export const IMPORT_EVENTS = new Set(["Stop", "SessionEnd"]);
 
+/** A path a hook command cannot quote for the shell. */
+export class UnsafePathError extends Error {}
+
 const quote = (s: string) => {
-  if (/['\n\r\0]/.test(s)) throw new Error(`the path ${JSON.stringify(s)} holds a quote or a line break; a hook command cannot name it safely: move it`);
+  if (/['\n\r\0]/.test(s)) throw new UnsafePathError(`the path ${JSON.stringify(s)} holds a quote or a line break, so a hook command cannot name it safely: move it (or set AGENT_AUDIT_CONFIG_DIR to a plain path) and connect again`);
   return `'${s}'`;
 };
 
@@ -39,7 +42,7 @@ export function importArgs(p: HookCommandPlaces): string[] {
  * streams kept open (what it has to say goes to import.log in the spool folder, for --status).
  */
 export function hookCommand(event: string, p: HookCommandPlaces): string {
-  if (!/^[A-Za-z]+$/.test(event)) throw new Error(`not a hook event: ${event}`);
+  if (!/^[A-Za-z]+$/.test(event)) throw new UnsafePathError(`not a hook event: ${event}`);
   const gap = `printf '{"event":"${event}","at":"%s","reason":"the hook could not write its record"}\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "$d/gaps.jsonl" 2>/dev/null`;
   const name = `{ read -r u < /proc/sys/kernel/random/uuid || u=$(mktemp -u XXXXXXXXXXXX); } 2>/dev/null`;
   const record = `${name}; head -c ${MAX_RECORD_BYTES} > "$d/${event}.$u.json" || ${gap}`;
