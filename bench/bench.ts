@@ -6,6 +6,7 @@ import { failuresQueryMs, replayOverheadMsPerStep } from "./debugBench";
 import { llmCallRequestBytesAt, redactCostRatio, treeFigures } from "./liveBench";
 import { benchMachine, runTrailBench } from "./trailBench";
 import { runScaleBench } from "./scaleBench";
+import { hookAddedMsPerToolCallEndToEnd, hookCommandMsPerToolCall, transcriptImportEventsPerSecond } from "./captureBench";
 import { otlpExportEventsPerSecond, otlpLiveExportAddedMsPerStep, otlpReceiveSpansPerSecond } from "./otelBench";
 
 async function main(): Promise<void> {
@@ -16,6 +17,12 @@ async function main(): Promise<void> {
   const only = process.argv[process.argv.indexOf("--only") + 1];
   if (process.argv.includes("--only") && only === "otel") {
     const figures = { ...(await otelFigures(log)) };
+    for (const [k, v] of Object.entries(figures)) console.log(`${k}  ${v}`);
+    if (json) console.log(JSON.stringify(figures));
+    return;
+  }
+  if (process.argv.includes("--only") && only === "capture") {
+    const figures = await captureFigures(log);
     for (const [k, v] of Object.entries(figures)) console.log(`${k}  ${v}`);
     if (json) console.log(JSON.stringify(figures));
     return;
@@ -48,6 +55,7 @@ async function main(): Promise<void> {
   Object.assign(figures, await otelFigures(log));
   log("evidence: verifying a 2,000-step session's bundle");
   figures.evidence_verify_events_per_s = await evidenceVerifyEventsPerSecond();
+  Object.assign(figures, await captureFigures(log));
   const width = Math.max(...Object.keys(figures).map((k) => k.length));
   console.log("figure".padEnd(width) + "  value");
   for (const [k, v] of Object.entries(figures)) console.log(k.padEnd(width) + "  " + v);
@@ -68,6 +76,18 @@ async function otelFigures(log: (s: string) => void): Promise<Record<string, num
     otlp_live_export_added_ms_per_step: Math.round(live.addedMs * 100) / 100,
     otlp_live_export_ms_per_export: Math.round(live.msPerExport * 10) / 10,
   };
+}
+
+async function captureFigures(log: (s: string) => void): Promise<Record<string, number>> {
+  log("Claude Code hooks: PreToolUse + PostToolUse commands, spawn to exit…");
+  const hook_added_ms_per_tool_call = Math.round(hookCommandMsPerToolCall() * 10) / 10;
+  log("Claude Code hooks: added time per tool call of the real Claude Code, end to end (NaN: not provisioned)…");
+  const e2e = await hookAddedMsPerToolCallEndToEnd();
+  const hook_added_ms_per_tool_call_end_to_end = Math.round(e2e.ours * 10) / 10;
+  const claude_empty_hook_ms_per_tool_call = Math.round(e2e.emptyHook * 10) / 10;
+  log("Claude Code transcript import: events written per second…");
+  const transcript_import_events_per_s = Math.round(await transcriptImportEventsPerSecond());
+  return { hook_added_ms_per_tool_call, hook_added_ms_per_tool_call_end_to_end, claude_empty_hook_ms_per_tool_call, transcript_import_events_per_s };
 }
 
 main().catch((err) => {

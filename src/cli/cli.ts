@@ -11,6 +11,7 @@ import { EVIDENCE_FLAGS, VERIFY_EVIDENCE_FLAGS, evidenceCommand, verifyEvidenceC
 import { archiveCommand, pruneCommand, RETENTION_FLAGS, verifySegmentCommand } from "./retentionCommands";
 import { COLLECT_FLAGS, collectCommand } from "./collectCommand";
 import { guardTerminalOutput } from "./terminalOutput";
+import { CONNECT_FLAGS, connectCommand, HOOK_FLAGS, hookCommandCli, IMPORT_FLAGS, importCommand } from "./captureCommands";
 
 import { helpText } from "./commandHelp";
 
@@ -36,6 +37,9 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit evidence <session-id | --from SEQ --to SEQ> --out DIR [--anchor FILE] [--workspace DIR]
   agent-audit verify-evidence DIR [--key VKEY|FILE]... [--trust] [--anchor FILE]
   agent-audit trust add FILE | list | forget [--workspace DIR] | accept [--workspace DIR] | rotate-key
+  agent-audit connect claude-code [--workspace DIR | --user] [--remove] | connect --status
+  agent-audit import claude-code [--all | FILE] [--workspace DIR]
+  agent-audit hook claude-code [--spool DIR] [--workspace DIR]   (run by Claude Code's hooks)
   agent-audit --version
   agent-audit <command> --help     (options, an example and exit codes of one command)
 
@@ -72,6 +76,9 @@ const COMMANDS: Record<string, Command> = {
   collect: { flags: COLLECT_FLAGS, positionals: 0, run: collectCommand },
   archive: { flags: RETENTION_FLAGS, positionals: 0, run: archiveCommand },
   "verify-segment": { flags: { values: [], booleans: [] }, positionals: 1, run: verifySegmentCommand },
+  connect: { flags: CONNECT_FLAGS, positionals: 1, run: connectCommand },
+  hook: { flags: HOOK_FLAGS, positionals: 1, run: hookCommandCli },
+  import: { flags: IMPORT_FLAGS, positionals: 2, run: importCommand },
 };
 
 /** The version in package.json, which sits next to dist/ in the package and the repository. */

@@ -15,7 +15,8 @@ export function renderSession(s: SessionSummary, events: TrailEventRow[]): strin
   out.push(`  model:   ${s.model_id ?? "–"}   agent: ${s.agent_id}   started: ${s.started_at}${s.ended_at ? `   ended: ${s.ended_at}` : ""}`);
   const received = events.map((e) => content(e).received).find((r) => r && typeof r === "object");
   if (received) {
-    out.push(`  received over OTLP from ${firstLine(String(received.service ?? s.agent_id), 60)}: not recorded by Agent Audit's own agent; times are the sender's, received ${received.received_at ?? "(time not kept)"}`);
+    const how = received.via === "claude-code-hook" || received.via === "claude-code-transcript" ? "recorded through Claude Code's hooks and transcript" : `received over OTLP from ${firstLine(String(received.service ?? s.agent_id), 60)}`;
+    out.push(`  ${how}: not recorded by Agent Audit's own agent; times are the sender's, received ${received.received_at ?? "(time not kept)"}`);
   }
   let step = -1;
   for (const e of events) {
