@@ -26,5 +26,5 @@ export function receivedFrom(db: Database, sessionId: string, eventContent?: str
 
 /** The one line retry and replay give for a received session. */
 export function receivedRefusal(sender: string, what: string): string {
-  return `This ${what} was received over OpenTelemetry (OTLP) from ${sender}, not recorded by Agent Audit's own agent: it can be viewed and verified, but only Agent Audit's own ${what === "tool call" ? "tool calls can be retried" : "sessions can be replayed"}`;
+  return `This ${what} was received from ${sender} (its telemetry, hooks or transcript), not recorded by Agent Audit's own agent: it can be viewed and verified, but only Agent Audit's own ${what === "tool call" ? "tool calls can be retried" : "sessions can be replayed"}`;
 }

@@ -143,7 +143,8 @@ export async function importCommand(args: ParsedArgs): Promise<number> {
     await lock.acquire();
     trimImportLog(spool);
     try {
-      const results = await importSpool({ spool, workspace, openStore: openTrailForWriting, redact, log });
+      // Recording another agent starts a trail where there is none, as run and collect do.
+      const results = await importSpool({ spool, workspace, openStore: (ws) => openTrailForWriting(ws, { create: true }), redact, log });
       report(results);
     } finally {
       lock.release();
@@ -162,7 +163,7 @@ export async function importCommand(args: ParsedArgs): Promise<number> {
     }
   }
   const spool = hookPlaces({ kind: "workspace", dir: workspace }).spool;
-  const store = await openTrailForWriting(workspace);
+  const store = await openTrailForWriting(workspace, { create: true });
   try {
     report(await importTranscripts({ files, store, spool, redact, log }));
   } finally {

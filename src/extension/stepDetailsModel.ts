@@ -44,8 +44,7 @@ export function toHeader(s: SessionSummary, costUsd: number | null = null, parse
     toolCalls: s.tool_calls,
     failedToolCalls: s.failed_tool_calls,
     model: s.model_id,
-    // Received sessions have ids of their own (src/otel/receivedIdentity.ts); ours are UUIDs.
-    receivedFrom: s.session_id.startsWith("otel-") ? s.agent_id || "another agent" : null,
+    ...receivedOrigin(s),
   };
 }
 
@@ -234,4 +233,14 @@ function toToolCallView(g: ToolCallGroup, row: (h: EventHead) => TrailEventRow):
     if (r.error) view.error = { type: r.error.type, message: r.error.message, detail: r.error.detail ?? {} };
   }
   return view;
+}
+
+/**
+ * Who recorded a session that is not our agent's: received sessions have ids of their own
+ * (`otel-…`, src/otel/receivedIdentity.ts; `claude-code-…`, src/capture); ours are UUIDs.
+ */
+function receivedOrigin(s: SessionSummary): Pick<SessionHeader, "receivedFrom" | "receivedVia"> {
+  if (s.session_id.startsWith("otel-")) return { receivedFrom: s.agent_id || "another agent", receivedVia: "over OpenTelemetry (OTLP)" };
+  if (s.session_id.startsWith("claude-code-")) return { receivedFrom: "Claude Code", receivedVia: "through its hooks and transcript" };
+  return { receivedFrom: null, receivedVia: null };
 }

@@ -20,6 +20,8 @@ export interface SessionHeader {
   costUsd: number | null;
   /** The sending agent, for a session received over OTLP (not recorded by Agent Audit's own agent). */
   receivedFrom: string | null;
+  /** How it reached the trail: "over OpenTelemetry (OTLP)", "through its hooks and transcript". */
+  receivedVia: string | null;
   /** How the session ended and the step that shows it (its message is in that step's detail). */
   endedIn: { type: string; step: number } | null;
 }

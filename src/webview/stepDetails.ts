@@ -52,7 +52,7 @@ function renderHeader(): HTMLElement {
       el("span", { class: "dim" }, h.sessionId),
     ),
     h.receivedFrom
-      ? el("p", { class: "received" }, icon("radio-tower"), ` Received over OpenTelemetry (OTLP) from ${h.receivedFrom}: not recorded by Agent Audit's own agent. Times are the sender's; each event keeps its time of receipt.`)
+      ? el("p", { class: "received" }, icon("radio-tower"), ` Recorded from ${h.receivedFrom} ${h.receivedVia ?? ""}: not by Agent Audit's own agent. Times are the sender's; each event keeps its time of receipt.`)
       : null,
   );
 }

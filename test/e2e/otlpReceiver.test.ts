@@ -74,6 +74,6 @@ e2eTest(
       return text.includes("run_in_terminal") && text.includes("npm test failed");
     }, "the failed tool call in Step Details");
     // Marked as received, not as our own agent's.
-    await view.locator(".received", { hasText: /Received over OpenTelemetry \(OTLP\) from GitHub Copilot/ }).waitFor({ timeout: 10_000 });
+    await view.locator(".received", { hasText: /Recorded from GitHub Copilot over OpenTelemetry \(OTLP\): not by Agent Audit/ }).waitFor({ timeout: 10_000 });
   },
 );
