@@ -56,6 +56,9 @@ function viewMessage(wb: Workbench) {
 async function hostResponds(wb: Workbench): Promise<void> {
   await wb.runCommand("Agent Audit: Show Log");
   await wb.page.locator(".panel .monaco-editor, .panel .output-view").first().waitFor({ timeout: 20_000 });
+  // The Output panel takes the focus a moment after it shows; a command palette opened before
+  // that closes again. Wait for the focus to land there (it may already have).
+  await wb.page.waitForFunction(() => !!document.activeElement?.closest(".panel"), undefined, { timeout: 5_000 }).catch(() => undefined);
 }
 
 e2eTest(
