@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import * as fs from "node:fs";
+import { writeFileAtomic } from "../trail/store/durableFile";
 import * as path from "node:path";
 
 /**
@@ -171,30 +172,8 @@ export class StagingFile {
 
   /** Replaces the file with exactly `jsons` (atomically: a crash leaves the old file or the new one). */
   rewrite(jsons: string[]): void {
-    const tmp = `${this.place.file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-    const fd = openChecked(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, "staging file");
-    try {
-      const bytes = Buffer.from(jsons.map((j) => `${this.mac(j)} ${j}\n`).join(""));
-      let off = 0;
-      while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
-      fs.fsyncSync(fd);
-    } catch (err) {
-      fs.closeSync(fd);
-      fs.rmSync(tmp, { force: true });
-      throw err;
-    }
-    fs.closeSync(fd);
-    fs.renameSync(tmp, this.place.file);
-    try {
-      const dfd = fs.openSync(path.dirname(this.place.file), "r");
-      try {
-        fs.fsyncSync(dfd);
-      } finally {
-        fs.closeSync(dfd);
-      }
-    } catch {
-      /* some platforms cannot fsync a folder */
-    }
+    const bytes = Buffer.from(jsons.map((j) => `${this.mac(j)} ${j}\n`).join(""));
+    writeFileAtomic(this.place.file, bytes, (tmp) => openChecked(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, "staging file"));
     this.close();
     this.open();
   }

@@ -6,5 +6,5 @@
  */
 export function shellQuote(arg: string): string {
   if (/^[A-Za-z0-9_\/.,:=+@%^-]+$/.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
+  return ["'", arg.split("'").join(`'\\''`), "'"].join("");
 }

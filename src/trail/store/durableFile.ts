@@ -32,9 +32,11 @@ export const TEMP_MARKER = ".tmp-";
  * new one, never a mix: write a temp file in the same folder, fsync it, rename it over, and
  * fsync the folder so the rename itself is durable.
  */
-export function writeFileAtomic(file: string, bytes: Uint8Array): FileIdentity {
+export function writeFileAtomic(file: string, bytes: Uint8Array, openTemp: (tmp: string) => number = (tmp) => fs.openSync(tmp, "wx", 0o644)): FileIdentity {
   const tmp = tempPathFor(file);
-  const fd = fs.openSync(tmp, "wx", 0o644);
+  // `openTemp` creates the temp file (exclusively): a caller with checks of its own (owner,
+  // mode, no link) opens it its way.
+  const fd = openTemp(tmp);
   try {
     let off = 0;
     while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
