@@ -67,6 +67,24 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     example: "agent-audit verify-evidence ./evidence-incident-42 --key agent-audit.local/trail/…+1a2b3c4d+AQ…",
     exits: [[1, "the bundle is invalid"], [3, "consistent, but not signed by a key you trust"]],
   },
+  connect: {
+    synopsis: "agent-audit connect claude-code [--workspace DIR | --user] [--remove] | connect --status",
+    summary: "Records Claude Code in the trail: writes its hooks into .claude/settings.local.json (or, with --user, ~/.claude/settings.json), merged with yours and never removing them; each session reaches the trail at Stop and at its end, its transcript imported then. --remove takes ours out again; --status says what is connected where.",
+    options: [WORKSPACE, ["--user", "for every folder you run Claude Code in"], ["--remove", "take our hooks out"], ["--status", "what is connected where"]],
+    example: "agent-audit connect claude-code --workspace .",
+  },
+  import: {
+    synopsis: "agent-audit import claude-code [--all | FILE] [--workspace DIR]",
+    summary: "Imports Claude Code transcripts (~/.claude/projects/…) of sessions recorded without hooks, marked as imported with the transcript's SHA-256; importing again adds nothing and says when a transcript was edited since.",
+    options: [WORKSPACE, ["--all", "every transcript of this folder"], ["FILE", "one transcript"]],
+    example: "agent-audit import claude-code --all",
+  },
+  hook: {
+    synopsis: "agent-audit hook claude-code [--spool DIR] [--workspace DIR]",
+    summary: "The hook in Node, for systems without /bin/sh (connect writes a shell one): reads one hook record on stdin, keeps it for the import, always exits 0 so the agent goes on.",
+    options: [WORKSPACE, ["--spool DIR", "where records wait for the import"]],
+    example: "agent-audit hook claude-code < hook-record.json",
+  },
   trust: {
     synopsis: "agent-audit trust add FILE | list | forget [--workspace DIR] | accept [--workspace DIR] | rotate-key",
     summary: "Manages your trust store: trust another writer's public key, list keys, forget a trail's pin and anchor, accept a trail's findings to go on writing, rotate your signing key.",
