@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { readOpenFile } from "../trail/store/safeFiles";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -97,14 +98,7 @@ function readOne(file: string, budget: number): SpoolRecord {
     if (st.nlink > 1) return { file, at, refused: "it has other hard links" };
     if (st.size >= MAX_RECORD_BYTES) return { file, at, refused: `it is at least ${MAX_RECORD_BYTES / 1024 / 1024} MB (the hook keeps no more: it was cut short)` };
     if (st.size > budget) return { file, at, refused: "this pass read its limit of records; it is read by the next" };
-    const buf = Buffer.alloc(st.size);
-    let off = 0;
-    while (off < st.size) {
-      const n = fs.readSync(fd, buf, off, st.size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return { file, at, text: buf.subarray(0, off).toString("utf8") };
+    return { file, at, text: readOpenFile(fd, st.size).toString("utf8") };
   } finally {
     fs.closeSync(fd);
   }

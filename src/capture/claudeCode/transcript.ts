@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { readOpenFile } from "../../trail/store/safeFiles";
 import * as fs from "node:fs";
 import { deeperThan, isSafeId } from "./hookRecord";
 
@@ -96,14 +97,7 @@ export function readTranscriptFile(file: string): Buffer {
     const uid = process.getuid?.();
     if (uid !== undefined && st.uid !== uid) throw new Error(`${file} belongs to another user (uid ${st.uid})`);
     if (st.size > MAX_TRANSCRIPT_BYTES) throw new Error(`${file} is larger than ${MAX_TRANSCRIPT_BYTES / 1024 / 1024} MB`);
-    const buf = Buffer.alloc(st.size);
-    let off = 0;
-    while (off < st.size) {
-      const n = fs.readSync(fd, buf, off, st.size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off);
+    return readOpenFile(fd, st.size);
   } finally {
     fs.closeSync(fd);
   }

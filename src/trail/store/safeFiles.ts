@@ -59,13 +59,8 @@ function notRegular(file: string, st: fs.Stats): UnsafeTrailFileError {
 
 /** lstat of a file that must be regular if it exists: undefined when absent, refused when anything else. */
 export function regularFileStat(file: string): fs.Stats | undefined {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
+  const st = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (!st) return undefined;
   if (!st.isFile()) throw notRegular(file, st);
   return st;
 }
@@ -120,14 +115,7 @@ export function readRegularFile(file: string, max: number): Buffer {
   try {
     const size = fs.fstatSync(fd).size;
     checkSize(file, size, max);
-    const buf = Buffer.allocUnsafe(size);
-    let got = 0;
-    while (got < size) {
-      const n = fs.readSync(fd, buf, got, size - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return got === size ? buf : buf.subarray(0, got);
+    return readOpenFile(fd, size);
   } finally {
     fs.closeSync(fd);
   }
@@ -139,13 +127,8 @@ export function readRegularFile(file: string, max: number): Buffer {
  * folder linked elsewhere in the same workspace stays in the workspace).
  */
 export function checkRealFolder(dir: string, what: string, linkWithin?: string): boolean {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw err;
-  }
+  const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+  if (!st) return false;
   if (st.isSymbolicLink()) {
     let target = "";
     let real: string | undefined;
@@ -209,13 +192,8 @@ export function isSafeTrailId(trailId: unknown): trailId is string {
  * "authenticated" means. Follows links (the file pointed at is what is read). False when absent.
  */
 export function checkTrustStorePath(p: string): boolean {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(p);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw err;
-  }
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  if (!st) return false;
   if (process.platform === "win32" || typeof process.getuid !== "function") return true;
   const uid = process.getuid();
   if (st.uid !== uid && st.uid !== 0) {
@@ -261,15 +239,20 @@ export function readSmallRegularFile(file: string, max = MAX_SMALL_FILE_BYTES): 
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw notRegular(file, st);
     checkSize(file, st.size, max);
-    const buf = Buffer.allocUnsafe(st.size);
-    let got = 0;
-    while (got < st.size) {
-      const n = fs.readSync(fd, buf, got, st.size - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got);
+    return readOpenFile(fd, st.size);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** The first `size` bytes of an open file (fewer if it is shorter by then: it may have shrunk). */
+export function readOpenFile(fd: number, size: number): Buffer {
+  const buf = Buffer.allocUnsafe(size);
+  let got = 0;
+  while (got < size) {
+    const n = fs.readSync(fd, buf, got, size - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
 }
