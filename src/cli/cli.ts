@@ -44,7 +44,8 @@ const USAGE = `agent-audit — run AI agents with a tamper-evident audit trail, 
   agent-audit <command> --help     (options, an example and exit codes of one command)
 
 The trail is DIR/.agent-audit/trail.db and, once it passes about 6 MiB, sealed segments in
-DIR/.agent-audit/segments/ (DIR defaults to the current folder).
+DIR/.agent-audit/segments/ (DIR defaults to the nearest folder from here upward that has a
+trail, else the current folder; --workspace also takes the .agent-audit folder or trail.db).
 run uses ANTHROPIC_API_KEY and, if set, ANTHROPIC_BASE_URL. Your trust store (shared with the
 VS Code extension) is ~/.config/agent-audit (AGENT_AUDIT_CONFIG_DIR overrides it): your signing
 key, keys you trust, anchors (latest checkpoints) and pins (what you last saw at each trail).
