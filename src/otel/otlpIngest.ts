@@ -19,11 +19,10 @@ export interface IngestOptions {
 
 /**
  * A record received twice: its event is in the trail already (event ids derive from the
- * record's). The store says so only in the message of its INVALID_EVENT today; the day it
- * gives a duplicate its own error code, this is the one place to read it.
+ * record's), and the store refuses it with DUPLICATE_EVENT.
  */
 function isRedelivered(err: unknown): boolean {
-  return err instanceof TrailError && err.code === "INVALID_EVENT" && /UNIQUE|event_id/i.test(err.message);
+  return err instanceof TrailError && err.code === "DUPLICATE_EVENT";
 }
 
 /**

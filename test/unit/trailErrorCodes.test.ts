@@ -32,3 +32,15 @@ test("an event that cannot be stored is still INVALID_EVENT", async (t) => {
   t.after(() => store.close());
   await assert.rejects(store.append({ ...event, session_id: "" }), (e: unknown) => e instanceof TrailError && e.code === "INVALID_EVENT");
 });
+
+test("an event whose id is already in the trail is refused with DUPLICATE_EVENT, and the rest of its batch is written", async (t) => {
+  const { store } = await TrailStore.open(path.join(tempDir(t), ".agent-audit", "trail.db"));
+  const e = { session_id: "s", event_type: "session_start", content: { task: "x" }, event_id: "fixed-id-1" };
+  await store.append(e);
+  const [again, other] = await Promise.allSettled([store.append(e), store.append({ session_id: "s", event_type: "tool_call", content: { tool_name: "t" } })]);
+  assert.equal(again.status, "rejected");
+  assert.equal(((again as PromiseRejectedResult).reason as TrailError).code, "DUPLICATE_EVENT");
+  assert.equal(other.status, "fulfilled");
+  assert.equal(store.head.seq, 2);
+  await store.close();
+});

@@ -50,8 +50,11 @@ export function groupCommit(parts: CommitParts, batch: PreparedEvent[]): StoredE
         }
         seg.insert(e);
       } catch (err) {
-        // One bad event (say a duplicate event_id) must not sink the others in its batch.
-        p.reject(invalidEvent((err as Error).message));
+        // One bad event (say a duplicate event_id) must not sink the others in its batch. A
+        // duplicate has a code of its own: importers that derive ids from what they record (a
+        // re-delivered OTLP record, a re-imported transcript) take it as "already written".
+        const message = (err as Error).message;
+        p.reject(/UNIQUE constraint failed: events\.event_id/.test(message) ? new TrailError("DUPLICATE_EVENT", `An event with id ${p.input.event_id ?? "?"} is already in the trail`) : invalidEvent(message));
         continue;
       }
       lines.push(encodeRecord({ e }));

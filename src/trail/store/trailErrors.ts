@@ -4,6 +4,7 @@ export type TrailErrorCode =
   | "NEWER_SCHEMA" // made by a newer version of Agent Audit Trail
   | "ROLLED_BACK" // the files on disk lost events this store had acknowledged
   | "INVALID_EVENT" // the caller passed an event that cannot be stored
+  | "DUPLICATE_EVENT" // an event with this event_id is already in the trail (a record delivered twice)
   | "READ_ONLY" // the store was opened read-only and cannot append
   | "NO_SIGNING_KEY" // signing (a checkpoint, a pruning's seals) was asked of a store without a key
   | "CLOSED" // the store was closed
