@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { mkdirDurable } from "../trail/store/durableFile";
 import { readOpenFile } from "../trail/store/safeFiles";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -44,7 +45,7 @@ export function workspaceSpoolKey(workspace: string): string {
 }
 
 function privateDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirDurable(dir, 0o700);
   const st = fs.lstatSync(dir);
   if (st.isSymbolicLink() || !st.isDirectory()) throw new SpoolError(`the spool folder ${dir} is not a folder (a symbolic link?); remove it and connect again`);
   const uid = process.getuid?.();

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import * as fs from "node:fs";
-import { writeFileAtomic } from "../trail/store/durableFile";
+import { mkdirDurable, writeFileAtomic } from "../trail/store/durableFile";
 import * as path from "node:path";
 
 /**
@@ -37,7 +37,7 @@ export function stagingFor(trailPath: string, stateDir: string): StagingPlace {
 }
 
 function privateDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirDurable(dir, 0o700);
   const st = fs.lstatSync(dir);
   if (st.isSymbolicLink() || !st.isDirectory()) throw new StagingError(`the staging folder ${dir} is not a folder (a symbolic link?); remove it and start again`);
   ownedPrivately(st, dir, "staging folder", 0o022);
@@ -84,7 +84,7 @@ function stagingKey(file: string): Buffer {
  * none; never through a link; refused when another user owns it or others can read it).
  */
 export function privateSecret(file: string, what: string, make: () => string): string {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  mkdirDurable(path.dirname(file), 0o700);
   try {
     const fd = openChecked(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, what);
     try {

@@ -32,6 +32,8 @@ command -v sqlite3 >/dev/null || need+=(sqlite3)
 # Go and its packaged golang.org/x/mod: the independent verifier of evidence bundles
 # (test/go/verifybundle, built by test/attacks/evidenceGoCrossCheck.test.ts).
 command -v go >/dev/null || need+=(golang-go)
+# strace: the test that new folders are fsync'd into their parents reads the system calls.
+command -v strace >/dev/null || need+=(strace)
 dpkg -s golang-golang-x-mod-dev >/dev/null 2>&1 || need+=(golang-golang-x-mod-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "e2e provision: apt-get install ${need[*]}"

@@ -124,3 +124,30 @@ export function isRunning(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
+
+/**
+ * `mkdir -p` whose new folders survive a power loss. On a file system with strict POSIX
+ * semantics a new directory entry is durable only once the folder holding it is fsync'd:
+ * without that, a brand-new trail's acknowledged events (fsync'd in their own files) can
+ * vanish with the folder they were written into. Each folder this call created, and the
+ * parent of the first, is fsync'd.
+ */
+export function mkdirDurable(dir: string, mode?: number): void {
+  const first = fs.mkdirSync(dir, { recursive: true, ...(mode !== undefined ? { mode } : {}) });
+  if (!first) return;
+  const top = path.resolve(first);
+  const chain: string[] = [];
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    chain.push(d);
+    if (d === top || path.dirname(d) === d) break;
+  }
+  for (const d of [path.dirname(top), ...chain.reverse()]) {
+    try {
+      fsyncDir(d);
+    } catch (err) {
+      // A parent this user may only pass through (no read permission) cannot be opened to be
+      // fsync'd: the folder is made all the same.
+      if ((err as NodeJS.ErrnoException).code !== "EACCES" && (err as NodeJS.ErrnoException).code !== "EPERM") throw err;
+    }
+  }
+}

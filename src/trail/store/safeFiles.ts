@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { mkdirDurable } from "./durableFile";
 import * as path from "node:path";
 import { TrailError } from "./trailErrors";
 
@@ -162,7 +163,7 @@ export function checkTrailFolders(trailPath: string, opts: { create?: boolean } 
   const workspace = path.dirname(dir);
   if (!checkRealFolder(dir, "the trail folder", workspace)) {
     if (!opts.create) return;
-    fs.mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir);
     checkRealFolder(dir, "the trail folder", workspace);
   }
   checkRealFolder(path.join(dir, "segments"), "the trail folder's segments/");

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Database } from "sql.js";
 import type { ActiveSegment } from "./activeSegment";
-import { removeStaleTempFiles } from "./durableFile";
+import { mkdirDurable, removeStaleTempFiles } from "./durableFile";
 import type { Journal } from "./journal";
 import type { SealBuilt } from "./sealJob";
 import { runSealJob } from "./sealJob";
@@ -127,7 +127,7 @@ export class Sealer {
     const segmentNo = (seg.seals[seg.seals.length - 1]?.segment_no ?? 0) + 1;
     const fileName = segmentFileName(segmentNo);
     try {
-      fs.mkdirSync(this.opts.segmentsDir, { recursive: true });
+      mkdirDurable(this.opts.segmentsDir);
       const frontier = JSON.stringify(seg.tree.current().toJSON());
       // The only part proportional to the segment left on this thread: the export.
       let bytes = seg.export();

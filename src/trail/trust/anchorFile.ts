@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { writeFileAtomic } from "../store/durableFile";
+import { mkdirDurable, writeFileAtomic } from "../store/durableFile";
 import { checkTrailId, checkTrustStorePath, readTrustStoreFile } from "../store/safeFiles";
 import type { Checkpoint, PublicKeyRecord } from "./signing";
 
@@ -57,6 +57,6 @@ export function updateAnchor(dir: string, checkpoint: Checkpoint, key: PublicKey
   const keys = current?.keys ?? [];
   if (!keys.some((k) => k.fingerprint === key.fingerprint)) keys.push(key);
   const next: AnchorFile = { format: ANCHOR_FORMAT, trail_id: checkpoint.trail_id, checkpoint, keys, ...(treeNote ? { tree_note: treeNote } : {}) };
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirDurable(dir, 0o700);
   writeFileAtomic(file, Buffer.from(JSON.stringify(next, null, 2) + "\n"));
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { writeFileAtomic } from "../store/durableFile";
+import { mkdirDurable, writeFileAtomic } from "../store/durableFile";
 import { checkTrustStorePath, readTrustStoreFile, UnsafeTrailFileError } from "../store/safeFiles";
 import type { Finding } from "../integrity/verifyChain";
 
@@ -151,7 +151,7 @@ export class PinFiles {
   }
 
   write(pin: Pin): void {
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    mkdirDurable(this.dir, 0o700);
     checkTrustStorePath(this.dir);
     writeFileAtomic(this.fileFor(pin.location), Buffer.from(JSON.stringify(pin, null, 2) + "\n"));
   }

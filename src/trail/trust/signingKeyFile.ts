@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { mkdirDurable } from "../store/durableFile";
 import * as os from "node:os";
 import * as path from "node:path";
 import { checkTrustStorePath, readTrustStoreFile } from "../store/safeFiles";
@@ -22,7 +23,7 @@ export function signingKeyPath(dir = configDir()): string {
  */
 export function loadOrCreateSigningKey(file = signingKeyPath()): CheckpointSigner {
   if (fs.existsSync(file)) return loadSigningKey(file);
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  mkdirDurable(path.dirname(file), 0o700);
   checkTrustStorePath(path.dirname(file));
   const pem = generateSigningKey();
   const fd = fs.openSync(file, "wx", 0o600);

@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { mkdirDurable } from "../store/durableFile";
 import * as path from "node:path";
 import type { AnchorFile } from "./anchorFile";
 import { anchorPathFor, readAnchor } from "./anchorFile";
@@ -86,7 +87,7 @@ export class TrustStore {
   /** Trusts a public key: writes trusted-keys/<fingerprint>.pem. */
   trust(publicKeyPem: string): PublicKeyRecord {
     const fp = fingerprintOf(publicKeyPem);
-    fs.mkdirSync(this.trustedDir, { recursive: true, mode: 0o700 });
+    mkdirDurable(this.trustedDir, 0o700);
     checkTrustStorePath(this.dir);
     checkTrustStorePath(this.trustedDir);
     fs.writeFileSync(path.join(this.trustedDir, `${fp}.pem`), publicKeyPem.trim() + "\n", { mode: 0o644 });
