@@ -108,7 +108,13 @@ export function checkBlobs(db: Database, add: (f: Finding) => void): void {
   try {
     while (blobs.step()) {
       const [hash, body] = blobs.get() as [string, string];
-      if (sha256Hex(String(body)) !== hash) add({ category: "BLOB_MISMATCH", severity: "error", message: `stored content ${String(hash).slice(0, 12)}… was altered` });
+      if (sha256Hex(String(body)) === hash) continue;
+      // Named by the events that use it, so an auditor can place it: the events that name the
+      // hash (a system prompt's column, a message or tool list in an llm_call's request).
+      const users = db.exec("SELECT min(seq), max(seq), count(*) FROM events WHERE system_prompt_hash = ? OR instr(content, ?) > 0", [hash, hash])[0]?.values[0] ?? [];
+      const [from, to, count] = users.map((v) => (v === null ? undefined : Number(v)));
+      const where = count ? `; used by ${count} event${count === 1 ? "" : "s"}, seq ${from}${to !== from ? `–${to}` : ""}` : "; no event uses it";
+      add({ category: "BLOB_MISMATCH", severity: "error", ...(count ? { seq: from, toSeq: to } : {}), message: `stored content ${String(hash).slice(0, 12)}… was altered${where}` });
     }
   } finally {
     blobs.free();
