@@ -23,12 +23,8 @@ if complete "$TOOLS"; then
   exit 0
 fi
 
-clean_npm() {
-  local vars
-  vars=$(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p; s/^\(INIT_CWD\)=.*/\1/p; s/^\(NODE\)=.*/\1/p')
-  # shellcheck disable=SC2086
-  env $(for v in $vars; do printf -- '-u %s ' "$v"; done) "$@"
-}
+# shellcheck source=test/cleanNpm.sh
+source test/cleanNpm.sh
 
 mkdir -p .tools
 rm -rf .tools/claude-code.staging-*
