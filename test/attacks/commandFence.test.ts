@@ -36,6 +36,8 @@ test("run_command cannot delete, append to or truncate the trail, read the signi
     `ls -la ${config}; find ${config} -type f -exec cat {} +`,
     "cat /proc/1/environ | tr '\\0' '\\n' | head -3; ls /proc | head -20",
     'echo \'{"hooks":{}}\' > .claude/settings.local.json',
+    'echo \'{"disableAllHooks":true}\' > .claude/settings.json',
+    "mkdir -p .claude/x && echo 1 > .claude/x/y",
     "echo ok > made-by-the-agent.txt",
   ];
   const turns = [...attacks.map((command) => ({ content: [{ type: "tool_use" as const, name: "run_command", input: { command } }] })), { content: [{ type: "text" as const, text: "Done." }] }];
@@ -48,6 +50,7 @@ test("run_command cannot delete, append to or truncate the trail, read the signi
   assert.ok(fs.existsSync(path.join(ws, "made-by-the-agent.txt")), `an ordinary command works:\n${run.out}`);
   assert.equal(fs.readFileSync(path.join(ws, "made-by-the-agent.txt"), "utf8"), "ok\n");
   assert.ok(!fs.existsSync(path.join(ws, "gone")));
+  assert.ok(!fs.existsSync(path.join(ws, ".claude", "settings.json")), "a settings file the workspace lacked was not created to switch hooks off");
   const verify = await runCli(["verify", "--workspace", ws], config);
   assert.equal(verify.code, 0, `the trail verifies after the attempts:\n${verify.out}`);
   const json = await runCli(["show", "latest", "--workspace", ws, "--json"], config);

@@ -5,8 +5,8 @@
 // script it wrote a step before); the kernel can. On Linux each command runs in its own user
 // and mount namespaces where:
 //   - the trust store (signing key, anchors, pins) is hidden under an empty, unreadable tmpfs;
-//   - the workspace's trail folder and the hook configurations that exist are bind-mounted
-//     read-only;
+//   - the workspace's trail folder, its agent configuration folders (.claude/, .github/hooks/,
+//     .gemini/, .cursor/) and the user-level hook files that exist are bind-mounted read-only;
 //   - then a second, nested user namespace takes over: the kernel locks the mounts it inherits
 //     (they cannot be unmounted or remounted writable from inside), and a new PID namespace
 //     keeps the command from reaching other processes' files through /proc.
@@ -70,12 +70,14 @@ export function sandboxPlan(root: string, trustDir: string, home = os.homedir())
       return undefined;
     }
   };
+  // The workspace's agent configuration folders whole, not their settings files: a mount needs
+  // its target to exist, and a command must not create the settings file it lacks (a
+  // `.claude/settings.local.json` with `"disableAllHooks": true` switches the recording off).
   const hooks = [
-    path.join(root, ".claude", "settings.json"),
-    path.join(root, ".claude", "settings.local.json"),
+    path.join(root, ".claude"),
     path.join(root, ".github", "hooks"),
-    path.join(root, ".gemini", "settings.json"),
-    path.join(root, ".cursor", "hooks.json"),
+    path.join(root, ".gemini"),
+    path.join(root, ".cursor"),
     path.join(home, ".claude", "settings.json"),
     path.join(home, ".codex", "hooks.json"),
     path.join(home, ".gemini", "settings.json"),
